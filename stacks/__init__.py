@@ -1,0 +1,1 @@
+"""CDK stacks of the kit; reusable constructs live in stacks/components."""

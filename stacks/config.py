@@ -1,0 +1,379 @@
+"""Typed, validated kit configuration parsed from one TOML file per environment.
+
+Standard library only: `app.py`, the local runner and the tests all parse config the same way.
+Every problem raises ConfigError with one line naming the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn
+
+from lambdas.gateway.catalog import Geography, ModelSpec, all_models
+from lambdas.gateway.routing import Routing
+
+
+class ConfigError(Exception):
+    """A configuration problem, described in one line for the person editing the file."""
+
+
+class NetworkMode(StrEnum):
+    """Whether the kit creates its VPC or imports an existing one."""
+
+    CREATE = "create"
+    EXISTING = "existing"
+
+
+class EndpointType(StrEnum):
+    """API Gateway endpoint type of the invocation API."""
+
+    REGIONAL = "REGIONAL"
+    PRIVATE = "PRIVATE"
+
+
+CROSS_REGION_NONE = "none"
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ALIAS = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentConfig:
+    """Target account and region; both optional (environment-agnostic stacks by default)."""
+
+    account: str | None
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsConfig:
+    """Which catalog models are enabled, their aliases and the cross-region geography."""
+
+    enabled: tuple[str, ...]
+    aliases: Mapping[str, tuple[str, ...]]
+    cross_region: Geography | None
+
+    def specs(self) -> tuple[ModelSpec, ...]:
+        """Return the catalog entries of the enabled models, in config order."""
+        catalog = all_models()
+        return tuple(catalog[model_id] for model_id in self.enabled)
+
+    def routing(self) -> Routing:
+        """Return the gateway routing these settings describe."""
+        return Routing(enabled=self.specs(), aliases=self.aliases, geography=self.cross_region)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """VPC placement of the gateway."""
+
+    mode: NetworkMode
+    vpc_cidr: str
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """The API Gateway front door."""
+
+    endpoint_type: EndpointType
+    stage_name: str
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    quota_requests_per_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayFunctionConfig:
+    """The gateway Lambda function."""
+
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    web_adapter_layer_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObservabilityConfig:
+    """Retention and removal of the kit's log groups."""
+
+    log_retention_days: int
+    retain_logs: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KitConfig:
+    """The whole configuration of one environment."""
+
+    env_name: str
+    source: str
+    deployment: DeploymentConfig
+    models: ModelsConfig
+    network: NetworkConfig
+    api: ApiConfig
+    gateway: GatewayFunctionConfig
+    observability: ObservabilityConfig
+
+
+class _Section:
+    """Reads one TOML table, tracking which keys were used so unknown ones are reported."""
+
+    def __init__(self, source: str, path: str, data: object) -> None:
+        self.source = source
+        self.path = path
+        if not isinstance(data, dict):
+            self.fail(path, "must be a table")
+        self.data: dict[str, Any] = data  # type: ignore[assignment]
+
+    def fail(self, key: str, message: str) -> NoReturn:
+        raise ConfigError(f"{self.source}: {key}: {message}")
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def raw(self, name: str, default: object) -> object:
+        return self.data.get(name, default)
+
+    def str_(self, name: str, default: str | None = None) -> str | None:
+        value = self.raw(name, default)
+        if value is not None and not isinstance(value, str):
+            self.fail(self.key(name), f"must be a string, got {value!r}")
+        return value  # type: ignore[return-value]
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.str_(name, default)
+        if value not in allowed:
+            self.fail(self.key(name), f"{value!r} is not one of {', '.join(allowed)}")
+        return value  # type: ignore[return-value]
+
+    def int_(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.raw(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(self.key(name), f"must be an integer from {low} to {high}, got {value!r}")
+        return value  # type: ignore[return-value]
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self.raw(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            self.fail(self.key(name), f"must be a number from {low} to {high}, got {value!r}")
+        return float(value)  # type: ignore[arg-type]
+
+    def bool_(self, name: str, default: bool) -> bool:
+        value = self.raw(name, default)
+        if not isinstance(value, bool):
+            self.fail(self.key(name), f"must be true or false, got {value!r}")
+        return value
+
+    def str_list(self, name: str) -> tuple[str, ...]:
+        value = self.raw(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(self.key(name), f"must be a list of strings, got {value!r}")
+        return tuple(value)  # type: ignore[arg-type]
+
+    def section(self, name: str) -> _Section:
+        return _Section(self.source, self.key(name), self.raw(name, {}))
+
+    def reject_unknown(self, known: tuple[str, ...]) -> None:
+        for name in self.data:
+            if name not in known:
+                self.fail(self.key(name), f"unknown key; allowed keys: {', '.join(known)}")
+
+
+def load_config(path: Path, env_name: str) -> KitConfig:
+    """Parse and validate the config file at `path` for environment `env_name`."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file for environment {env_name!r}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    return parse_config(data, source=source, env_name=env_name)
+
+
+def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> KitConfig:
+    """Validate already-parsed TOML data into a KitConfig."""
+    root = _Section(source, "", dict(data))
+    root.reject_unknown(("deployment", "models", "network", "api", "gateway", "observability"))
+    deployment = _deployment(root.section("deployment"))
+    return KitConfig(
+        env_name=env_name,
+        source=source,
+        deployment=deployment,
+        models=_models(root.section("models")),
+        network=_network(root.section("network"), deployment),
+        api=_api(root.section("api")),
+        gateway=_gateway(root.section("gateway")),
+        observability=_observability(root.section("observability")),
+    )
+
+
+def _deployment(section: _Section) -> DeploymentConfig:
+    section.reject_unknown(("account", "region"))
+    account = section.str_("account") or None
+    region = section.str_("region") or None
+    if account is not None and not _ACCOUNT.match(account):
+        section.fail(section.key("account"), f"{account!r} is not a 12-digit AWS account id")
+    if region is not None and not _REGION.match(region):
+        section.fail(section.key("region"), f"{region!r} is not an AWS region such as us-east-1")
+    return DeploymentConfig(account=account, region=region)
+
+
+def _models(section: _Section) -> ModelsConfig:
+    section.reject_unknown(("enabled", "cross_region", "aliases"))
+    catalog = all_models()
+    geographies = (CROSS_REGION_NONE, *(g.value for g in Geography))
+    geo_value = section.choice("cross_region", geographies, CROSS_REGION_NONE)
+    geography = None if geo_value == CROSS_REGION_NONE else Geography(geo_value)
+
+    enabled = section.str_list("enabled")
+    if not enabled:
+        section.fail(section.key("enabled"), "must list at least one model id from the catalog")
+    seen: set[str] = set()
+    for model_id in enabled:
+        if model_id not in catalog:
+            section.fail(
+                section.key("enabled"),
+                f"{model_id!r} is not in the model catalog (see docs/models.md for the ids)",
+            )
+        if model_id in seen:
+            section.fail(section.key("enabled"), f"{model_id!r} is listed twice")
+        seen.add(model_id)
+        spec = catalog[model_id]
+        if spec.requires_profile and (geography is None or geography not in spec.profile_geographies):
+            offered = ", ".join(sorted(g.value for g in spec.profile_geographies))
+            section.fail(
+                section.key("cross_region"),
+                f"{model_id!r} is only served through a cross-region inference profile; "
+                f"set cross_region to one of: {offered}",
+            )
+
+    aliases_section = section.section("aliases")
+    aliases: dict[str, tuple[str, ...]] = {}
+    for alias, target in aliases_section.data.items():
+        key = aliases_section.key(alias)
+        if not _ALIAS.match(alias):
+            section.fail(key, "alias names are lowercase letters, digits and '-' (max 32)")
+        if alias in catalog:
+            section.fail(key, "an alias may not shadow a catalog model id")
+        targets = (target,) if isinstance(target, str) else target
+        if not isinstance(targets, list | tuple) or not targets:
+            section.fail(key, "must be a model id or a non-empty list of model ids (fallbacks)")
+        for model_id in targets:
+            if model_id not in seen:
+                section.fail(
+                    key,
+                    f"points to {model_id!r}, which is not in models.enabled; "
+                    f"allowed: {', '.join(enabled)}",
+                )
+        aliases[alias] = tuple(targets)
+    return ModelsConfig(enabled=enabled, aliases=aliases, cross_region=geography)
+
+
+def _network(section: _Section, deployment: DeploymentConfig) -> NetworkConfig:
+    section.reject_unknown(("mode", "vpc_cidr", "vpc_id", "subnet_ids", "availability_zones"))
+    mode = NetworkMode(section.choice("mode", tuple(m.value for m in NetworkMode), "create"))
+    cidr = section.str_("vpc_cidr", "10.40.0.0/16") or ""
+    try:
+        network = ipaddress.ip_network(cidr)
+    except ValueError:
+        section.fail(section.key("vpc_cidr"), f"{cidr!r} is not a CIDR block such as 10.40.0.0/16")
+    if network.version != 4 or not 16 <= network.prefixlen <= 24:
+        section.fail(section.key("vpc_cidr"), f"{cidr!r} must be an IPv4 block from /16 to /24")
+    vpc_id = section.str_("vpc_id") or None
+    subnet_ids = section.str_list("subnet_ids")
+    zones = section.str_list("availability_zones")
+    if mode is NetworkMode.EXISTING:
+        if vpc_id is None or not _VPC_ID.match(vpc_id):
+            section.fail(section.key("vpc_id"), "mode 'existing' needs a VPC id such as vpc-0abc1234")
+        if len(subnet_ids) < 2 or not all(_SUBNET_ID.match(s) for s in subnet_ids):
+            section.fail(section.key("subnet_ids"), "mode 'existing' needs two or more subnet ids")
+        if len(zones) != len(subnet_ids):
+            section.fail(
+                section.key("availability_zones"),
+                "mode 'existing' needs one availability zone per subnet id, in the same order",
+            )
+    elif vpc_id or subnet_ids:
+        section.fail(section.key("vpc_id"), "only allowed with mode 'existing'")
+    if zones and mode is NetworkMode.CREATE and len(zones) < 2:
+        section.fail(section.key("availability_zones"), "list two or more zones, or none")
+    if zones and deployment.region and not all(z.startswith(deployment.region) for z in zones):
+        section.fail(
+            section.key("availability_zones"),
+            f"zones must be in deployment.region {deployment.region}",
+        )
+    if mode is NetworkMode.CREATE and deployment.region and not zones:
+        # With a fixed region CDK would look zones up in the account at synth: forbidden here.
+        section.fail(
+            section.key("availability_zones"),
+            "required when deployment.region is set (synthesis never looks them up)",
+        )
+    return NetworkConfig(
+        mode=mode,
+        vpc_cidr=cidr,
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        availability_zones=zones,
+    )
+
+
+def _api(section: _Section) -> ApiConfig:
+    section.reject_unknown(
+        (
+            "endpoint_type",
+            "stage_name",
+            "throttle_rate_limit",
+            "throttle_burst_limit",
+            "quota_requests_per_day",
+        )
+    )
+    endpoint = section.choice("endpoint_type", tuple(e.value for e in EndpointType), "REGIONAL")
+    stage = section.str_("stage_name", "api") or ""
+    if not re.match(r"^[A-Za-z0-9_]{1,64}$", stage):
+        section.fail(section.key("stage_name"), "letters, digits and '_' only (max 64)")
+    return ApiConfig(
+        endpoint_type=EndpointType(endpoint),
+        stage_name=stage,
+        throttle_rate_limit=section.number("throttle_rate_limit", 10.0, 0.1, 10_000.0),
+        throttle_burst_limit=section.int_("throttle_burst_limit", 20, 1, 5_000),
+        quota_requests_per_day=section.int_("quota_requests_per_day", 10_000, 1, 100_000_000),
+    )
+
+
+def _gateway(section: _Section) -> GatewayFunctionConfig:
+    section.reject_unknown(
+        ("memory_mb", "timeout_seconds", "reserved_concurrency", "web_adapter_layer_version")
+    )
+    return GatewayFunctionConfig(
+        memory_mb=section.int_("memory_mb", 512, 128, 10_240),
+        # API Gateway's buffered integrations time out at 29 s; streaming raises this later.
+        timeout_seconds=section.int_("timeout_seconds", 29, 3, 900),
+        reserved_concurrency=section.int_("reserved_concurrency", 20, 1, 1000),
+        web_adapter_layer_version=section.int_("web_adapter_layer_version", 27, 1, 1000),
+    )
+
+
+def _observability(section: _Section) -> ObservabilityConfig:
+    section.reject_unknown(("log_retention_days", "retain_logs"))
+    days = section.int_("log_retention_days", 30, 1, 3653)
+    if days not in _LOG_RETENTION_DAYS:
+        section.fail(
+            section.key("log_retention_days"),
+            f"{days} is not a CloudWatch retention; allowed: "
+            + ", ".join(str(d) for d in _LOG_RETENTION_DAYS),
+        )
+    # Retained by default: deleting a stack must not delete audit data unless asked to.
+    return ObservabilityConfig(log_retention_days=days, retain_logs=section.bool_("retain_logs", True))
