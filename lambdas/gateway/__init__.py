@@ -1,0 +1,1 @@
+"""The OpenAI-compatible Bedrock gateway: a framework-free core behind one small ASGI app."""

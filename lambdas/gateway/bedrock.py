@@ -1,0 +1,84 @@
+"""The gateway's only contact with Bedrock: a cached boto3 client and error translation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+    from .settings import Settings
+
+RETRY_AFTER_SECONDS = "2"
+
+# Bedrock runtime error code -> (HTTP status, OpenAI error type). Reference section 8.
+_ERRORS: dict[str, tuple[int, str]] = {
+    "ValidationException": (400, "invalid_request_error"),
+    "ConflictException": (400, "invalid_request_error"),
+    "AccessDeniedException": (403, "permission_error"),
+    "ResourceNotFoundException": (404, "not_found_error"),
+    "ModelTimeoutException": (504, "timeout_error"),
+    "ModelErrorException": (502, "model_error"),
+    "ModelStreamErrorException": (502, "model_error"),
+    "ThrottlingException": (429, "rate_limit_error"),
+    "ServiceQuotaExceededException": (429, "rate_limit_error"),
+    "ModelNotReadyException": (503, "service_unavailable_error"),
+    "InternalServerException": (502, "api_error"),
+    "ServiceUnavailableException": (503, "service_unavailable_error"),
+}
+_RETRYABLE_STATUSES = frozenset({429, 503})
+
+
+def create_client(settings: Settings) -> BedrockRuntimeClient:
+    """Create a bedrock-runtime client; its endpoint follows AWS_ENDPOINT_URL_BEDROCK_RUNTIME."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=3,
+        read_timeout=settings.bedrock_read_timeout_seconds,
+        # Few attempts: fallbacks to another model beat waiting on one that is throttled.
+        retries={"mode": "standard", "total_max_attempts": settings.bedrock_max_attempts},
+    )
+    return boto3.session.Session().client("bedrock-runtime", config=config)
+
+
+def translate_error(error: Exception, model_id: str) -> ApiError:
+    """Map a botocore exception to the ApiError a client should see."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        detail = error.response.get("Error", {}).get("Message", "")
+        status, type_ = _ERRORS.get(code, (502, "api_error"))
+        if code == "AccessDeniedException":
+            # Bedrock's text can name the account and role: keep it in logs, not in answers.
+            message = f"The gateway is not allowed to invoke '{model_id}' in this account."
+        else:
+            message = f"Bedrock returned {code} for model '{model_id}': {detail}"
+        headers = {"retry-after": RETRY_AFTER_SECONDS} if status in _RETRYABLE_STATUSES else {}
+        return ApiError(status, message, type_=type_, code=code or None, headers=headers)
+    if isinstance(error, ReadTimeoutError | ConnectTimeoutError):
+        return ApiError(504, f"Bedrock did not answer in time for model '{model_id}'.",
+                        type_="timeout_error", code="timeout")
+    if isinstance(error, EndpointConnectionError):
+        return ApiError(502, "The gateway could not reach the Bedrock endpoint.",
+                        type_="api_error", code="bedrock_unreachable")
+    return ApiError(502, f"Bedrock call for model '{model_id}' failed.", type_="api_error")
+
+
+def converse(client: BedrockRuntimeClient, request: dict[str, Any]) -> dict[str, Any]:
+    """Call Converse; raise ApiError for any Bedrock or transport failure."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return dict(client.converse(**request))
+    except (ClientError, BotoCoreError) as error:
+        raise translate_error(error, str(request.get("modelId"))) from error

@@ -1,0 +1,128 @@
+"""Request handling that is independent of HTTP: chat completions and the model list."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import bedrock
+from .catalog import Modality, ModelSpec
+from .chat import from_converse, parse_chat_request, to_converse
+from .errors import ApiError
+from .metering import RequestRecord, Usage, format_cost
+from .routing import Routing, Target
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+# Failures worth trying the next model of an alias for: throttling, unavailable, timeout.
+FALLBACK_STATUSES = frozenset({429, 503, 504})
+
+
+@dataclass(slots=True)
+class Result:
+    """A JSON body and the extra response headers a handler produced."""
+
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def list_models(routing: Routing) -> Result:
+    """Return the enabled models and aliases in the OpenAI list shape, with catalog details."""
+    data: list[dict[str, Any]] = [_model_entry(routing, spec) for spec in routing.enabled]
+    for alias, ids in routing.aliases.items():
+        data.append(
+            {"id": alias, "object": "model", "created": 0, "owned_by": "alias", "targets": list(ids)}
+        )
+    return Result({"object": "list", "data": data})
+
+
+def _model_entry(routing: Routing, spec: ModelSpec) -> dict[str, Any]:
+    price = spec.price
+    pricing: dict[str, Any] = {"currency": "USD", "as_of": price.as_of, "verified": price.verified}
+    if spec.modality is Modality.IMAGE:
+        pricing["per_image"] = str(price.per_image)
+    else:
+        pricing["input_per_1k_tokens"] = str(price.input_per_1k)
+        pricing["output_per_1k_tokens"] = str(price.output_per_1k)
+    return {
+        "id": spec.model_id,
+        "object": "model",
+        "created": 0,
+        "owned_by": spec.provider.value,
+        "name": spec.name,
+        "modality": spec.modality.value,
+        "capabilities": sorted(c.value for c in spec.capabilities),
+        "context_window": spec.context_window,
+        "max_output_tokens": spec.max_output_tokens,
+        "lifecycle": spec.lifecycle.value,
+        "invocation_id": routing.target(spec).invocation_id,
+        "pricing": pricing,
+    }
+
+
+def chat_completion(
+    routing: Routing,
+    client_factory: Callable[[], BedrockRuntimeClient],
+    body: object,
+    record: RequestRecord,
+) -> Result:
+    """Serve one non-streaming chat completion, trying an alias's fallbacks in order."""
+    request = parse_chat_request(body)
+    if request.stream:
+        raise ApiError(400, "'stream': true is not supported by this gateway version yet.",
+                       param="stream")
+    targets = routing.resolve(request.model)
+    for target in targets:
+        if target.spec.modality is not Modality.TEXT:
+            raise ApiError(
+                400,
+                f"The model '{target.spec.model_id}' is a {target.spec.modality.value} model; "
+                "chat completions need a text model.",
+                param="model",
+                code="wrong_model_modality",
+            )
+    for position, target in enumerate(targets):
+        try:
+            return _converse_once(target, client_factory, request_body=request, record=record)
+        except ApiError as error:
+            if error.status not in FALLBACK_STATUSES or position == len(targets) - 1:
+                raise
+    raise AssertionError("unreachable: resolve() never returns an empty tuple")
+
+
+def _converse_once(
+    target: Target,
+    client_factory: Callable[[], BedrockRuntimeClient],
+    *,
+    request_body: Any,
+    record: RequestRecord,
+) -> Result:
+    spec = target.spec
+    record.model = spec.model_id
+    record.invocation_id = target.invocation_id
+    converse_request = to_converse(request_body, spec, target.invocation_id)
+    started = time.perf_counter()
+    response = bedrock.converse(client_factory(), converse_request)
+    bedrock_ms = (time.perf_counter() - started) * 1000
+    body = from_converse(
+        response, completion_id=f"chatcmpl-{record.request_id}", created=int(time.time()),
+        model=spec.model_id,
+    )
+    usage = Usage(
+        input_tokens=body["usage"]["prompt_tokens"],
+        output_tokens=body["usage"]["completion_tokens"],
+    )
+    record.usage = usage
+    record.cost_usd = usage.cost(spec)
+    return Result(
+        body,
+        {
+            "x-gateway-model": spec.model_id,
+            "x-gateway-invocation-id": target.invocation_id,
+            "x-gateway-bedrock-latency-ms": f"{bedrock_ms:.1f}",
+            "x-gateway-cost-usd": format_cost(record.cost_usd),
+        },
+    )

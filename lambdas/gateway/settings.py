@@ -1,0 +1,57 @@
+"""Gateway settings, read once from the process environment at start-up (never at import)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .routing import Routing
+
+DEFAULT_LOCAL_API_KEY = "local-dev-key"
+"""The documented key of a local run when GATEWAY_API_KEY is not set. Never used in AWS."""
+
+
+class AuthMode(StrEnum):
+    """Who checks the caller's API key."""
+
+    # The gateway compares the key itself (local runs).
+    KEY = "key"
+    # API Gateway has already validated the usage-plan key before the request reached us.
+    API_GATEWAY = "api-gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the gateway needs to serve requests."""
+
+    routing: Routing
+    auth_mode: AuthMode
+    api_key: str | None
+    bedrock_read_timeout_seconds: float
+    bedrock_max_attempts: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables; raise ValueError naming a bad variable."""
+        routing_json = env.get("GATEWAY_ROUTING")
+        if not routing_json:
+            raise ValueError("GATEWAY_ROUTING is not set (JSON of enabled models and aliases)")
+        try:
+            routing = Routing.from_json(routing_json)
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"GATEWAY_ROUTING is invalid: {error}") from None
+        try:
+            auth_mode = AuthMode(env.get("GATEWAY_AUTH", AuthMode.KEY.value))
+        except ValueError:
+            raise ValueError("GATEWAY_AUTH must be 'key' or 'api-gateway'") from None
+        api_key = env.get("GATEWAY_API_KEY") or None
+        if auth_mode is AuthMode.KEY and api_key is None:
+            api_key = DEFAULT_LOCAL_API_KEY
+        return cls(
+            routing=routing,
+            auth_mode=auth_mode,
+            api_key=api_key,
+            bedrock_read_timeout_seconds=float(env.get("GATEWAY_BEDROCK_READ_TIMEOUT", "25")),
+            bedrock_max_attempts=int(env.get("GATEWAY_BEDROCK_MAX_ATTEMPTS", "2")),
+        )
