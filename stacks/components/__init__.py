@@ -1,0 +1,1 @@
+"""Reusable CDK constructs wired together by the stacks."""

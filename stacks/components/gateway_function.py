@@ -1,0 +1,77 @@
+"""The gateway Lambda: Python on arm64, run by the Lambda Web Adapter, inside the kit's VPC."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+# Published by the Lambda Web Adapter project (aws/aws-lambda-web-adapter README, "Lambda layer").
+WEB_ADAPTER_LAYER_ACCOUNT = "753240598075"
+WEB_ADAPTER_PORT = "8080"
+
+
+def web_adapter_layer_arn(version: int) -> str:
+    """Return the arm64 Lambda Web Adapter layer ARN for the deployment region."""
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{WEB_ADAPTER_LAYER_ACCOUNT}"
+        f":layer:LambdaAdapterLayerArm64:{version}"
+    )
+
+
+class GatewayFunction(Construct):
+    """The gateway function and its Web Adapter wiring."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        role: iam.IRole,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        security_group: ec2.ISecurityGroup,
+        log_group: logs.ILogGroup,
+        routing_json: str,
+        memory_mb: int,
+        timeout: Duration,
+        reserved_concurrency: int,
+        web_adapter_layer_version: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        adapter = lambda_.LayerVersion.from_layer_version_arn(
+            self, "WebAdapterLayer", web_adapter_layer_arn(web_adapter_layer_version)
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="OpenAI-compatible gateway to Amazon Bedrock",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            # The Web Adapter's wrapper runs this script, which starts the HTTP server.
+            handler="run.sh",
+            code=code,
+            layers=[adapter],
+            role=role,
+            vpc=vpc,
+            vpc_subnets=subnets,
+            security_groups=[security_group],
+            log_group=log_group,
+            memory_size=memory_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
+            environment={
+                "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+                "AWS_LWA_PORT": WEB_ADAPTER_PORT,
+                "AWS_LWA_READINESS_CHECK_PATH": "/health",
+                "AWS_LWA_INVOKE_MODE": "buffered",
+                "PORT": WEB_ADAPTER_PORT,
+                "GATEWAY_ROUTING": routing_json,
+                # API Gateway validates the usage-plan key before the function runs.
+                "GATEWAY_AUTH": "api-gateway",
+            },
+        )

@@ -1,0 +1,118 @@
+"""Bedrock invoke permissions derived from the model catalog: exactly the enabled models' ARNs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Token
+from aws_cdk import aws_iam as iam
+
+from lambdas.gateway.catalog import GEOGRAPHY_REGIONS, Geography, ModelSpec
+
+INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelArns:
+    """The ARNs one deployment may invoke, grouped by the condition each group needs."""
+
+    # Foundation models called directly in the deployment region.
+    direct_models: tuple[str, ...]
+    # System-defined inference profiles in the deployment region.
+    profiles: tuple[str, ...]
+    # Foundation models a geographic profile routes to, only through one of `profiles`.
+    routed_models: tuple[str, ...]
+    # Region-less foundation-model ARNs that `global.` profiles route to.
+    global_models: tuple[str, ...]
+
+
+def foundation_model_arn(model_id: str, region: str, partition: str = Aws.PARTITION) -> str:
+    """Return the ARN of a foundation model in `region` ('' for the region-less global ARN)."""
+    return f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"
+
+
+def inference_profile_arn(
+    profile_id: str,
+    *,
+    region: str = Aws.REGION,
+    account: str = Aws.ACCOUNT_ID,
+    partition: str = Aws.PARTITION,
+) -> str:
+    """Return the ARN of a system-defined inference profile in the source region."""
+    return f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{profile_id}"
+
+
+def model_arns(
+    specs: Sequence[ModelSpec], geography: Geography | None, *, region: str = Aws.REGION
+) -> ModelArns:
+    """Derive the ARNs for `specs` the way the gateway calls them under `geography`."""
+    direct: list[str] = []
+    profiles: list[str] = []
+    routed: list[str] = []
+    global_models: list[str] = []
+    for spec in specs:
+        if geography is None or geography not in spec.profile_geographies:
+            direct.append(foundation_model_arn(spec.model_id, region))
+            continue
+        profiles.append(inference_profile_arn(spec.profile_id(geography), region=region))
+        # The source region serves profile calls too; list it once when it is known at synth.
+        destinations = [region, *GEOGRAPHY_REGIONS[geography]]
+        if not Token.is_unresolved(region):
+            destinations = list(dict.fromkeys(destinations))
+        routed.extend(foundation_model_arn(spec.model_id, r) for r in destinations)
+        if geography is Geography.GLOBAL:
+            global_models.append(foundation_model_arn(spec.model_id, ""))
+    return ModelArns(tuple(direct), tuple(profiles), tuple(routed), tuple(global_models))
+
+
+def invoke_statements(
+    arns: ModelArns, *, principal: iam.IPrincipal | None = None
+) -> list[iam.PolicyStatement]:
+    """Return least-privilege statements allowing InvokeModel* on exactly `arns`.
+
+    With `principal` the statements suit a resource policy (e.g. a VPC endpoint policy).
+    """
+    actions = list(INVOKE_ACTIONS)
+    principals = [principal] if principal is not None else None
+    statements: list[iam.PolicyStatement] = []
+    if arns.direct_models:
+        statements.append(
+            iam.PolicyStatement(
+                principals=principals,
+                sid="InvokeEnabledModels", actions=actions, resources=list(arns.direct_models)
+            )
+        )
+    if arns.profiles:
+        statements.append(
+            iam.PolicyStatement(
+                principals=principals,
+                sid="InvokeEnabledInferenceProfiles", actions=actions, resources=list(arns.profiles)
+            )
+        )
+        # Destination-region models only through the enabled profiles, never called directly.
+        statements.append(
+            iam.PolicyStatement(
+                principals=principals,
+                sid="InvokeModelsThroughProfiles",
+                actions=actions,
+                resources=list(arns.routed_models),
+                conditions={"StringEquals": {"bedrock:InferenceProfileArn": list(arns.profiles)}},
+            )
+        )
+    if arns.global_models:
+        statements.append(
+            iam.PolicyStatement(
+                principals=principals,
+                sid="InvokeModelsThroughGlobalProfiles",
+                actions=actions,
+                resources=list(arns.global_models),
+                conditions={
+                    "StringEquals": {
+                        "bedrock:InferenceProfileArn": list(arns.profiles),
+                        "aws:RequestedRegion": "unspecified",
+                    }
+                },
+            )
+        )
+    return statements

@@ -1,0 +1,105 @@
+"""Composes the kit's stacks from a validated KitConfig (called by app.py and by the tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import App, Environment, RemovalPolicy, Tags, Validations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_lambda as lambda_
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.access_stack import AccessStack
+from stacks.api_stack import ApiStack
+from stacks.components.model_access import invoke_statements, model_arns
+from stacks.config import KitConfig
+from stacks.network_stack import NetworkStack
+from stacks.nag_acknowledgments import acknowledge_findings
+from stacks.observability_stack import ObservabilityStack
+
+from aws_cdk import aws_iam as iam
+
+RETENTION_DAYS = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+"""CloudWatch retention periods by days (config validates against these keys)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KitStacks:
+    """The stacks of one environment."""
+
+    network: NetworkStack
+    observability: ObservabilityStack
+    access: AccessStack
+    api: ApiStack
+
+
+def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitStacks:
+    """Add every stack of `config` to `app`, with cdk-nag checks and reasoned acknowledgments."""
+    env = Environment(account=config.deployment.account, region=config.deployment.region)
+    prefix = f"BedrockKit-{config.env_name}"
+    retention = RETENTION_DAYS[config.observability.log_retention_days]
+    removal = RemovalPolicy.RETAIN if config.observability.retain_logs else RemovalPolicy.DESTROY
+    specs = config.models.specs()
+    geography = config.models.cross_region
+
+    network = NetworkStack(
+        app,
+        f"{prefix}-Network",
+        env=env,
+        network=config.network,
+        bedrock_statements=invoke_statements(model_arns(specs, geography), principal=iam.AnyPrincipal()),
+        log_retention=retention,
+        removal_policy=removal,
+    )
+    observability = ObservabilityStack(
+        app, f"{prefix}-Observability", env=env, retention=retention, removal_policy=removal
+    )
+    access = AccessStack(
+        app,
+        f"{prefix}-Access",
+        env=env,
+        bedrock_statements=invoke_statements(model_arns(specs, geography)),
+        log_group_arn_export=observability.gateway_log_group_arn_export,
+    )
+    access.add_stack_dependency(observability)
+    api = ApiStack(
+        app,
+        f"{prefix}-Api",
+        env=env,
+        code=gateway_code,
+        # The API stack may not edit the role: every permission is decided in AccessStack.
+        role=access.gateway_role.without_policy_updates(),
+        vpc=network.vpc,
+        subnets=network.subnets,
+        security_group=network.gateway_security_group,
+        function_log_group=observability.gateway_log_group,
+        access_log_group=observability.access_log_group,
+        routing_json=config.models.routing().to_json(),
+        api=config.api,
+        gateway=config.gateway,
+    )
+    stacks = KitStacks(network=network, observability=observability, access=access, api=api)
+    for stack in (network, observability, access, api):
+        Tags.of(stack).add("bedrock-kit:environment", config.env_name)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    acknowledge_findings(stacks)
+    return stacks

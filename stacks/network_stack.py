@@ -1,0 +1,114 @@
+"""NetworkStack: the isolated VPC (created or imported) and the private AWS endpoints it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.components.model_access import invoke_statements
+from stacks.config import NetworkConfig, NetworkMode
+
+
+class NetworkStack(Stack):
+    """VPC without internet access, interface endpoints for Bedrock runtime and Logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: NetworkConfig,
+        bedrock_statements: Sequence[iam.PolicyStatement],
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
+        self._zones = list(network.availability_zones)
+        super().__init__(scope, construct_id, **kwargs)
+        if network.mode is NetworkMode.CREATE:
+            self.vpc = self._create_vpc(network, log_retention, removal_policy)
+        else:
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self,
+                "Vpc",
+                vpc_id=network.vpc_id or "",
+                availability_zones=self._zones,
+                isolated_subnet_ids=list(network.subnet_ids),
+            )
+        self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.gateway_security_group = ec2.SecurityGroup(
+            self,
+            "GatewaySecurityGroup",
+            vpc=self.vpc,
+            description="Bedrock gateway function",
+            allow_all_outbound=False,
+        )
+        endpoint_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface endpoints, reachable only from the gateway",
+            allow_all_outbound=False,
+        )
+        endpoint_group.add_ingress_rule(
+            self.gateway_security_group, ec2.Port.tcp(443), "HTTPS from the gateway function"
+        )
+        self.gateway_security_group.add_egress_rule(
+            endpoint_group, ec2.Port.tcp(443), "HTTPS to the interface endpoints"
+        )
+        runtime = self.vpc.add_interface_endpoint(
+            "BedrockRuntimeEndpoint",
+            service=ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
+            subnets=self.subnets,
+            security_groups=[endpoint_group],
+            private_dns_enabled=True,
+            open=False,
+        )
+        # The endpoint admits only calls to the enabled models, whoever makes them.
+        for statement in bedrock_statements:
+            runtime.add_to_policy(statement)
+        self.vpc.add_interface_endpoint(
+            "LogsEndpoint",
+            service=ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+            subnets=self.subnets,
+            security_groups=[endpoint_group],
+            private_dns_enabled=True,
+            open=False,
+        )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """Zones from config when given, so a region-bound stack never looks them up."""
+        return self._zones or super().availability_zones
+
+    def _create_vpc(
+        self, network: NetworkConfig, retention: logs.RetentionDays, removal: RemovalPolicy
+    ) -> ec2.Vpc:
+        flow_log_group = logs.LogGroup(
+            self, "FlowLogGroup", retention=retention, removal_policy=removal
+        )
+        return ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(network.vpc_cidr),
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+                )
+            ],
+            restrict_default_security_group=True,
+            flow_logs={
+                "FlowLogs": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
+        )
