@@ -1,0 +1,76 @@
+# Two commands matter: `make run` (local gateway on the Bedrock emulator) and `make test`.
+# Both set themselves up (virtualenv, pip, npm ci) idempotently, offline from AWS.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV ?= dev
+PORT ?= 8080
+
+# jsii warns loudly about Node 20; the CLI phones home for notices, telemetry and versions.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+CDK := npx --no-install cdk --no-notices
+
+.PHONY: help setup run emulator test lint typecheck unit synth synth-check cfn-lint fmt deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt lambdas/gateway/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.stamp node_modules/.stamp ## Create the virtualenv and install the pinned CDK CLI
+
+run: setup ## Synthesize every stack, then serve the gateway on the emulator at 127.0.0.1:$(PORT)
+	$(CDK) synth -q -c env=$(ENV) > /dev/null
+	PORT=$(PORT) $(PY) -m local.run --env $(ENV)
+
+emulator: setup ## Run only the Bedrock emulator (port 4010)
+	$(PY) -m local.emulator --port 4010
+
+test: setup lint typecheck unit synth-check cfn-lint ## Lint, type check, tests, synth with cdk-nag, cfn-lint
+	@echo "make test: all checks passed"
+
+lint: setup ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup ## mypy --strict on the stacks, the Lambda code and the local tools
+	$(VENV)/bin/mypy stacks lambdas local app.py
+
+unit: setup ## The pytest suite (includes in-process synth and loopback end-to-end tests)
+	$(PY) -m pytest -q
+
+synth: setup ## cdk synth ENV (default dev) into cdk.out, with cdk-nag
+	$(CDK) synth -q -c env=$(ENV)
+
+# Every environment, each into its own folder, then cfn-lint on all of them.
+synth-check: setup
+	$(CDK) synth -q -c env=dev -o cdk.out > /dev/null
+	$(CDK) synth -q -c env=prod -o .build/cdk.out.prod > /dev/null
+
+# W3005: CDK's own custom-resource provider declares a DependsOn that a GetAtt already implies.
+cfn-lint: setup
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json .build/cdk.out.prod/*.template.json
+
+fmt: setup ## Format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+deploy: setup ## Deploy ENV with your AWS credentials (the only target that talks to AWS)
+	$(CDK) deploy -c env=$(ENV) --all
+
+clean: ## Remove generated output (keeps the virtualenv and node_modules)
+	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache
