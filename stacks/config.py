@@ -134,7 +134,7 @@ class _Section:
         self.path = path
         if not isinstance(data, dict):
             self.fail(path, "must be a table")
-        self.data: dict[str, Any] = data  # type: ignore[assignment]
+        self.data: dict[str, Any] = data
 
     def fail(self, key: str, message: str) -> NoReturn:
         raise ConfigError(f"{self.source}: {key}: {message}")
@@ -149,25 +149,29 @@ class _Section:
         value = self.raw(name, default)
         if value is not None and not isinstance(value, str):
             self.fail(self.key(name), f"must be a string, got {value!r}")
-        return value  # type: ignore[return-value]
+        return value
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.str_(name, default)
         if value not in allowed:
             self.fail(self.key(name), f"{value!r} is not one of {', '.join(allowed)}")
-        return value  # type: ignore[return-value]
+        return value
 
     def int_(self, name: str, default: int, low: int, high: int) -> int:
         value = self.raw(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.fail(self.key(name), f"must be an integer from {low} to {high}, got {value!r}")
-        return value  # type: ignore[return-value]
+        return value
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         value = self.raw(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
             self.fail(self.key(name), f"must be a number from {low} to {high}, got {value!r}")
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
 
     def bool_(self, name: str, default: bool) -> bool:
         value = self.raw(name, default)
@@ -179,7 +183,7 @@ class _Section:
         value = self.raw(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.fail(self.key(name), f"must be a list of strings, got {value!r}")
-        return tuple(value)  # type: ignore[arg-type]
+        return tuple(value)
 
     def section(self, name: str) -> _Section:
         return _Section(self.source, self.key(name), self.raw(name, {}))
@@ -253,7 +257,9 @@ def _models(section: _Section) -> ModelsConfig:
             section.fail(section.key("enabled"), f"{model_id!r} is listed twice")
         seen.add(model_id)
         spec = catalog[model_id]
-        if spec.requires_profile and (geography is None or geography not in spec.profile_geographies):
+        if spec.requires_profile and (
+            geography is None or geography not in spec.profile_geographies
+        ):
             offered = ", ".join(sorted(g.value for g in spec.profile_geographies))
             section.fail(
                 section.key("cross_region"),
@@ -298,7 +304,9 @@ def _network(section: _Section, deployment: DeploymentConfig) -> NetworkConfig:
     zones = section.str_list("availability_zones")
     if mode is NetworkMode.EXISTING:
         if vpc_id is None or not _VPC_ID.match(vpc_id):
-            section.fail(section.key("vpc_id"), "mode 'existing' needs a VPC id such as vpc-0abc1234")
+            section.fail(
+                section.key("vpc_id"), "mode 'existing' needs a VPC id such as vpc-0abc1234"
+            )
         if len(subnet_ids) < 2 or not all(_SUBNET_ID.match(s) for s in subnet_ids):
             section.fail(section.key("subnet_ids"), "mode 'existing' needs two or more subnet ids")
         if len(zones) != len(subnet_ids):
@@ -376,4 +384,6 @@ def _observability(section: _Section) -> ObservabilityConfig:
             + ", ".join(str(d) for d in _LOG_RETENTION_DAYS),
         )
     # Retained by default: deleting a stack must not delete audit data unless asked to.
-    return ObservabilityConfig(log_retention_days=days, retain_logs=section.bool_("retain_logs", True))
+    return ObservabilityConfig(
+        log_retention_days=days, retain_logs=section.bool_("retain_logs", True)
+    )

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from aws_cdk import App, Environment, RemovalPolicy, Tags, Validations
-from aws_cdk import aws_logs as logs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.access_stack import AccessStack
 from stacks.api_stack import ApiStack
 from stacks.components.model_access import invoke_statements, model_arns
 from stacks.config import KitConfig
-from stacks.network_stack import NetworkStack
 from stacks.nag_acknowledgments import acknowledge_findings
+from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
-
-from aws_cdk import aws_iam as iam
 
 RETENTION_DAYS = {
     1: logs.RetentionDays.ONE_DAY,
@@ -66,7 +64,9 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         f"{prefix}-Network",
         env=env,
         network=config.network,
-        bedrock_statements=invoke_statements(model_arns(specs, geography), principal=iam.AnyPrincipal()),
+        bedrock_statements=invoke_statements(
+            model_arns(specs, geography), principal=iam.AnyPrincipal()
+        ),
         log_retention=retention,
         removal_policy=removal,
     )

@@ -57,4 +57,3 @@ def acknowledge_findings(stacks: KitStacks) -> None:
         "throttling; an optional AWS WAF web ACL (fixed monthly cost) is tracked in the "
         "security issue.",
     )
-

@@ -11,7 +11,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.components.model_access import invoke_statements
 from stacks.config import NetworkConfig, NetworkMode
 
 
@@ -31,6 +30,7 @@ class NetworkStack(Stack):
     ) -> None:
         self._zones = list(network.availability_zones)
         super().__init__(scope, construct_id, **kwargs)
+        self.vpc: ec2.IVpc
         if network.mode is NetworkMode.CREATE:
             self.vpc = self._create_vpc(network, log_retention, removal_policy)
         else:

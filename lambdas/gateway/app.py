@@ -1,7 +1,7 @@
-"""The gateway's one ASGI application: routing, authentication, JSON in and out, error rendering.
+"""The gateway's one ASGI application: routing, authentication, JSON in and out, errors.
 
-Deliberately framework-free (a few routes do not justify a web framework's import cost, and the
-Lambda cold start is a product feature). Served by uvicorn locally and behind the Lambda Web Adapter.
+Deliberately framework-free: a few routes do not justify a web framework's import cost, and the
+Lambda cold start is a product feature. Served by uvicorn locally, by the Lambda Web Adapter in AWS.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class GatewayApp:
         except ApiError as error:
             status, body, headers = error.status, error.body(), dict(error.headers)
             record.error_code = error.code or error.type
-        except Exception:  # noqa: BLE001 - the last line of defence: no traceback to clients
+        except Exception:
             import logging
 
             logging.getLogger(__name__).exception("unhandled error in %s %s", method, path)
@@ -99,8 +99,12 @@ class GatewayApp:
         handler = self._routes.get((method, path))
         if handler is None:
             if any(route_path == path for _, route_path in self._routes):
-                raise ApiError(405, f"Method {method} is not allowed on {path}.", code="method_not_allowed")
-            raise ApiError(404, f"No route {method} {path}.", type_="not_found_error", code="not_found")
+                raise ApiError(
+                    405, f"Method {method} is not allowed on {path}.", code="method_not_allowed"
+                )
+            raise ApiError(
+                404, f"No route {method} {path}.", type_="not_found_error", code="not_found"
+            )
         if path.startswith("/v1/"):
             self._authenticate(scope)
         body: object = None
@@ -126,13 +130,14 @@ class GatewayApp:
 
 
 def _presented_key(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
         elif name == b"x-api-key" and value:
-            return str(value.decode("latin-1"))
+            return value.decode("latin-1")
     return None
 
 
@@ -146,8 +151,9 @@ async def _read_body(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"The request body exceeds {MAX_BODY_BYTES} bytes.",
-                           code="request_too_large")
+            raise ApiError(
+                413, f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="request_too_large"
+            )
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -159,7 +165,9 @@ def _decode_json(raw: bytes) -> object:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ApiError(400, f"The request body is not valid JSON: {error}.", code="invalid_json") from None
+        raise ApiError(
+            400, f"The request body is not valid JSON: {error}.", code="invalid_json"
+        ) from None
 
 
 async def _send_json(send: Send, status: int, body: object, headers: dict[str, str]) -> None:

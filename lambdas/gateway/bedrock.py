@@ -66,11 +66,19 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
         headers = {"retry-after": RETRY_AFTER_SECONDS} if status in _RETRYABLE_STATUSES else {}
         return ApiError(status, message, type_=type_, code=code or None, headers=headers)
     if isinstance(error, ReadTimeoutError | ConnectTimeoutError):
-        return ApiError(504, f"Bedrock did not answer in time for model '{model_id}'.",
-                        type_="timeout_error", code="timeout")
+        return ApiError(
+            504,
+            f"Bedrock did not answer in time for model '{model_id}'.",
+            type_="timeout_error",
+            code="timeout",
+        )
     if isinstance(error, EndpointConnectionError):
-        return ApiError(502, "The gateway could not reach the Bedrock endpoint.",
-                        type_="api_error", code="bedrock_unreachable")
+        return ApiError(
+            502,
+            "The gateway could not reach the Bedrock endpoint.",
+            type_="api_error",
+            code="bedrock_unreachable",
+        )
     return ApiError(502, f"Bedrock call for model '{model_id}' failed.", type_="api_error")
 
 

@@ -2,7 +2,8 @@
 
 Facts come from `shared/reference/bedrock.md` (model ids, Converse feature matrix, limits, prices).
 Fields the reference marks UNVERIFIED are named in each entry's `unverified` set. To add a model:
-add a record here, give it an existing adapter (or write one), and the catalog tests tell you the rest.
+add a record here, give it an existing adapter (or write one); the catalog tests tell you
+the rest.
 """
 
 from __future__ import annotations

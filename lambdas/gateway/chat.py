@@ -177,7 +177,9 @@ def _alternating_turns(messages: Sequence[Message]) -> list[dict[str, Any]]:
         else:
             turns.append({"role": message.role, "content": [{"text": message.text}]})
     if not turns:
-        raise invalid_request("'messages' must contain at least one user message.", param="messages")
+        raise invalid_request(
+            "'messages' must contain at least one user message.", param="messages"
+        )
     if turns[0]["role"] != "user":
         raise invalid_request(
             "The first non-system message must come from the user.", param="messages"

@@ -34,7 +34,13 @@ def list_models(routing: Routing) -> Result:
     data: list[dict[str, Any]] = [_model_entry(routing, spec) for spec in routing.enabled]
     for alias, ids in routing.aliases.items():
         data.append(
-            {"id": alias, "object": "model", "created": 0, "owned_by": "alias", "targets": list(ids)}
+            {
+                "id": alias,
+                "object": "model",
+                "created": 0,
+                "owned_by": "alias",
+                "targets": list(ids),
+            }
         )
     return Result({"object": "list", "data": data})
 
@@ -72,8 +78,9 @@ def chat_completion(
     """Serve one non-streaming chat completion, trying an alias's fallbacks in order."""
     request = parse_chat_request(body)
     if request.stream:
-        raise ApiError(400, "'stream': true is not supported by this gateway version yet.",
-                       param="stream")
+        raise ApiError(
+            400, "'stream': true is not supported by this gateway version yet.", param="stream"
+        )
     targets = routing.resolve(request.model)
     for target in targets:
         if target.spec.modality is not Modality.TEXT:
@@ -108,7 +115,9 @@ def _converse_once(
     response = bedrock.converse(client_factory(), converse_request)
     bedrock_ms = (time.perf_counter() - started) * 1000
     body = from_converse(
-        response, completion_id=f"chatcmpl-{record.request_id}", created=int(time.time()),
+        response,
+        completion_id=f"chatcmpl-{record.request_id}",
+        created=int(time.time()),
         model=spec.model_id,
     )
     usage = Usage(

@@ -80,14 +80,18 @@ def invoke_statements(
         statements.append(
             iam.PolicyStatement(
                 principals=principals,
-                sid="InvokeEnabledModels", actions=actions, resources=list(arns.direct_models)
+                sid="InvokeEnabledModels",
+                actions=actions,
+                resources=list(arns.direct_models),
             )
         )
     if arns.profiles:
         statements.append(
             iam.PolicyStatement(
                 principals=principals,
-                sid="InvokeEnabledInferenceProfiles", actions=actions, resources=list(arns.profiles)
+                sid="InvokeEnabledInferenceProfiles",
+                actions=actions,
+                resources=list(arns.profiles),
             )
         )
         # Destination-region models only through the enabled profiles, never called directly.
