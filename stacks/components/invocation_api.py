@@ -61,12 +61,13 @@ class InvocationApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        self.api.root.add_proxy(
-            default_integration=apigw.LambdaIntegration(handler),
-            default_method_options=apigw.MethodOptions(
-                api_key_required=True, request_validator=validator
-            ),
-            any_method=True,
+        # Every path goes to the gateway, which routes and answers 404 itself; no root method.
+        proxy = self.api.root.add_proxy(any_method=False)
+        proxy.add_method(
+            "ANY",
+            apigw.LambdaIntegration(handler),
+            api_key_required=True,
+            request_validator=validator,
         )
         plan = self.api.add_usage_plan(
             "UsagePlan",

@@ -1,0 +1,40 @@
+"""Helpers to read synthesized CloudFormation: render intrinsic functions as readable strings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+def render(value: Any) -> Any:
+    """Turn Fn::Join / Ref / Fn::GetAtt / Fn::ImportValue into '${...}' strings, recursively."""
+    if isinstance(value, dict):
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(render(part)) for part in parts)
+        if "Ref" in value:
+            return "${" + value["Ref"] + "}"
+        if "Fn::GetAtt" in value:
+            return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+        if "Fn::ImportValue" in value:
+            return "${Import:" + str(render(value["Fn::ImportValue"])) + "}"
+        return {key: render(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item) for item in value]
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    """Return `value` as a list (IAM allows a single string where a list is meant)."""
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template_json: dict[str, Any], resource_type: str) -> Iterator[dict[str, Any]]:
+    """Yield the rendered policy statements of every resource of `resource_type`."""
+    for resource in template_json["Resources"].values():
+        if resource["Type"] != resource_type:
+            continue
+        properties = resource["Properties"]
+        document = properties.get("PolicyDocument")
+        if document is not None:
+            yield from (render(s) for s in as_list(document["Statement"]))

@@ -1,0 +1,55 @@
+"""Synthesize each environment once per session; tests read the templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from app import GATEWAY_SOURCE
+from stacks.components.gateway_asset import gateway_code
+from stacks.config import KitConfig
+from stacks.kit import compose
+from tests.conftest import load_env
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The templates of one environment and the config they came from."""
+
+    config: KitConfig
+    network: Template
+    observability: Template
+    access: Template
+    api: Template
+
+
+def synthesize(config: KitConfig) -> Synthesized:
+    """Compose and synthesize `config` exactly as app.py does (cdk-nag included)."""
+    app = App()
+    stacks = compose(app, config, gateway_code=gateway_code(GATEWAY_SOURCE))
+    app.synth()  # raises if cdk-nag reports an unacknowledged finding
+    return Synthesized(
+        config=config,
+        network=Template.from_stack(stacks.network),
+        observability=Template.from_stack(stacks.observability),
+        access=Template.from_stack(stacks.access),
+        api=Template.from_stack(stacks.api),
+    )
+
+
+@pytest.fixture(scope="session")
+def dev() -> Synthesized:
+    return synthesize(load_env("dev"))
+
+
+@pytest.fixture(scope="session")
+def prod() -> Synthesized:
+    return synthesize(load_env("prod"))
+
+
+@pytest.fixture(scope="session", params=["dev", "prod"])
+def env(request: pytest.FixtureRequest, dev: Synthesized, prod: Synthesized) -> Synthesized:
+    return dev if request.param == "dev" else prod

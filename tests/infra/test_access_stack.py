@@ -1,0 +1,142 @@
+"""The gateway role may invoke exactly the enabled models' ARNs, and nothing wider."""
+
+from __future__ import annotations
+
+from lambdas.gateway.catalog import GEOGRAPHY_REGIONS
+from stacks.config import KitConfig, parse_config
+from tests.infra.cfn import as_list, statements
+from tests.infra.conftest import Synthesized, synthesize
+
+INVOKE = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
+PROFILE_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/"
+
+
+def fm_arn(region: str, model_id: str) -> str:
+    return f"arn:${{AWS::Partition}}:bedrock:{region}::foundation-model/{model_id}"
+
+
+def expected_arns(config: KitConfig) -> tuple[set[str], set[str], set[str]]:
+    """Direct model ARNs, profile ARNs and routed model ARNs, derived from the config by hand."""
+    geo = config.models.cross_region
+    direct, profiles, routed = set(), set(), set()
+    for model_id in config.models.enabled:
+        spec = config.models.specs()[config.models.enabled.index(model_id)]
+        if geo is not None and geo in spec.profile_geographies:
+            profiles.add(f"{PROFILE_ARN}{geo.value}.{model_id}")
+            routed.add(fm_arn("${AWS::Region}", model_id))
+            routed.update(fm_arn(region, model_id) for region in GEOGRAPHY_REGIONS[geo])
+        else:
+            direct.add(fm_arn("${AWS::Region}", model_id))
+    return direct, profiles, routed
+
+
+def bedrock_statements(env: Synthesized) -> list[dict]:
+    return [
+        s
+        for s in statements(env.access.to_json(), "AWS::IAM::Policy")
+        if any(a.startswith("bedrock:") for a in as_list(s["Action"]))
+    ]
+
+
+def test_gateway_role_invokes_exactly_the_enabled_models(env: Synthesized) -> None:
+    direct, profiles, routed = expected_arns(env.config)
+    by_sid = {s["Sid"]: s for s in bedrock_statements(env)}
+    assert set(by_sid) == {
+        "InvokeEnabledModels",
+        "InvokeEnabledInferenceProfiles",
+        "InvokeModelsThroughProfiles",
+    }
+    assert set(as_list(by_sid["InvokeEnabledModels"]["Resource"])) == direct
+    assert set(as_list(by_sid["InvokeEnabledInferenceProfiles"]["Resource"])) == profiles
+    through = by_sid["InvokeModelsThroughProfiles"]
+    assert set(as_list(through["Resource"])) == routed
+    # Destination-region models are reachable only through the enabled profiles.
+    condition = through["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
+    assert set(as_list(condition)) == profiles
+
+
+def test_bedrock_statements_allow_only_invoke_actions_and_no_wildcards(env: Synthesized) -> None:
+    for statement in bedrock_statements(env):
+        assert set(as_list(statement["Action"])) == INVOKE
+        for resource in as_list(statement["Resource"]):
+            assert "*" not in resource, resource
+
+
+def test_no_statement_grants_a_wildcard_action(env: Synthesized) -> None:
+    for template in (env.access, env.api, env.network, env.observability):
+        for resource_type in ("AWS::IAM::Policy", "AWS::IAM::Role"):
+            for statement in statements(template.to_json(), resource_type):
+                for action in as_list(statement["Action"]):
+                    assert action != "*" and not action.endswith(":*"), action
+
+
+def test_only_the_vpc_networking_actions_use_a_wildcard_resource(env: Synthesized) -> None:
+    wildcard_actions = {
+        action
+        for statement in statements(env.access.to_json(), "AWS::IAM::Policy")
+        if "*" in as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+    }
+    assert wildcard_actions and all(action.startswith("ec2:") for action in wildcard_actions)
+
+
+def test_role_writes_only_its_own_log_group(env: Synthesized) -> None:
+    logs = [
+        s
+        for s in statements(env.access.to_json(), "AWS::IAM::Policy")
+        if any(a.startswith("logs:") for a in as_list(s["Action"]))
+    ]
+    assert len(logs) == 1
+    export = f"${{Import:BedrockKit-{env.config.env_name}-Observability-GatewayLogGroupArn}}"
+    assert set(as_list(logs[0]["Resource"])) == {export, export + ":*"}
+
+
+def test_dev_and_prod_grant_different_model_sets(dev: Synthesized, prod: Synthesized) -> None:
+    # Promotion from dev to prod changes the allow-list with the config, nothing else.
+    dev_resources = {r for s in bedrock_statements(dev) for r in as_list(s["Resource"])}
+    prod_resources = {r for s in bedrock_statements(prod) for r in as_list(s["Resource"])}
+    assert any("claude-sonnet-4-5" in r for r in prod_resources)
+    assert not any("claude-sonnet-4-5" in r for r in dev_resources)
+
+
+def test_global_profiles_add_the_region_less_arn_only_for_unspecified_region() -> None:
+    config = parse_config(
+        {
+            "models": {
+                "cross_region": "global",
+                "enabled": ["anthropic.claude-sonnet-4-5-20250929-v1:0", "amazon.nova-micro-v1:0"],
+            }
+        },
+        source="inline.toml",
+        env_name="globaltest",
+    )
+    by_sid = {s["Sid"]: s for s in bedrock_statements(synthesize(config))}
+    sonnet = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    profile = f"{PROFILE_ARN}global.{sonnet}"
+    # Nova Micro has no global profile: it is called directly in the deployment region.
+    assert as_list(by_sid["InvokeEnabledModels"]["Resource"]) == [
+        fm_arn("${AWS::Region}", "amazon.nova-micro-v1:0")
+    ]
+    assert as_list(by_sid["InvokeEnabledInferenceProfiles"]["Resource"]) == [profile]
+    assert as_list(by_sid["InvokeModelsThroughProfiles"]["Resource"]) == [
+        fm_arn("${AWS::Region}", sonnet)
+    ]
+    region_less = by_sid["InvokeModelsThroughGlobalProfiles"]
+    assert as_list(region_less["Resource"]) == [fm_arn("", sonnet)]
+    assert region_less["Condition"]["StringEquals"] == {
+        "bedrock:InferenceProfileArn": [profile],
+        "aws:RequestedRegion": "unspecified",
+    }
+
+
+def test_without_cross_region_every_model_is_invoked_directly() -> None:
+    config = parse_config(
+        {"models": {"cross_region": "none", "enabled": ["amazon.nova-micro-v1:0"]}},
+        source="inline.toml",
+        env_name="regional",
+    )
+    by_sid = {s["Sid"]: s for s in bedrock_statements(synthesize(config))}
+    assert set(by_sid) == {"InvokeEnabledModels"}
+    assert as_list(by_sid["InvokeEnabledModels"]["Resource"]) == [
+        fm_arn("${AWS::Region}", "amazon.nova-micro-v1:0")
+    ]

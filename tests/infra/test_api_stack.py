@@ -1,0 +1,96 @@
+"""The gateway function and its REST API: runtime, Web Adapter, keys, limits and logs."""
+
+from __future__ import annotations
+
+import json
+
+from stacks.components.gateway_function import web_adapter_layer_arn
+from tests.infra.cfn import render
+from tests.infra.conftest import Synthesized
+
+
+def gateway_function(env: Synthesized) -> dict:
+    functions = [
+        f["Properties"]
+        for f in env.api.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "run.sh"
+    ]
+    assert len(functions) == 1
+    return functions[0]
+
+
+def test_gateway_runs_latest_python_on_arm64_through_the_web_adapter(env: Synthesized) -> None:
+    function = gateway_function(env)
+    assert function["Runtime"] == "python3.14"
+    assert function["Architectures"] == ["arm64"]
+    layers = [render(layer) for layer in function["Layers"]]
+    assert layers == [
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:753240598075:layer:LambdaAdapterLayerArm64:"
+        f"{env.config.gateway.web_adapter_layer_version}"
+    ]
+    variables = function["Environment"]["Variables"]
+    assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert variables["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    assert variables["GATEWAY_AUTH"] == "api-gateway"
+
+
+def test_gateway_routing_matches_the_config(env: Synthesized) -> None:
+    routing = json.loads(gateway_function(env)["Environment"]["Variables"]["GATEWAY_ROUTING"])
+    assert routing["enabled"] == list(env.config.models.enabled)
+    assert routing["aliases"] == {k: list(v) for k, v in env.config.models.aliases.items()}
+    assert routing["cross_region"] == env.config.models.cross_region.value
+
+
+def test_gateway_function_limits_come_from_config(env: Synthesized) -> None:
+    function = gateway_function(env)
+    assert function["MemorySize"] == env.config.gateway.memory_mb
+    assert function["Timeout"] == env.config.gateway.timeout_seconds
+    assert function["ReservedConcurrentExecutions"] == env.config.gateway.reserved_concurrency
+    assert function["VpcConfig"]["SecurityGroupIds"]
+
+
+def test_every_method_requires_an_api_key_and_validates_requests(env: Synthesized) -> None:
+    methods = env.api.find_resources("AWS::ApiGateway::Method")
+    assert methods
+    for method in methods.values():
+        assert method["Properties"]["ApiKeyRequired"] is True
+        assert "RequestValidatorId" in method["Properties"]
+        assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"
+
+
+def test_usage_plan_applies_config_throttle_and_quota(env: Synthesized) -> None:
+    api = env.config.api
+    env.api.has_resource_properties(
+        "AWS::ApiGateway::UsagePlan",
+        {
+            "Throttle": {"RateLimit": api.throttle_rate_limit, "BurstLimit": api.throttle_burst_limit},
+            "Quota": {"Limit": api.quota_requests_per_day, "Period": "DAY"},
+        },
+    )
+    env.api.resource_count_is("AWS::ApiGateway::ApiKey", 1)
+    env.api.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+
+
+def test_stage_logs_metadata_only_and_never_bodies(env: Synthesized) -> None:
+    stage = next(iter(env.api.find_resources("AWS::ApiGateway::Stage").values()))["Properties"]
+    assert stage["StageName"] == env.config.api.stage_name
+    log_format = json.loads(stage["AccessLogSetting"]["Format"])
+    assert "$context.requestId" in log_format.values()
+    assert not any("apiKey" in value or "body" in value.lower() for value in log_format.values())
+    for setting in stage["MethodSettings"]:
+        assert setting["DataTraceEnabled"] is False
+
+
+def test_api_key_value_is_generated_by_aws_and_only_its_id_is_output(env: Synthesized) -> None:
+    keys = env.api.find_resources("AWS::ApiGateway::ApiKey")
+    (key_id, key), = keys.items()
+    # No value in the template: API Gateway generates it, so it never sits in a file or output.
+    assert "Value" not in key["Properties"]
+    outputs = env.api.to_json()["Outputs"]
+    key_outputs = [o for name, o in outputs.items() if name.startswith("InvocationApiApiKeyId")]
+    assert [o["Value"] for o in key_outputs] == [{"Ref": key_id}]
+    assert "get-api-key --include-value" in key_outputs[0]["Description"]
+
+
+def test_web_adapter_layer_arn_follows_the_configured_version() -> None:
+    assert web_adapter_layer_arn(27).endswith(":layer:LambdaAdapterLayerArm64:27")

@@ -1,0 +1,122 @@
+"""The network is private: isolated subnets, no internet path, endpoints only for the gateway."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from stacks.config import parse_config
+from tests.infra.cfn import as_list, render
+from tests.infra.conftest import Synthesized, synthesize
+
+
+def test_vpc_has_no_internet_gateway_and_no_nat(env: Synthesized) -> None:
+    env.network.resource_count_is("AWS::EC2::InternetGateway", 0)
+    env.network.resource_count_is("AWS::EC2::NatGateway", 0)
+    for subnet in env.network.find_resources("AWS::EC2::Subnet").values():
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+
+
+def test_vpc_uses_the_configured_cidr_across_two_zones(env: Synthesized) -> None:
+    env.network.has_resource_properties(
+        "AWS::EC2::VPC", {"CidrBlock": env.config.network.vpc_cidr}
+    )
+    env.network.resource_count_is("AWS::EC2::Subnet", 2)
+
+
+def test_flow_logs_capture_all_traffic_with_retention(env: Synthesized) -> None:
+    env.network.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})
+    env.network.has_resource_properties(
+        "AWS::Logs::LogGroup",
+        {"RetentionInDays": env.config.observability.log_retention_days},
+    )
+
+
+@pytest.mark.parametrize("service", ["bedrock-runtime", "logs"])
+def test_interface_endpoints_use_private_dns(env: Synthesized, service: str) -> None:
+    endpoints = [
+        e["Properties"]
+        for e in env.network.find_resources("AWS::EC2::VPCEndpoint").values()
+        if str(render(e["Properties"]["ServiceName"])).endswith(f".{service}")
+    ]
+    assert len(endpoints) == 1
+    assert endpoints[0]["PrivateDnsEnabled"] is True
+    assert endpoints[0]["VpcEndpointType"] == "Interface"
+
+
+def test_endpoints_accept_https_only_from_the_gateway_security_group(env: Synthesized) -> None:
+    groups = env.network.find_resources("AWS::EC2::SecurityGroup")
+    endpoint_group = next(
+        gid for gid, g in groups.items() if "Interface endpoints" in g["Properties"]["GroupDescription"]
+    )
+    gateway_group = next(
+        gid for gid, g in groups.items() if "gateway function" in g["Properties"]["GroupDescription"]
+    )
+    ingress = [
+        r["Properties"]
+        for r in env.network.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [endpoint_group, "GroupId"]}
+    ]
+    assert ingress == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "Description": "HTTPS from the gateway function",
+            "GroupId": {"Fn::GetAtt": [endpoint_group, "GroupId"]},
+            "SourceSecurityGroupId": {"Fn::GetAtt": [gateway_group, "GroupId"]},
+        }
+    ]
+    # Nothing but the inline rules CDK writes: no 0.0.0.0/0 ingress anywhere.
+    for group in groups.values():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0"
+
+
+def test_bedrock_endpoint_policy_allows_only_the_enabled_models(env: Synthesized) -> None:
+    runtime = next(
+        e["Properties"]
+        for e in env.network.find_resources("AWS::EC2::VPCEndpoint").values()
+        if str(render(e["Properties"]["ServiceName"])).endswith(".bedrock-runtime")
+    )
+    statements = render(runtime["PolicyDocument"])["Statement"]
+    resources = {r for s in statements for r in as_list(s["Resource"])}
+    for model_id in env.config.models.enabled:
+        assert any(r.endswith("/" + model_id) for r in resources), model_id
+    for resource in resources:
+        assert "*" not in resource
+        assert any(resource.endswith("/" + m) or resource.endswith("." + m)
+                   for m in env.config.models.enabled), resource
+
+
+def test_default_security_group_is_restricted(env: Synthesized) -> None:
+    env.network.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+
+
+def test_existing_vpc_is_imported_from_config_without_lookups() -> None:
+    config = parse_config(
+        {
+            "models": {"enabled": ["amazon.nova-micro-v1:0"]},
+            "network": {
+                "mode": "existing",
+                "vpc_id": "vpc-0abc12345678def01",
+                "subnet_ids": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+                "availability_zones": ["us-east-1a", "us-east-1b"],
+            },
+        },
+        source="inline.toml",
+        env_name="existing",
+    )
+    synthesized = synthesize(config)
+    synthesized.network.resource_count_is("AWS::EC2::VPC", 0)
+    synthesized.network.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "VpcId": "vpc-0abc12345678def01",
+            "SubnetIds": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+        },
+    )
+    synthesized.api.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"VpcConfig": {"SubnetIds": Match.array_with(["subnet-0aaa1111bbbb2222c"])}},
+    )
