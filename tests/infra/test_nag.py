@@ -30,10 +30,12 @@ def test_acknowledgments_name_one_finding_with_a_reason(dev_config: KitConfig) -
         for construct in stack.node.find_all():
             for entry in construct.node.metadata:
                 if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                    acknowledged.update(entry.data)
+                    # CDK acknowledges some of its own cfn-lint rules; ours are cdk-nag's.
+                    acknowledged.update(
+                        (k, v) for k, v in entry.data.items() if k.startswith("AwsSolutions::")
+                    )
     assert len(acknowledged) >= 5
     for rule_id, reason in acknowledged.items():
-        assert rule_id.startswith("AwsSolutions::AwsSolutions-"), rule_id
         # IAM findings are granular: they name the exact resource or policy acknowledged.
         if "IAM" in rule_id:
             assert "[" in rule_id, rule_id
