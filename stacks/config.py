@@ -67,6 +67,10 @@ class ModelsConfig:
         catalog = all_models()
         return tuple(catalog[model_id] for model_id in self.enabled)
 
+    def specs_by_id(self) -> Mapping[str, ModelSpec]:
+        """Return the enabled catalog entries keyed by model id."""
+        return {spec.model_id: spec for spec in self.specs()}
+
     def routing(self) -> Routing:
         """Return the gateway routing these settings describe."""
         return Routing(enabled=self.specs(), aliases=self.aliases, geography=self.cross_region)
@@ -272,9 +276,8 @@ def _models(section: _Section) -> ModelsConfig:
     for alias, target in aliases_section.data.items():
         key = aliases_section.key(alias)
         if not _ALIAS.match(alias):
+            # Catalog ids contain '.' and ':', so an alias can never shadow a model id.
             section.fail(key, "alias names are lowercase letters, digits and '-' (max 32)")
-        if alias in catalog:
-            section.fail(key, "an alias may not shadow a catalog model id")
         targets = (target,) if isinstance(target, str) else target
         if not isinstance(targets, list | tuple) or not targets:
             section.fail(key, "must be a model id or a non-empty list of model ids (fallbacks)")

@@ -63,7 +63,10 @@ def test_usage_plan_applies_config_throttle_and_quota(env: Synthesized) -> None:
     env.api.has_resource_properties(
         "AWS::ApiGateway::UsagePlan",
         {
-            "Throttle": {"RateLimit": api.throttle_rate_limit, "BurstLimit": api.throttle_burst_limit},
+            "Throttle": {
+                "RateLimit": api.throttle_rate_limit,
+                "BurstLimit": api.throttle_burst_limit,
+            },
             "Quota": {"Limit": api.quota_requests_per_day, "Period": "DAY"},
         },
     )
@@ -83,7 +86,7 @@ def test_stage_logs_metadata_only_and_never_bodies(env: Synthesized) -> None:
 
 def test_api_key_value_is_generated_by_aws_and_only_its_id_is_output(env: Synthesized) -> None:
     keys = env.api.find_resources("AWS::ApiGateway::ApiKey")
-    (key_id, key), = keys.items()
+    ((key_id, key),) = keys.items()
     # No value in the template: API Gateway generates it, so it never sits in a file or output.
     assert "Value" not in key["Properties"]
     outputs = env.api.to_json()["Outputs"]

@@ -18,9 +18,7 @@ def test_vpc_has_no_internet_gateway_and_no_nat(env: Synthesized) -> None:
 
 
 def test_vpc_uses_the_configured_cidr_across_two_zones(env: Synthesized) -> None:
-    env.network.has_resource_properties(
-        "AWS::EC2::VPC", {"CidrBlock": env.config.network.vpc_cidr}
-    )
+    env.network.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": env.config.network.vpc_cidr})
     env.network.resource_count_is("AWS::EC2::Subnet", 2)
 
 
@@ -47,10 +45,14 @@ def test_interface_endpoints_use_private_dns(env: Synthesized, service: str) -> 
 def test_endpoints_accept_https_only_from_the_gateway_security_group(env: Synthesized) -> None:
     groups = env.network.find_resources("AWS::EC2::SecurityGroup")
     endpoint_group = next(
-        gid for gid, g in groups.items() if "Interface endpoints" in g["Properties"]["GroupDescription"]
+        gid
+        for gid, g in groups.items()
+        if "Interface endpoints" in g["Properties"]["GroupDescription"]
     )
     gateway_group = next(
-        gid for gid, g in groups.items() if "gateway function" in g["Properties"]["GroupDescription"]
+        gid
+        for gid, g in groups.items()
+        if "gateway function" in g["Properties"]["GroupDescription"]
     )
     ingress = [
         r["Properties"]
@@ -85,8 +87,10 @@ def test_bedrock_endpoint_policy_allows_only_the_enabled_models(env: Synthesized
         assert any(r.endswith("/" + model_id) for r in resources), model_id
     for resource in resources:
         assert "*" not in resource
-        assert any(resource.endswith("/" + m) or resource.endswith("." + m)
-                   for m in env.config.models.enabled), resource
+        assert any(
+            resource.endswith("/" + m) or resource.endswith("." + m)
+            for m in env.config.models.enabled
+        ), resource
 
 
 def test_default_security_group_is_restricted(env: Synthesized) -> None:
