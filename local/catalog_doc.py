@@ -41,8 +41,8 @@ def render() -> str:
         f"{PRICES_AS_OF},",
         "taken from third-party summaries: **all prices are UNVERIFIED placeholders** until",
         "checked against the AWS pricing page. Fields marked with * are UNVERIFIED in the",
-        "reference (`shared/reference/bedrock.md`); LEGACY status is the expected lifecycle, to be confirmed",
-        "with `GetFoundationModel` in your region.",
+        "reference (`shared/reference/bedrock.md`); LEGACY status is the expected lifecycle,",
+        "to be confirmed with `GetFoundationModel` in your region.",
         "",
         "| Model id | Name | Provider | Modality | API | Capabilities"
         " | Context / max output"
