@@ -70,11 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stderr.write("GATEWAY_BACKEND must be 'emulator' (default) or 'bedrock'\n")
         return 1
-    os.environ.setdefault("AWS_REGION", config.deployment.region or "us-east-1")
+    region = os.environ.get("AWS_REGION") or config.deployment.region or "us-east-1"
 
     routing = config.models.routing()
     api_key = os.environ.get("GATEWAY_API_KEY") or DEFAULT_LOCAL_API_KEY
-    settings = Settings.from_env({"GATEWAY_ROUTING": routing.to_json(), "GATEWAY_API_KEY": api_key})
+    settings = Settings.from_env(
+        {"GATEWAY_ROUTING": routing.to_json(), "GATEWAY_API_KEY": api_key, "AWS_REGION": region}
+    )
     model = "balanced" if "balanced" in routing.aliases else routing.enabled[0].model_id
     print(banner(f"http://{args.host}:{args.port}/v1", api_key, model, backend_label), flush=True)
 

@@ -1,0 +1,1 @@
+"""Local tooling: the Bedrock emulator, the local gateway runner and doc generators."""
