@@ -42,7 +42,9 @@ def create_client(settings: Settings) -> BedrockRuntimeClient:
         # Few attempts: fallbacks to another model beat waiting on one that is throttled.
         retries={"mode": "standard", "total_max_attempts": settings.bedrock_max_attempts},
     )
-    return boto3.session.Session().client("bedrock-runtime", config=config)
+    return boto3.session.Session().client(
+        "bedrock-runtime", region_name=settings.region, config=config
+    )
 
 
 def translate_error(error: Exception, model_id: str) -> ApiError:

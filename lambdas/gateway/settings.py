@@ -28,6 +28,7 @@ class Settings:
     routing: Routing
     auth_mode: AuthMode
     api_key: str | None
+    region: str | None
     bedrock_read_timeout_seconds: float
     bedrock_max_attempts: int
 
@@ -52,6 +53,8 @@ class Settings:
             routing=routing,
             auth_mode=auth_mode,
             api_key=api_key,
+            # Lambda sets AWS_REGION; botocore itself only reads AWS_DEFAULT_REGION.
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             bedrock_read_timeout_seconds=float(env.get("GATEWAY_BEDROCK_READ_TIMEOUT", "25")),
             bedrock_max_attempts=int(env.get("GATEWAY_BEDROCK_MAX_ATTEMPTS", "2")),
         )
