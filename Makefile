@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help setup run emulator test lint typecheck unit synth synth-check cfn-lint fmt deploy clean
+.PHONY: help setup run emulator test lint typecheck unit synth synth-check cfn-lint fmt docs bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ lint: setup ## ruff lint and format check
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup ## mypy --strict on the stacks, the Lambda code and the local tools
-	$(VENV)/bin/mypy stacks lambdas local app.py
+	$(VENV)/bin/mypy stacks lambdas local bench app.py
 
 unit: setup ## The pytest suite (includes in-process synth and loopback end-to-end tests)
 	$(PY) -m pytest -q
@@ -64,6 +64,12 @@ synth-check: setup
 # W3005: CDK's own custom-resource provider declares a DependsOn that a GetAtt already implies.
 cfn-lint: setup
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json .build/cdk.out.prod/*.template.json
+
+docs: setup ## Regenerate docs/models.md from the model catalog
+	$(PY) -m local.catalog_doc
+
+bench: setup ## Cold start, warm overhead and asset size against the raw boto3 floor
+	$(PY) bench/run.py
 
 fmt: setup ## Format and autofix
 	$(VENV)/bin/ruff format .

@@ -110,8 +110,9 @@ class GatewayApp:
         body: object = None
         if method == "POST":
             body = _decode_json(await _read_body(receive))
-            # boto3 blocks; a worker thread keeps the event loop free for other requests.
-            return await asyncio.to_thread(handler, body, record)
+            if self.settings.threaded_calls:
+                # boto3 blocks; a worker thread keeps the event loop free for other requests.
+                return await asyncio.to_thread(handler, body, record)
         return handler(body, record)
 
     def _authenticate(self, scope: Scope) -> None:

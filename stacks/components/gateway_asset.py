@@ -6,8 +6,6 @@ distributions of the running interpreter, so synthesis stays offline and determi
 
 from __future__ import annotations
 
-import importlib.metadata
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,36 +13,7 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-# Pinned in lambdas/gateway/requirements.txt; boto3 comes with the Lambda runtime itself.
-VENDORED_DISTRIBUTIONS = ("uvicorn", "h11", "click")
-_SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache"})
-
-
-def _copy_tree(source: Path, target: Path) -> None:
-    shutil.copytree(
-        source,
-        target,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt", "run.sh"),
-    )
-
-
-def _copy_distribution(name: str, target: Path) -> None:
-    distribution = importlib.metadata.distribution(name)
-    for file in distribution.files or ():
-        # Skip console scripts installed outside site-packages and compiled bytecode.
-        if ".." in file.parts or _SKIPPED_PARTS & set(file.parts) or file.suffix == ".pyc":
-            continue
-        destination = target / file
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(Path(str(distribution.locate_file(file))), destination)
-
-
-def build_gateway_bundle(source_dir: Path, output_dir: Path) -> None:
-    """Write the deployable gateway tree (package `gateway/`, `run.sh`, vendored deps)."""
-    _copy_tree(source_dir, output_dir / "gateway")
-    shutil.copy2(source_dir / "run.sh", output_dir / "run.sh")
-    for name in VENDORED_DISTRIBUTIONS:
-        _copy_distribution(name, output_dir)
+from stacks.components.gateway_bundle import build_gateway_bundle
 
 
 @jsii.implements(ILocalBundling)

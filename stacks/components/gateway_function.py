@@ -73,5 +73,7 @@ class GatewayFunction(Construct):
                 "GATEWAY_ROUTING": routing_json,
                 # API Gateway validates the usage-plan key before the function runs.
                 "GATEWAY_AUTH": "api-gateway",
+                # One request at a time per environment: no thread hand-off needed.
+                "GATEWAY_THREADED_CALLS": "false",
             },
         )

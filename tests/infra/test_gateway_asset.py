@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app import GATEWAY_SOURCE
-from stacks.components.gateway_asset import build_gateway_bundle
+from stacks.components.gateway_bundle import build_gateway_bundle
 
 MAX_ZIPPED_BYTES = 5 * 1024 * 1024
 
