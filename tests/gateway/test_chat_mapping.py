@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -16,6 +17,28 @@ from lambdas.gateway.chat import (
 from lambdas.gateway.errors import ApiError
 
 HAIKU = get_model("anthropic.claude-3-haiku-20240307-v1:0")
+CLAUDE_35_HAIKU = get_model("anthropic.claude-3-5-haiku-20241022-v1:0")
+LLAMA_3_8B = get_model("meta.llama3-8b-instruct-v1:0")
+PNG_BYTES = b"\x89PNG\r\n\x1a\nfake"
+PNG_URL = "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def _image(url: str) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
 MISTRAL_7B = get_model("mistral.mistral-7b-instruct-v0:2")
 SONNET_45 = get_model("anthropic.claude-sonnet-4-5-20250929-v1:0")
 
@@ -109,7 +132,54 @@ def test_temperature_and_top_p_together_pass_for_other_models() -> None:
         ({"messages": [{"role": "user", "content": ""}]}, "messages[0].content"),
         (
             {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+            "messages[0].content[0].image_url.url",
+        ),
+        (
+            {"messages": [{"role": "system", "content": [{"type": "image_url"}]}]},
             "messages[0].content[0]",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [_image("https://example.com/cat.png")]}]},
+            "messages[0].content[0].image_url.url",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [_image("data:image/bmp;base64,AAAA")]}]},
+            "messages[0].content[0].image_url.url",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [_image("data:image/png;base64,!!!")]}]},
+            "messages[0].content[0].image_url.url",
+        ),
+        ({"messages": [{"role": "tool", "content": "42"}]}, "messages[0].tool_call_id"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "id": "c1",
+                                "type": "function",
+                                "function": {"name": "f", "arguments": "{"},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "messages[0].tool_calls[0].function.arguments",
+        ),
+        (
+            {"tools": [{"type": "function", "function": {"name": "bad name!"}}]},
+            "tools[0].function.name",
+        ),
+        ({"tools": [{"type": "retrieval"}]}, "tools[0].type"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        (
+            {
+                "tools": [WEATHER],
+                "tool_choice": {"type": "function", "function": {"name": "other"}},
+            },
+            "tool_choice.function.name",
         ),
         ({"messages": [{"role": "user"}]}, "messages[0].content"),
         ({"max_tokens": 0}, "max_tokens"),
@@ -120,7 +190,7 @@ def test_temperature_and_top_p_together_pass_for_other_models() -> None:
         ({"stream": "yes"}, "stream"),
         ({"n": 2}, "n"),
         ({"logprobs": True}, "logprobs"),
-        ({"tools": [{"type": "function"}]}, "tools"),
+        ({"tools": [{"type": "function"}]}, "tools[0].function"),
     ],
 )
 def test_bad_fields_get_a_400_naming_the_field(overrides: dict[str, Any], param: str) -> None:
@@ -174,3 +244,137 @@ def test_stop_reasons_map_to_openai_finish_reasons(stop_reason: str, finish_reas
     }
     assert body["usage"] == {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
     assert body["object"] == "chat.completion"
+
+
+def test_tools_map_to_converse_tool_config_with_choice() -> None:
+    body = chat(tools=[WEATHER], tool_choice="required")
+    request = to_converse(parse_chat_request(body), HAIKU, HAIKU.model_id)
+    assert request["toolConfig"] == {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": "get_weather",
+                    "description": "Weather for a city",
+                    "inputSchema": {"json": WEATHER["function"]["parameters"]},
+                }
+            }
+        ],
+        "toolChoice": {"any": {}},
+    }
+    forced = chat(
+        tools=[WEATHER], tool_choice={"type": "function", "function": {"name": "get_weather"}}
+    )
+    assert to_converse(parse_chat_request(forced), HAIKU, "x")["toolConfig"]["toolChoice"] == {
+        "tool": {"name": "get_weather"}
+    }
+    auto = to_converse(parse_chat_request(chat(tools=[WEATHER])), HAIKU, "x")
+    assert "toolChoice" not in auto["toolConfig"]
+
+
+def test_tool_call_history_maps_to_tool_use_and_tool_result_blocks() -> None:
+    body = chat(
+        tools=[WEATHER],
+        messages=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "18C and sunny"},
+        ],
+    )
+    request = to_converse(parse_chat_request(body), HAIKU, "x")
+    assert request["messages"] == [
+        {"role": "user", "content": [{"text": "Weather in Paris?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "toolUse": {
+                        "toolUseId": "call_1",
+                        "name": "get_weather",
+                        "input": {"city": "Paris"},
+                    }
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"toolResult": {"toolUseId": "call_1", "content": [{"text": "18C and sunny"}]}}
+            ],
+        },
+    ]
+
+
+def test_tool_choice_none_drops_tools_when_no_tool_history() -> None:
+    request = to_converse(parse_chat_request(chat(tools=[WEATHER], tool_choice="none")), HAIKU, "x")
+    assert "toolConfig" not in request
+
+
+def test_tools_on_a_model_without_tool_use_name_model_and_capability() -> None:
+    with pytest.raises(ApiError) as caught:
+        to_converse(parse_chat_request(chat(tools=[WEATHER])), LLAMA_3_8B, "x")
+    assert caught.value.status == 400
+    assert LLAMA_3_8B.model_id in caught.value.message and "tool_use" in caught.value.message
+    assert caught.value.code == "unsupported_capability"
+
+
+def test_images_map_to_converse_image_blocks_on_vision_models() -> None:
+    body = chat(
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "What is it?"}, _image(PNG_URL)]}
+        ]
+    )
+    request = to_converse(parse_chat_request(body), HAIKU, "x")
+    assert request["messages"][0]["content"] == [
+        {"text": "What is it?"},
+        {"image": {"format": "png", "source": {"bytes": PNG_BYTES}}},
+    ]
+
+
+def test_images_on_a_model_without_vision_are_refused() -> None:
+    body = chat(messages=[{"role": "user", "content": [_image(PNG_URL)]}])
+    with pytest.raises(ApiError) as caught:
+        to_converse(parse_chat_request(body), CLAUDE_35_HAIKU, "x")
+    assert "vision" in caught.value.message and CLAUDE_35_HAIKU.model_id in caught.value.message
+    assert caught.value.param == "messages[0].content"
+
+
+def test_tool_use_responses_become_openai_tool_calls() -> None:
+    response = {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {
+                        "toolUse": {
+                            "toolUseId": "t1",
+                            "name": "get_weather",
+                            "input": {"city": "Oslo"},
+                        }
+                    }
+                ],
+            }
+        },
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12},
+    }
+    body = from_converse(response, completion_id="c", created=1, model=HAIKU.model_id)
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    assert choice["message"]["tool_calls"] == [
+        {
+            "id": "t1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
+        }
+    ]
