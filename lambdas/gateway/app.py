@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from . import service
+from . import compare, embeddings, images, passthrough, service
 from .errors import ApiError
 from .metering import RequestRecord, write_record
 from .settings import AuthMode, Settings
@@ -30,7 +30,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
-_JSON_HEADERS = [(b"content-type", b"application/json")]
+MODELS_PREFIX = "/v1/models/"
+INVOKE_SUFFIX = "/invoke"
 
 
 class GatewayApp:
@@ -45,10 +46,18 @@ class GatewayApp:
         self._client: BedrockRuntimeClient | None = None
         self._client_lock = threading.Lock()
         self._client_factory = client_factory or partial(_default_client, settings)
+        routing = settings.routing
         self._routes: dict[tuple[str, str], Callable[[object, RequestRecord], service.Result]] = {
             ("GET", "/health"): lambda _body, _record: service.Result({"status": "ok"}),
-            ("GET", "/v1/models"): lambda _body, _record: service.list_models(settings.routing),
-            ("POST", "/v1/chat/completions"): self._chat,
+            ("GET", "/v1/models"): lambda _body, _record: service.list_models(routing),
+            ("POST", "/v1/chat/completions"): partial(
+                service.chat_completion, routing, self.client
+            ),
+            ("POST", "/v1/embeddings"): partial(embeddings.create_embeddings, routing, self.client),
+            ("POST", "/v1/images/generations"): partial(
+                images.generate_images, routing, self.client
+            ),
+            ("POST", "/v1/compare"): partial(compare.compare, routing, self.client),
         }
 
     def client(self) -> BedrockRuntimeClient:
@@ -58,9 +67,6 @@ class GatewayApp:
                 if self._client is None:
                     self._client = self._client_factory()
         return self._client
-
-    def _chat(self, body: object, record: RequestRecord) -> service.Result:
-        return service.chat_completion(self.settings.routing, self.client, body, record)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
@@ -72,9 +78,12 @@ class GatewayApp:
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
         record = RequestRecord(request_id=uuid.uuid4().hex, method=method, path=path)
+        raw: bytes | None = None
+        content_type = "application/json"
         try:
             result = await self._dispatch(scope, receive, method, path, record)
             status, body, headers = 200, result.body, result.headers
+            raw, content_type = result.raw, result.content_type
         except ApiError as error:
             status, body, headers = error.status, error.body(), dict(error.headers)
             record.error_code = error.code or error.type
@@ -89,16 +98,19 @@ class GatewayApp:
         record.latency_ms = (time.perf_counter() - started) * 1000
         headers["x-request-id"] = record.request_id
         headers["x-gateway-latency-ms"] = f"{record.latency_ms:.1f}"
-        await _send_json(send, status, body, headers)
+        payload = raw if raw is not None else json.dumps(body, separators=(",", ":")).encode()
+        await _send(send, status, payload, content_type, headers)
         if path != "/health":
             write_record(record)
 
     async def _dispatch(
         self, scope: Scope, receive: Receive, method: str, path: str, record: RequestRecord
     ) -> service.Result:
-        handler = self._routes.get((method, path))
+        handler = self._routes.get((method, path)) or self._model_route(method, path)
         if handler is None:
-            if any(route_path == path for _, route_path in self._routes):
+            if any(route_path == path for _, route_path in self._routes) or path.startswith(
+                MODELS_PREFIX
+            ):
                 raise ApiError(
                     405, f"Method {method} is not allowed on {path}.", code="method_not_allowed"
                 )
@@ -109,11 +121,30 @@ class GatewayApp:
             self._authenticate(scope)
         body: object = None
         if method == "POST":
-            body = _decode_json(await _read_body(receive))
+            raw = await _read_body(receive)
+            # The native passthrough forwards the client's bytes untouched.
+            body = raw if path.endswith(INVOKE_SUFFIX) else _decode_json(raw)
             if self.settings.threaded_calls:
                 # boto3 blocks; a worker thread keeps the event loop free for other requests.
                 return await asyncio.to_thread(handler, body, record)
         return handler(body, record)
+
+    def _model_route(
+        self, method: str, path: str
+    ) -> Callable[[object, RequestRecord], service.Result] | None:
+        """Routes with the model id in the path: GET /v1/models/{id}, POST .../{id}/invoke."""
+        if not path.startswith(MODELS_PREFIX):
+            return None
+        rest = path[len(MODELS_PREFIX) :]
+        routing = self.settings.routing
+        if method == "POST" and rest.endswith(INVOKE_SUFFIX) and len(rest) > len(INVOKE_SUFFIX):
+            model = rest[: -len(INVOKE_SUFFIX)]
+            return lambda body, record: passthrough.invoke_native(
+                routing, self.client, model, body if isinstance(body, bytes) else b"", record
+            )
+        if method == "GET" and rest and "/" not in rest:
+            return lambda _body, _record: service.retrieve_model(routing, rest)
+        return None
 
     def _authenticate(self, scope: Scope) -> None:
         if self.settings.auth_mode is AuthMode.API_GATEWAY:
@@ -171,9 +202,13 @@ def _decode_json(raw: bytes) -> object:
         ) from None
 
 
-async def _send_json(send: Send, status: int, body: object, headers: dict[str, str]) -> None:
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    raw_headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+async def _send(
+    send: Send, status: int, payload: bytes, content_type: str, headers: dict[str, str]
+) -> None:
+    raw_headers = [
+        (b"content-type", content_type.encode("latin-1")),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     raw_headers.extend((name.encode(), value.encode()) for name, value in headers.items())
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
@@ -92,3 +94,51 @@ def converse(client: BedrockRuntimeClient, request: dict[str, Any]) -> dict[str,
         return dict(client.converse(**request))
     except (ClientError, BotoCoreError) as error:
         raise translate_error(error, str(request.get("modelId"))) from error
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResult:
+    """An InvokeModel answer: the raw body, its content type and Bedrock's token counts."""
+
+    body: bytes
+    content_type: str
+    input_tokens: int | None
+    output_tokens: int | None
+
+    def json(self) -> Any:
+        """Decode the body as JSON; a malformed model answer is a 502."""
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ApiError(
+                502,
+                "The model returned a body that is not JSON.",
+                type_="model_error",
+                code="malformed_model_output",
+            ) from None
+
+
+def _header_int(headers: dict[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def invoke_model(client: BedrockRuntimeClient, model_id: str, body: bytes) -> InvokeResult:
+    """Call InvokeModel with a JSON body; raise ApiError for any Bedrock or transport failure."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = client.invoke_model(
+            modelId=model_id, body=body, contentType="application/json", accept="application/json"
+        )
+        payload = response["body"].read()
+    except (ClientError, BotoCoreError) as error:
+        raise translate_error(error, model_id) from error
+    # Token counts are response headers that botocore does not model.
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return InvokeResult(
+        body=payload,
+        content_type=str(response.get("contentType") or "application/json"),
+        input_tokens=_header_int(headers, "x-amzn-bedrock-input-token-count"),
+        output_tokens=_header_int(headers, "x-amzn-bedrock-output-token-count"),
+    )

@@ -23,10 +23,12 @@ FALLBACK_STATUSES = frozenset({429, 503, 504})
 
 @dataclass(slots=True)
 class Result:
-    """A JSON body and the extra response headers a handler produced."""
+    """What a handler produced: a JSON body (or raw bytes) and extra response headers."""
 
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = "application/json"
 
 
 def list_models(routing: Routing) -> Result:
@@ -43,6 +45,17 @@ def list_models(routing: Routing) -> Result:
             }
         )
     return Result({"object": "list", "data": data})
+
+
+def retrieve_model(routing: Routing, name: str) -> Result:
+    """Return one enabled model or alias (OpenAI's GET /v1/models/{model})."""
+    if name in routing.aliases:
+        targets = list(routing.aliases[name])
+        return Result(
+            {"id": name, "object": "model", "created": 0, "owned_by": "alias", "targets": targets}
+        )
+    (target,) = routing.resolve(name)
+    return Result(_model_entry(routing, target.spec))
 
 
 def _model_entry(routing: Routing, spec: ModelSpec) -> dict[str, Any]:

@@ -210,7 +210,7 @@ def test_unexpected_failure_is_a_500_without_a_traceback(
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(service, "chat_completion", explode)
+    monkeypatch.setattr(service, "to_converse", explode)
     response = gateway.chat()
     assert response.status_code == 500
     assert "secret internal detail" not in response.text

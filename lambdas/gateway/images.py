@@ -1,0 +1,143 @@
+"""POST /v1/images/generations: OpenAI image generation through each family's native body."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import bedrock
+from .adapters import IMAGE_ADAPTERS
+from .adapters.base import ImageRequest
+from .catalog import Modality
+from .errors import ApiError, invalid_field, invalid_request
+from .metering import RequestRecord, Usage, format_cost
+from .routing import Routing
+from .service import Result
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+MAX_IMAGES = 5
+MAX_PROMPT_CHARS = 10_000
+# Sizes are validated loosely here (every family accepts these bounds); the model says the rest.
+MIN_SIDE, MAX_SIDE, SIDE_STEP = 256, 4096, 16
+
+
+def parse_image_request(body: object) -> tuple[str, ImageRequest]:
+    """Validate the body; return the model name and the request."""
+    if not isinstance(body, dict):
+        raise invalid_request("The request body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise invalid_field("model", "a model id or alias (string)", model)
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > MAX_PROMPT_CHARS:
+        raise invalid_field(
+            "prompt", f"non-empty text of at most {MAX_PROMPT_CHARS} characters", prompt
+        )
+    count = body.get("n", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_IMAGES:
+        raise invalid_field("n", f"an integer from 1 to {MAX_IMAGES}", count)
+    response_format = body.get("response_format", "b64_json")
+    if response_format != "b64_json":
+        raise invalid_field(
+            "response_format",
+            "'b64_json' (the gateway stores no images to link to)",
+            response_format,
+        )
+    width, height = _parse_size(body.get("size", "1024x1024"))
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise invalid_field("seed", "a non-negative integer", seed)
+    negative = body.get("negative_prompt")
+    if negative is not None and not isinstance(negative, str):
+        raise invalid_field("negative_prompt", "a string", negative)
+    quality = body.get("quality", "standard")
+    if quality not in ("standard", "hd", "auto", "high", "medium", "low"):
+        raise invalid_field("quality", "'standard' or 'hd'", quality)
+    return model, ImageRequest(
+        prompt=prompt,
+        negative_prompt=negative or None,
+        count=count,
+        width=width,
+        height=height,
+        seed=seed,
+        quality="hd" if quality in ("hd", "high") else "standard",
+    )
+
+
+def _parse_size(value: object) -> tuple[int, int]:
+    if isinstance(value, str):
+        width_text, _, height_text = value.partition("x")
+        if width_text.isdigit() and height_text.isdigit():
+            width, height = int(width_text), int(height_text)
+            if all(
+                MIN_SIDE <= side <= MAX_SIDE and side % SIDE_STEP == 0 for side in (width, height)
+            ):
+                return width, height
+    raise invalid_field(
+        "size", f"WIDTHxHEIGHT, each {MIN_SIDE}-{MAX_SIDE} and a multiple of {SIDE_STEP}", value
+    )
+
+
+def generate_images(
+    routing: Routing,
+    client_factory: Callable[[], BedrockRuntimeClient],
+    body: object,
+    record: RequestRecord,
+) -> Result:
+    """Generate `n` images, calling the model as many times as its family needs."""
+    model, request = parse_image_request(body)
+    target = routing.resolve(model)[0]
+    spec = target.spec
+    if spec.modality is not Modality.IMAGE:
+        raise ApiError(
+            400,
+            f"The model '{spec.model_id}' is a {spec.modality.value} model; "
+            "image generation needs an image model.",
+            param="model",
+            code="wrong_model_modality",
+        )
+    adapter = IMAGE_ADAPTERS[spec.adapter]
+    if request.seed is not None and request.seed + request.count - 1 > adapter.seed_max:
+        raise invalid_field(
+            "seed",
+            f"at most {adapter.seed_max - request.count + 1} for '{spec.model_id}'",
+            request.seed,
+        )
+    record.model, record.invocation_id = spec.model_id, target.invocation_id
+    images: list[str] = []
+    while len(images) < request.count:
+        count = min(adapter.max_images_per_call, request.count - len(images))
+        # Distinct seeds per call, so n images from one-image-per-call models differ.
+        seed = None if request.seed is None else request.seed + len(images)
+        payload = json.dumps(adapter.build(request, count, seed)).encode()
+        result = adapter.parse(
+            bedrock.invoke_model(client_factory(), target.invocation_id, payload).json()
+        )
+        if result.filtered_reason is not None:
+            raise ApiError(
+                400,
+                f"The model '{spec.model_id}' refused the prompt or filtered its "
+                f"image: {result.filtered_reason}",
+                code="content_policy_violation",
+                param="prompt",
+            )
+        if not result.images:
+            raise ApiError(
+                502, f"The model '{spec.model_id}' returned no image.", type_="model_error"
+            )
+        images.extend(result.images)
+    usage = Usage(images=len(images))
+    record.usage, record.cost_usd = usage, usage.cost(spec)
+    return Result(
+        {
+            "created": int(time.time()),
+            "data": [{"b64_json": image, "revised_prompt": None} for image in images],
+            "model": spec.model_id,
+            "usage": {"images": len(images), "cost_usd": format_cost(record.cost_usd)},
+        },
+        {"x-gateway-model": spec.model_id, "x-gateway-cost-usd": format_cost(record.cost_usd)},
+    )
