@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError, invalid_field, invalid_request
-from .metering import RequestRecord, Usage, format_cost
+from .metering import RequestRecord, Usage, format_cost, write_record
 from .routing import Routing
 from .service import Result, chat_completion
 
@@ -53,6 +53,8 @@ def compare(
         try:
             result = chat_completion(routing, client_factory, {**body, "model": name}, child)
         except ApiError as error:
+            child.status, child.error_code = error.status, error.code or error.type
+            _log_child(child, started)
             return {
                 "model": name,
                 "status": "error",
@@ -61,6 +63,8 @@ def compare(
                 "latency_ms": _ms(started),
                 "served_by": child.model,
             }
+        child.status = 200
+        _log_child(child, started)
         choice = result.body["choices"][0]
         return {
             "model": name,
@@ -81,7 +85,7 @@ def compare(
         results = list(pool.map(run, models))
     total_cost = sum((r.pop("_cost", Decimal(0)) for r in results), Decimal(0))
     usages = [u for r in results if (u := r.pop("_usage", None)) is not None]
-    record.model = "compare"
+    # Each model call logged its own line (and per-model metrics); this line is the summary.
     record.usage = Usage(
         input_tokens=sum(u.input_tokens for u in usages),
         output_tokens=sum(u.output_tokens for u in usages),
@@ -91,6 +95,11 @@ def compare(
         {"object": "compare", "results": results, "total_cost_usd": format_cost(total_cost)},
         {"x-gateway-cost-usd": format_cost(total_cost)},
     )
+
+
+def _log_child(child: RequestRecord, started: float) -> None:
+    child.latency_ms = (time.perf_counter() - started) * 1000
+    write_record(child)
 
 
 def _ms(started: float) -> float:

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TextIO
 
 from .catalog import ModelSpec
+
+METRIC_NAMESPACE = "BedrockKit/Gateway"
+METRICS = [
+    {"Name": "requests", "Unit": "Count"},
+    {"Name": "server_errors", "Unit": "Count"},
+    {"Name": "client_errors", "Unit": "Count"},
+    {"Name": "input_tokens", "Unit": "Count"},
+    {"Name": "output_tokens", "Unit": "Count"},
+    {"Name": "images", "Unit": "Count"},
+    {"Name": "cost_usd", "Unit": "None"},
+    {"Name": "latency_ms", "Unit": "Milliseconds"},
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,28 +58,47 @@ class RequestRecord:
     cost_usd: Decimal | None = None
     latency_ms: float = 0.0
     error_code: str | None = None
+    fallbacks: int = 0
 
-    def to_json(self) -> str:
-        """Serialize with only metadata fields: no bodies, no headers, no keys."""
+    def to_json(self, *, now_ms: int | None = None) -> str:
+        """Serialize with only metadata fields: no bodies, no headers, no keys.
+
+        The line is also a CloudWatch embedded-metric-format (EMF) record: CloudWatch turns its
+        numeric fields into per-model metrics without any API call from the function.
+        """
         usage = self.usage or Usage()
-        return json.dumps(
-            {
-                "type": "gateway.request",
-                "request_id": self.request_id,
-                "method": self.method,
-                "path": self.path,
-                "status": self.status,
-                "model": self.model,
-                "invocation_id": self.invocation_id,
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "images": usage.images,
-                "cost_usd": format_cost(self.cost_usd) if self.cost_usd is not None else None,
-                "latency_ms": round(self.latency_ms, 2),
-                "error_code": self.error_code,
-            },
-            separators=(",", ":"),
-        )
+        record: dict[str, object] = {
+            "type": "gateway.request",
+            "request_id": self.request_id,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "model": self.model,
+            "invocation_id": self.invocation_id,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "images": usage.images,
+            "cost_usd": float(round(self.cost_usd, 8)) if self.cost_usd is not None else 0.0,
+            "latency_ms": round(self.latency_ms, 2),
+            "error_code": self.error_code,
+            "fallbacks": self.fallbacks,
+            "requests": 1,
+            "server_errors": 1 if self.status >= 500 else 0,
+            "client_errors": 1 if 400 <= self.status < 500 else 0,
+        }
+        if self.model is not None:
+            record["_aws"] = {
+                "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": METRIC_NAMESPACE,
+                        # Per model, and across all models.
+                        "Dimensions": [["model"], []],
+                        "Metrics": METRICS,
+                    }
+                ],
+            }
+        return json.dumps(record, separators=(",", ":"))
 
 
 def write_record(record: RequestRecord, stream: TextIO | None = None) -> None:

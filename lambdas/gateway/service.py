@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from . import bedrock
 from .catalog import Modality, ModelSpec
 from .chat import from_converse, parse_chat_request, to_converse
+from .chat_request import ChatRequest
 from .errors import ApiError
 from .metering import RequestRecord, Usage, format_cost
 from .routing import Routing, Target
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
 # Failures worth trying the next model of an alias for: throttling, unavailable, timeout.
 FALLBACK_STATUSES = frozenset({429, 503, 504})
+# API Gateway gives a buffered integration 29 s; keep a margin for the answer to travel back.
+TIME_BUDGET_SECONDS = 27.0
+# Do not start a fallback attempt with less time than this left.
+MIN_ATTEMPT_SECONDS = 2.0
 
 
 @dataclass(slots=True)
@@ -87,8 +92,12 @@ def chat_completion(
     client_factory: Callable[[], BedrockRuntimeClient],
     body: object,
     record: RequestRecord,
+    *,
+    time_budget_seconds: float | None = None,
 ) -> Result:
     """Serve one non-streaming chat completion, trying an alias's fallbacks in order."""
+    budget = TIME_BUDGET_SECONDS if time_budget_seconds is None else time_budget_seconds
+    deadline = time.monotonic() + budget
     request = parse_chat_request(body)
     if request.stream:
         raise ApiError(
@@ -108,8 +117,11 @@ def chat_completion(
         try:
             return _converse_once(target, client_factory, request_body=request, record=record)
         except ApiError as error:
-            if error.status not in FALLBACK_STATUSES or position == len(targets) - 1:
+            is_last = position == len(targets) - 1
+            out_of_time = deadline - time.monotonic() < MIN_ATTEMPT_SECONDS
+            if error.status not in FALLBACK_STATUSES or is_last or out_of_time:
                 raise
+            record.fallbacks += 1
     raise AssertionError("unreachable: resolve() never returns an empty tuple")
 
 
@@ -117,7 +129,7 @@ def _converse_once(
     target: Target,
     client_factory: Callable[[], BedrockRuntimeClient],
     *,
-    request_body: Any,
+    request_body: ChatRequest,
     record: RequestRecord,
 ) -> Result:
     spec = target.spec

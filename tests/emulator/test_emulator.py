@@ -746,7 +746,7 @@ def test_the_standard_variable_alone_routes_an_unmodified_client_to_the_emulator
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", raising=False)
-    plain = boto3.session.Session().client("bedrock-runtime", region_name="us-east-1")
+    plain: Any = boto3.session.Session().client("bedrock-runtime", region_name="us-east-1")
     response = plain.converse(modelId=HAIKU, messages=USER_HI)
     assert text_of(response).startswith("[emulated")
     assert len(emulator.requests) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from lambdas.gateway.app import GatewayApp
@@ -21,11 +23,24 @@ HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 NOVA_MICRO = "amazon.nova-micro-v1:0"
 MISTRAL_7B = "mistral.mistral-7b-instruct-v0:2"
 TITAN_EMBED = "amazon.titan-embed-text-v2:0"
+COHERE_EMBED = "cohere.embed-english-v3"
+SD35 = "stability.sd3-5-large-v1:0"
+CANVAS = "amazon.nova-canvas-v1:0"
 ROUTING = {
-    "enabled": [HAIKU, NOVA_MICRO, MISTRAL_7B, TITAN_EMBED],
+    "enabled": [HAIKU, NOVA_MICRO, MISTRAL_7B, TITAN_EMBED, COHERE_EMBED, SD35, CANVAS],
     "aliases": {"fast": [NOVA_MICRO, HAIKU], "embed": [TITAN_EMBED]},
     "cross_region": "us",
 }
+
+
+def invoke_response(body: dict[str, Any], **headers: str) -> dict[str, Any]:
+    """A stubbed InvokeModel answer, with Bedrock's token-count headers."""
+    data = json.dumps(body).encode()
+    return {
+        "body": StreamingBody(io.BytesIO(data), len(data)),
+        "contentType": "application/json",
+        "ResponseMetadata": {"HTTPHeaders": {k.replace("_", "-"): v for k, v in headers.items()}},
+    }
 
 
 def converse_response(
@@ -63,6 +78,9 @@ class Gateway:
                 return await client.request(method, path, headers=headers, **kwargs)
 
         return asyncio.run(run())
+
+    def post(self, path: str, body: Any) -> httpx.Response:
+        return self.request("POST", path, content=json.dumps(body))
 
     def chat(self, **body: Any) -> httpx.Response:
         payload = {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}], **body}
