@@ -10,15 +10,18 @@ import threading
 from .server import LOOPBACK_HOSTS, start_emulator
 
 
-def main() -> None:
-    """Start the emulator and wait for Ctrl-C."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", choices=LOOPBACK_HOSTS)
-    parser.add_argument("--port", type=int, default=4010)
-    args = parser.parse_args()
-    emulator = start_emulator(args.host, args.port)
-    print(f"Bedrock emulator at {emulator.url}")
-    print(f"  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={emulator.url}")
+def main(argv: list[str] | None = None) -> None:
+    """Start the emulator, print its URL and serve until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m local.emulator", description=__doc__)
+    parser.add_argument(
+        "--host", default="127.0.0.1", choices=LOOPBACK_HOSTS, help="loopback address only"
+    )
+    parser.add_argument("--port", type=int, default=4010, help="0 picks a free port")
+    parser.add_argument("--verbose", action="store_true", help="log one line per request")
+    args = parser.parse_args(argv)
+    emulator = start_emulator(args.host, args.port, verbose=args.verbose)
+    print(f"Bedrock emulator at {emulator.url}", flush=True)
+    print(f"  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={emulator.url}", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):

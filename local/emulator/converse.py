@@ -1,218 +1,129 @@
-"""Converse as the emulator serves it: Bedrock's validation rules, then a deterministic answer."""
+"""Converse as the emulator serves it: Bedrock's validation, then a deterministic, marked answer."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import math
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Mapping
 from typing import Any
 
-from lambdas.gateway.catalog import Api, Capability, ModelSpec
+from .converse_request import ConverseCall, parse_converse
+from .tokens import count_tokens, truncate_to_tokens
+from .tool_config import Tool
+from .wire import OperationRequest, Reply, json_reply
 
-from .errors import validation
-from .models import Resolved
-
-_ROLES = ("user", "assistant")
-_CONTENT_KINDS = (
-    "text",
-    "image",
-    "document",
-    "toolUse",
-    "toolResult",
-    "guardContent",
-    "cachePoint",
-)
+EXCERPT_CHARS = 120
+# Plausible, deterministic latency: the emulator answers at once but reports a model-like figure.
+LATENCY_BASE_MS = 120
+LATENCY_PER_OUTPUT_TOKEN_MS = 8
+# Words in the last user turn that make an `auto` tool choice call a tool (emulated intent).
+_TOOL_TRIGGERS = ("weather",)
+_SAMPLE_VALUES: Mapping[str, object] = {"number": 1, "integer": 1, "boolean": True}
 
 
-def estimate_tokens(text: str) -> int:
-    """Plausible token count for emulated usage (about four characters a token, at least one)."""
-    return max(1, math.ceil(len(text) / 4))
+def handle_converse(request: OperationRequest) -> Reply:
+    """Serve `POST /model/{modelId}/converse`."""
+    return json_reply(answer(parse_converse(request)))
 
 
-def converse(resolved: Resolved, body: Mapping[str, Any], model_id: str) -> dict[str, Any]:
-    """Validate a Converse request as Bedrock would and return the emulated response."""
-    spec = resolved.spec
-    _check_model(resolved, model_id)
-    messages = _check_messages(body.get("messages"), spec)
-    system = _check_system(body.get("system"), spec)
-    config = _check_inference_config(body.get("inferenceConfig"), spec)
-    tools = _check_tool_config(body.get("toolConfig"), spec)
-
-    prompt_text = "\n".join([*system, *(_texts(m) for m in messages)])
-    input_tokens = estimate_tokens(prompt_text)
-    last_user = _texts(messages[-1]) if messages[-1]["role"] == "user" else ""
-
-    tool_call = _tool_call(tools, body.get("toolConfig", {}), last_user)
-    if tool_call is not None:
-        content: list[dict[str, Any]] = [{"toolUse": tool_call}]
-        output_tokens = estimate_tokens(str(tool_call["input"])) + 5
+def answer(call: ConverseCall) -> dict[str, Any]:
+    """Return the Converse response body for a validated call."""
+    tool = _tool_to_call(call)
+    content: list[dict[str, Any]]
+    if tool is not None:
+        tool_use = {
+            "toolUseId": _tool_use_id(call, tool),
+            "name": tool.name,
+            "input": _input(tool.schema),
+        }
+        content = [{"toolUse": tool_use}]
+        output_tokens = count_tokens(tool.name) + count_tokens(json.dumps(tool_use["input"]))
         stop_reason = "tool_use"
     else:
-        text, stop_reason = _answer(spec, last_user, config)
+        text, stop_reason, output_tokens = _finish(compose_text(call), call)
         content = [{"text": text}]
-        output_tokens = estimate_tokens(text)
     return {
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": stop_reason,
         "usage": {
-            "inputTokens": input_tokens,
+            "inputTokens": call.input_tokens,
             "outputTokens": output_tokens,
-            "totalTokens": input_tokens + output_tokens,
+            "totalTokens": call.input_tokens + output_tokens,
         },
-        "metrics": {"latencyMs": 1},
+        "metrics": {"latencyMs": LATENCY_BASE_MS + LATENCY_PER_OUTPUT_TOKEN_MS * output_tokens},
     }
 
 
-def _check_model(resolved: Resolved, model_id: str) -> None:
-    spec = resolved.spec
-    if spec.api is not Api.CONVERSE:
-        raise validation(
-            "This action doesn't support the model that you provided. "
-            "Try again with a supported text or chat model."
-        )
-    if spec.requires_profile and not resolved.through_profile:
-        raise validation(
-            f"Invocation of model ID {model_id} with on-demand throughput isn't supported. "
-            "Retry your request with the ID or ARN of an inference profile that contains "
-            "this model."
-        )
+def compose_text(call: ConverseCall) -> str:
+    """Return the full answer text before stop sequences and maxTokens are applied."""
+    label = f"[emulated {call.spec.name}]"
+    tail = "This deterministic reply comes from the local Bedrock emulator; no model was called."
+    if call.last_user_text.strip():
+        return f'{label} You said: "{_excerpt(call.last_user_text)}". {tail}'
+    if call.last_user_tool_results:
+        results = " | ".join(call.last_user_tool_results)
+        return f'{label} The tool returned: "{_excerpt(results)}". {tail}'
+    kinds = ", ".join(call.last_user_kinds) or "nothing"
+    return f"{label} Your last message had no text (it carried: {kinds}). {tail}"
 
 
-def _check_messages(value: object, spec: ModelSpec) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not value:
-        raise validation("The messages field is required and must contain at least one message.")
-    previous_role = None
-    for index, message in enumerate(value):
-        if not isinstance(message, dict) or message.get("role") not in _ROLES:
-            raise validation(f"messages.{index}.role: Member must be one of: user, assistant")
-        role = message["role"]
-        if index == 0 and role != "user":
-            raise validation("A conversation must start with a user message. Try again.")
-        if role == previous_role:
-            raise validation(
-                "A conversation must alternate between user and assistant roles. "
-                "Make sure the conversation alternates between user and assistant roles "
-                "and try again."
-            )
-        previous_role = role
-        content = message.get("content")
-        if not isinstance(content, list) or not content:
-            raise validation(f"messages.{index}.content: The content field must not be empty.")
-        for block in content:
-            _check_block(block, index, spec)
-    return value
+def _finish(text: str, call: ConverseCall) -> tuple[str, str, int]:
+    """Apply stop sequences, then maxTokens, as generation would; return text, reason, tokens."""
+    stop_reason = "end_turn"
+    cut = min(
+        (text.find(stop) for stop in call.stop_sequences if stop and stop in text), default=-1
+    )
+    if cut >= 0:
+        text, stop_reason = text[:cut], "stop_sequence"
+    limit = call.max_tokens if call.max_tokens is not None else call.spec.max_output_tokens
+    text, tokens, truncated = truncate_to_tokens(text, limit)
+    return text, "max_tokens" if truncated else stop_reason, tokens
 
 
-def _check_block(block: object, index: int, spec: ModelSpec) -> None:
-    if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in _CONTENT_KINDS:
-        raise validation(f"messages.{index}.content: each block must set exactly one known member")
-    kind = next(iter(block))
-    if kind == "text" and not isinstance(block["text"], str):
-        raise validation(f"messages.{index}.content.text: must be a string")
-    if kind == "image" and not spec.supports(Capability.VISION):
-        raise validation("This model doesn't support the image content block that you provided.")
-    if kind in ("toolUse", "toolResult") and not spec.supports(Capability.TOOL_USE):
-        raise validation("This model doesn't support tool use.")
+def _tool_to_call(call: ConverseCall) -> Tool | None:
+    if not call.tools or call.tool_choice is None:
+        return None
+    if call.tool_choice == "tool":
+        return next(tool for tool in call.tools if tool.name == call.chosen_tool)
+    if call.tool_choice == "any":
+        return call.tools[0]
+    # auto: call a tool when the user asks for something a tool is for, not after a tool result.
+    wants_tool = any(word in call.last_user_text.lower() for word in _TOOL_TRIGGERS)
+    return call.tools[0] if wants_tool and not call.last_user_tool_results else None
 
 
-def _check_system(value: object, spec: ModelSpec) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(b, dict) for b in value):
-        raise validation("system: must be a list of system content blocks")
-    if value and not spec.supports(Capability.SYSTEM_PROMPT):
-        raise validation("This model doesn't support system messages. Try again without them.")
-    return [str(block.get("text", "")) for block in value]
+def _tool_use_id(call: ConverseCall, tool: Tool) -> str:
+    # Shaped like Bedrock's ids (tooluse_ + 22 url-safe characters), derived from the request.
+    digest = hashlib.sha256(call.fingerprint + b"\0" + tool.name.encode()).digest()
+    return "tooluse_" + base64.urlsafe_b64encode(digest).decode()[:22]
 
 
-def _check_inference_config(value: object, spec: ModelSpec) -> dict[str, Any]:
-    if value is None:
+def _input(schema: Mapping[str, object]) -> dict[str, object]:
+    """Build arguments that satisfy the schema's required properties."""
+    properties = schema.get("properties")
+    required = schema.get("required")
+    if not isinstance(properties, dict) or not isinstance(required, list):
         return {}
-    if not isinstance(value, dict):
-        raise validation("inferenceConfig: must be a structure")
-    max_tokens = value.get("maxTokens")
-    if max_tokens is not None and not 1 <= max_tokens <= spec.max_output_tokens:
-        raise validation(
-            f"The maximum tokens you requested exceeds the model limit of "
-            f"{spec.max_output_tokens}. Try again with a maximum tokens value that is lower "
-            f"than {spec.max_output_tokens}."
-            if max_tokens > spec.max_output_tokens
-            else "inferenceConfig.maxTokens: Member must have value greater than or equal to 1"
-        )
-    for name in ("temperature", "topP"):
-        number = value.get(name)
-        if number is not None and not 0 <= number <= 1:
-            raise validation(f"inferenceConfig.{name}: Member must be between 0 and 1")
-    if (
-        spec.supports(Capability.EXCLUSIVE_TEMPERATURE_TOP_P)
-        and value.get("temperature") is not None
-        and value.get("topP") is not None
-    ):
-        raise validation("temperature and top_p cannot both be specified for this model.")
-    return value
+    arguments: dict[str, object] = {}
+    for name in required:
+        prop = properties.get(name)
+        arguments[str(name)] = _sample(prop if isinstance(prop, dict) else {})
+    return arguments
 
 
-def _check_tool_config(value: object, spec: ModelSpec) -> list[dict[str, Any]]:
-    if value is None:
+def _sample(prop: Mapping[str, object]) -> object:
+    enum = prop.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    kind = prop.get("type")
+    if kind == "object":
+        return _input(prop)
+    if kind == "array":
         return []
-    if not spec.supports(Capability.TOOL_USE):
-        raise validation("This model doesn't support tool use.")
-    if (
-        not isinstance(value, dict)
-        or not isinstance(value.get("tools"), list)
-        or not value["tools"]
-    ):
-        raise validation("toolConfig.tools: must list at least one tool")
-    specs = []
-    for tool in value["tools"]:
-        tool_spec = tool.get("toolSpec") if isinstance(tool, dict) else None
-        if not isinstance(tool_spec, dict) or not tool_spec.get("name"):
-            raise validation("toolConfig.tools: each tool needs a toolSpec with a name")
-        if "json" not in tool_spec.get("inputSchema", {}):
-            raise validation(f"toolConfig.tools.{tool_spec['name']}: inputSchema.json is required")
-        specs.append(tool_spec)
-    return specs
+    return _SAMPLE_VALUES.get(kind, "emulated") if isinstance(kind, str) else "emulated"
 
 
-def _texts(message: Mapping[str, Any]) -> str:
-    parts: Sequence[Mapping[str, Any]] = message.get("content", [])
-    return "\n".join(str(block["text"]) for block in parts if "text" in block)
-
-
-def _tool_call(
-    tools: list[dict[str, Any]], tool_config: Mapping[str, Any], last_user: str
-) -> dict[str, Any] | None:
-    if not tools:
-        return None
-    choice = tool_config.get("toolChoice", {"auto": {}})
-    if "tool" in choice:
-        chosen = next((t for t in tools if t["name"] == choice["tool"].get("name")), None)
-        if chosen is None:
-            raise validation("toolConfig.toolChoice.tool.name: no tool with that name")
-    elif "any" in choice or "weather" in last_user.lower():
-        chosen = tools[0]
-    else:
-        return None
-    schema = chosen["inputSchema"]["json"]
-    properties = schema.get("properties", {})
-    arguments: dict[str, Any] = {}
-    for name in schema.get("required", []):
-        kind = properties.get(name, {}).get("type", "string")
-        arguments[name] = {"number": 1, "integer": 1, "boolean": True}.get(kind, "emulated")
-    digest = hashlib.sha256(f"{chosen['name']}|{last_user}".encode()).hexdigest()[:20]
-    return {"toolUseId": f"tooluse_{digest}", "name": chosen["name"], "input": arguments}
-
-
-def _answer(spec: ModelSpec, last_user: str, config: Mapping[str, Any]) -> tuple[str, str]:
-    said = " ".join(last_user.split())
-    if len(said) > 80:
-        said = said[:77] + "..."
-    text = f"[emulated {spec.name}] You said: {said}. This answer comes from the local emulator."
-    for stop in config.get("stopSequences", []) or []:
-        position = text.find(stop)
-        if stop and position >= 0:
-            return text[:position], "stop_sequence"
-    max_tokens = config.get("maxTokens")
-    if max_tokens is not None and estimate_tokens(text) > max_tokens:
-        return text[: max_tokens * 4], "max_tokens"
-    return text, "end_turn"
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 3] + "..."

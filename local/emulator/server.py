@@ -2,171 +2,188 @@
 
 from __future__ import annotations
 
-import json
-import re
+import socket
+import socketserver
+import sys
 import threading
-from dataclasses import dataclass, field
+import traceback
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote
 
-from . import converse
-from .errors import BedrockError, validation
-from .models import Resolved, build_identifier_table
+from .errors import BedrockError
+from .faults import FaultQueue
+from .models import identifier_table
+from .request_log import UNKNOWN_OPERATION, RecordedRequest, RequestLog
+from .routes import not_emulated, route, unknown_route
+from .wire import OperationRequest, Reply, decode_json, error_reply
 
-_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>[a-z-]+)$")
-_OPERATIONS = {
-    "converse": "Converse",
-    "converse-stream": "ConverseStream",
-    "invoke": "InvokeModel",
-    "invoke-with-response-stream": "InvokeModelWithResponseStream",
-}
-_ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_LOG_LIMIT = 10_000
+_MAX_LINE = 65_536
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request the emulator received, for tests to inspect."""
-
-    operation: str
-    model_id: str
-    body: Any
-    headers: dict[str, str]
-
-
-@dataclass(slots=True)
-class _Fault:
-    code: str
-    status: int | None
-    message: str
-    model_id: str | None
-    remaining: int
-
-
-@dataclass
 class EmulatorState:
     """Faults to inject and requests received; shared by the handler threads."""
 
-    identifiers: dict[str, Resolved] = field(default_factory=lambda: dict(build_identifier_table()))
-    requests: list[RecordedRequest] = field(default_factory=list)
-    faults: list[_Fault] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take_fault(self, model_id: str) -> _Fault | None:
-        """Return and consume the first queued fault that applies to `model_id`."""
-        with self.lock:
-            for fault in self.faults:
-                if fault.model_id in (None, model_id):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
+    def __init__(self, *, log_limit: int = DEFAULT_LOG_LIMIT, verbose: bool = False) -> None:
+        self.faults = FaultQueue()
+        self.log = RequestLog(log_limit)
+        self.verbose = verbose
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore expects
+    # Headers and body go out as separate writes: without TCP_NODELAY, Nagle's algorithm and
+    # delayed ACKs add ~40 ms to every keep-alive response.
+    disable_nagle_algorithm = True
+    server_version = "BedrockEmulator"
     server: _Server
 
+    def version_string(self) -> str:
+        """Name the emulator in the Server header (without the Python version)."""
+        return self.server_version
+
     def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the emulator is used by tests and benchmarks."""
+        """Stay quiet unless verbose: the emulator is used by tests and benchmarks."""
+        if self.server.state.verbose:
+            super().log_message(format, *args)
 
     def do_POST(self) -> None:
-        """Serve one Bedrock runtime operation."""
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        """Serve one request (every runtime operation is a POST; other verbs match no route)."""
         try:
-            self._send_json(200, self._dispatch(raw))
-        except BedrockError as error:
-            self._send_error(error)
+            raw = self._read_body()
+        except ValueError:
+            self.close_connection = True  # the stream position is unknown: do not reuse it
+            self._send(
+                error_reply(BedrockError("SerializationException", "Unreadable request body."))
+            )
+            return
+        self._send(self._reply(raw))
 
-    def do_GET(self) -> None:
-        """No runtime operation is a GET: answer like an unknown operation."""
-        self._send_error(BedrockError("UnknownOperationException", f"No route for GET {self.path}"))
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
 
-    def _dispatch(self, raw: bytes) -> dict[str, Any]:
-        match = _ROUTE.match(self.path.split("?", 1)[0])
-        if match is None or match["op"] not in _OPERATIONS:
-            raise BedrockError("UnknownOperationException", f"No route for POST {self.path}")
-        operation = _OPERATIONS[match["op"]]
-        model_id = unquote(match["model"])
-        try:
-            body = json.loads(raw) if raw else {}
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise BedrockError(
-                "SerializationException", "The request body is not valid JSON."
-            ) from None
+    def _reply(self, raw: bytes) -> Reply:
         state = self.server.state
-        with state.lock:
-            state.requests.append(
-                RecordedRequest(
-                    operation, model_id, body, {k.lower(): v for k, v in self.headers.items()}
+        path = self.path.split("?", 1)[0]
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        body, body_error = decode_json(raw)
+        matched = route(self.command, path)
+        if matched is None:
+            state.log.append(RecordedRequest(UNKNOWN_OPERATION, None, body, headers))
+            return error_reply(unknown_route(self.command, path))
+        operation, model_id = matched
+        state.log.append(RecordedRequest(operation.name, model_id, body, headers))
+        fault = state.faults.take(operation.name, _fault_keys(model_id))
+        if fault is not None:
+            return error_reply(fault)
+        if operation.handler is None:
+            return error_reply(not_emulated(operation))
+        request = OperationRequest(operation.name, model_id, raw, body, body_error, headers)
+        try:
+            return operation.handler(request)
+        except BedrockError as error:
+            return error_reply(error)
+        except Exception:  # noqa: BLE001 - an emulator bug must answer 500, not drop the socket
+            traceback.print_exc(file=sys.stderr)
+            return error_reply(
+                BedrockError(
+                    "InternalServerException", "The emulator failed on this request (see stderr)."
                 )
             )
-        fault = state.take_fault(model_id)
-        if fault is not None:
-            raise BedrockError(fault.code, fault.message, fault.status)
-        resolved = state.identifiers.get(model_id)
-        if resolved is None:
-            raise validation("The provided model identifier is invalid.")
-        if operation == "Converse":
-            return converse.converse(resolved, body, model_id)
-        raise BedrockError(
-            "UnknownOperationException", f"{operation} is not emulated yet.", status=404
-        )
 
-    def _send_json(
-        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
-        data = json.dumps(payload, separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", "emulated-request")
-        for name, value in (headers or {}).items():
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline(_MAX_LINE).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers carry nothing the emulator needs
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(_MAX_LINE)
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(reply.body)
 
-    def _send_error(self, error: BedrockError) -> None:
-        self._send_json(
-            error.status,
-            {"message": error.message},
-            {"x-amzn-ErrorType": f"{error.code}:{_ERROR_NAMESPACE}"},
-        )
+
+def _fault_keys(model_id: str) -> tuple[str, ...]:
+    """Ids a fault's `model_id` may name to hit this call: the id as sent and its catalog id."""
+    resolved = identifier_table().get(model_id)
+    return (model_id,) if resolved is None else (model_id, resolved.spec.model_id)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # benchmarks open many connections at once
 
     def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
-        super().__init__(address, _Handler)
         self.state = state
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the host (slow, and not needed)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class Emulator:
-    """A running emulator: its URL, its request log, and fault injection."""
+    """A bound emulator: its URL, its request log, fault injection, and start/stop."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_limit: int = DEFAULT_LOG_LIMIT,
+        verbose: bool = False,
+    ) -> None:
         if host not in LOOPBACK_HOSTS:
-            raise ValueError("the emulator only listens on loopback")
-        self._state = EmulatorState()
-        self._server = _Server((host, port), self._state)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+            raise ValueError(f"the emulator only listens on loopback ({', '.join(LOOPBACK_HOSTS)})")
+        identifier_table()  # build the catalog index now rather than on the first request
+        self._state = EmulatorState(log_limit=log_limit, verbose=verbose)
+        server_class = _Server6 if host == "::1" else _Server
+        self._server = server_class(
+            ("127.0.0.1" if host == "localhost" else host, port), self._state
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="bedrock-emulator", daemon=True
+        )
+        self._closed = False
 
     @property
     def url(self) -> str:
         """Return the endpoint URL to give boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        shown = f"[{host!s}]" if ":" in str(host) else str(host)
+        return f"http://{shown}:{port}"
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Return a copy of the requests received so far."""
-        with self._state.lock:
-            return list(self._state.requests)
+        """Return a copy of the requests received so far, oldest first."""
+        return self._state.log.snapshot()
 
     def inject_fault(
         self,
@@ -176,27 +193,46 @@ class Emulator:
         model_id: str | None = None,
         status: int | None = None,
         message: str | None = None,
+        operation: str | None = None,
     ) -> None:
-        """Answer the next `times` matching calls with Bedrock error `code` instead."""
-        with self._state.lock:
-            self._state.faults.append(
-                _Fault(code, status, message or f"Emulated {code}.", model_id, times)
-            )
+        """Answer the next `times` matching calls with Bedrock error `code` instead.
+
+        Args:
+            code: The error code botocore will report, e.g. "ThrottlingException".
+            times: How many matching calls fail.
+            model_id: Only calls naming this id fail; a catalog id also matches its profiles.
+            status: HTTP status; defaults to Bedrock's status for `code`.
+            message: Error message; defaults to Bedrock's wording for `code`.
+            operation: Only calls of this operation (e.g. "Converse") fail.
+        """
+        self._state.faults.add(
+            code,
+            times=times,
+            model_id=model_id,
+            operation=operation,
+            status=status,
+            message=message,
+        )
 
     def clear(self) -> None:
         """Forget queued faults and recorded requests."""
-        with self._state.lock:
-            self._state.faults.clear()
-            self._state.requests.clear()
+        self._state.faults.clear()
+        self._state.log.clear()
 
     def start(self) -> Emulator:
-        """Serve in a daemon thread; return once the socket accepts connections."""
-        self._thread.start()
+        """Serve in a daemon thread; the socket is already bound and listening, so calls succeed."""
+        if not self._thread.is_alive() and not self._closed:
+            self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
+        """Stop serving and close the socket (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
         self._server.server_close()
 
     def __enter__(self) -> Emulator:
@@ -211,6 +247,12 @@ class Emulator:
         self.stop()
 
 
-def start_emulator(host: str = "127.0.0.1", port: int = 0) -> Emulator:
-    """Start an emulator on loopback (port 0 picks a free port) and return it."""
-    return Emulator(host, port).start()
+def start_emulator(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    log_limit: int = DEFAULT_LOG_LIMIT,
+    verbose: bool = False,
+) -> Emulator:
+    """Start an emulator on loopback (port 0 picks a free port) and return it, serving."""
+    return Emulator(host, port, log_limit=log_limit, verbose=verbose).start()

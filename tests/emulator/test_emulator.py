@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from lambdas.gateway.catalog import Api, Capability, Modality, ModelSpec, all_models
 from local.emulator import Emulator, start_emulator
+from local.emulator.tokens import count_tokens, truncate_to_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -242,6 +243,25 @@ def test_image_content_is_accepted_by_a_vision_model_and_counted(client: Any) ->
         ],
     )
     assert with_image["usage"]["inputTokens"] > plain["usage"]["inputTokens"]
+
+
+def test_a_document_is_accepted_by_a_document_model_and_counted(client: Any) -> None:
+    model = any_id(model_with(Capability.DOCUMENT_CHAT))
+    document = {"format": "txt", "name": "notes", "source": {"bytes": b"word " * 400}}
+    plain = client.converse(modelId=model, messages=USER_HI)
+    with_document = client.converse(
+        modelId=model,
+        messages=[{"role": "user", "content": [{"text": "Hi there"}, {"document": document}]}],
+    )
+    assert with_document["usage"]["inputTokens"] >= plain["usage"]["inputTokens"] + 400
+
+
+def test_token_estimates_count_word_pieces_and_punctuation() -> None:
+    assert count_tokens("Hello, world!") == 4
+    assert count_tokens("internationalization") == 4  # long words count as several pieces
+    assert count_tokens("   ") == 0
+    assert truncate_to_tokens("one two, three", 3) == ("one two,", 3, True)
+    assert truncate_to_tokens("one two", 5) == ("one two", 2, False)
 
 
 # --- rejections: what Bedrock refuses, with its error shape ------------------------------------

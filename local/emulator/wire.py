@@ -1,0 +1,61 @@
+"""The restJson1 wire format: what an operation receives and how replies and errors are encoded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from .errors import BedrockError
+
+ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRequest:
+    """One routed call: the operation, the decoded model id and the body as received."""
+
+    operation: str
+    model_id: str
+    raw_body: bytes
+    # The decoded JSON body; None when the body is empty or is not JSON (see `body_error`).
+    body: object
+    body_error: str | None
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer ready to send."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[OperationRequest], Reply]
+
+
+def json_reply(payload: object, status: int = 200) -> Reply:
+    """Encode `payload` compactly, as the service does."""
+    return Reply(status, json.dumps(payload, separators=(",", ":")).encode())
+
+
+def error_reply(error: BedrockError) -> Reply:
+    """Encode `error` so botocore raises the modelled exception for its code."""
+    reply = json_reply({"message": error.message}, error.status)
+    return Reply(
+        reply.status, reply.body, headers={"x-amzn-ErrorType": f"{error.code}:{ERROR_NAMESPACE}"}
+    )
+
+
+def decode_json(raw: bytes) -> tuple[object, str | None]:
+    """Return (body, None), or (None, why) when `raw` is not JSON; empty gives (None, None)."""
+    if not raw:
+        return None, None
+    try:
+        return json.loads(raw), None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, str(error)
