@@ -152,6 +152,12 @@ def _inference_config(request: ChatRequest, spec: ModelSpec) -> dict[str, Any]:
 
 def _tool_config(request: ChatRequest) -> dict[str, Any] | None:
     history_uses_tools = any(m.tool_calls or m.role == "tool" for m in request.messages)
+    if history_uses_tools and not request.tools:
+        # Converse rejects tool blocks without a tool configuration; say it in OpenAI terms.
+        raise invalid_request(
+            "'tools' must be sent when 'messages' contain tool calls or tool results.",
+            param="tools",
+        )
     if not request.tools or (request.tool_choice == "none" and not history_uses_tools):
         return None
     tools = [

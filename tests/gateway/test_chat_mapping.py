@@ -378,3 +378,25 @@ def test_tool_use_responses_become_openai_tool_calls() -> None:
             "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
         }
     ]
+
+
+def test_tool_history_without_tools_is_refused_in_openai_terms() -> None:
+    body = chat(
+        messages=[
+            {"role": "user", "content": "Weather?"},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": "{}"},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+        ]
+    )
+    with pytest.raises(ApiError) as caught:
+        to_converse(parse_chat_request(body), HAIKU, "x")
+    assert caught.value.param == "tools"
