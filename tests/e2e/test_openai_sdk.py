@@ -2,79 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from openai import OpenAI, PermissionDeniedError
+from openai import BadRequestError, OpenAI, PermissionDeniedError
 
-from tests.conftest import ROOT
+from tests.e2e.conftest import API_KEY, LocalGateway
 
 pytestmark = pytest.mark.e2e
-API_KEY = "e2e-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class LocalGateway:
-    base_url: str
-    process: subprocess.Popen[str]
-
-
-@pytest.fixture(scope="module")
-def local_gateway() -> Iterator[LocalGateway]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "EMULATOR_PORT": str(free_port()),
-        "GATEWAY_API_KEY": API_KEY,
-        "GATEWAY_BACKEND": "emulator",
-        # Nothing here may reach AWS: the emulator is the only Bedrock.
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-    }
-    env.pop("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.run", "--env", "dev"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(
-                    f"gateway did not start:\n{process.stdout.read() if process.stdout else ''}"
-                ) from None
-            time.sleep(0.1)
-    try:
-        yield LocalGateway(base_url=f"{base}/v1", process=process)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_openai_sdk_gets_a_chat_completion_from_the_emulator(local_gateway: LocalGateway) -> None:
@@ -113,15 +49,69 @@ def test_openai_sdk_surfaces_gateway_errors(local_gateway: LocalGateway) -> None
         )
 
 
-def test_readme_curl_example_works(local_gateway: LocalGateway) -> None:
-    request = urllib.request.Request(
-        f"{local_gateway.base_url}/chat/completions",
-        data=json.dumps(
-            {"model": "balanced", "messages": [{"role": "user", "content": "Hello!"}]}
-        ).encode(),
-        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+def test_openai_sdk_runs_a_tool_call_round_trip(local_gateway: LocalGateway) -> None:
+    client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
+    messages: list = [{"role": "user", "content": "What is the weather in Oslo?"}]
+    first = client.chat.completions.create(
+        model="anthropic.claude-3-haiku-20240307-v1:0",
+        messages=messages,
+        tools=tools,
+        tool_choice="required",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        body = json.loads(response.read())
-    assert body["object"] == "chat.completion"
-    assert response.headers["x-gateway-cost-usd"]
+    assert first.choices[0].finish_reason == "tool_calls"
+    call = first.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "emulated"}
+    messages += [
+        first.choices[0].message,
+        {"role": "tool", "tool_call_id": call.id, "content": "4C"},
+    ]
+    final = client.chat.completions.create(
+        model="anthropic.claude-3-haiku-20240307-v1:0", messages=messages, tools=tools
+    )
+    assert final.choices[0].finish_reason == "stop"
+    assert "emulated" in (final.choices[0].message.content or "")
+
+
+def test_openai_sdk_embeddings_default_base64_decode_to_the_requested_dimensions(
+    local_gateway: LocalGateway,
+) -> None:
+    client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY)
+    # The SDK asks for base64 unless told otherwise and decodes it itself.
+    result = client.embeddings.create(model="embed", input=["one", "two"], dimensions=512)
+    assert [len(item.embedding) for item in result.data] == [512, 512]
+    assert result.usage.prompt_tokens > 0
+    floats = client.embeddings.create(
+        model="embed", input="one", dimensions=512, encoding_format="float"
+    )
+    assert floats.data[0].embedding == pytest.approx(result.data[0].embedding, rel=1e-6)
+
+
+def test_openai_sdk_generates_valid_png_images(local_gateway: LocalGateway) -> None:
+    client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY)
+    for model in ("image", "stability.stable-image-core-v1:1"):
+        result = client.images.generate(
+            model=model, prompt="a red kite", n=2, response_format="b64_json"
+        )
+        assert len(result.data) == 2
+        for item in result.data:
+            assert base64.b64decode(item.b64_json or "").startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_openai_sdk_surfaces_a_filtered_image_as_a_bad_request(local_gateway: LocalGateway) -> None:
+    client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY, max_retries=0)
+    with pytest.raises(BadRequestError, match=r"content_policy_violation|refused"):
+        client.images.generate(model="image", prompt="blocked-by-filter please")
