@@ -82,6 +82,9 @@ class GatewayApp:
         content_type = "application/json"
         try:
             result = await self._dispatch(scope, receive, method, path, record)
+            if result.stream is not None:
+                await self._send_stream(result, receive, send, record, started)
+                return
             status, body, headers = 200, result.body, result.headers
             raw, content_type = result.raw, result.content_type
         except ApiError as error:
@@ -101,6 +104,57 @@ class GatewayApp:
         payload = raw if raw is not None else json.dumps(body, separators=(",", ":")).encode()
         await _send(send, status, payload, content_type, headers)
         if path != "/health":
+            write_record(record)
+
+    async def _send_stream(
+        self,
+        result: service.Result,
+        receive: Receive,
+        send: Send,
+        record: RequestRecord,
+        started: float,
+    ) -> None:
+        """Send server-sent events as they arrive; meter and log however the stream ends."""
+        assert result.stream is not None
+        chunks = result.stream
+        headers = {
+            **result.headers,
+            "cache-control": "no-cache",
+            "x-request-id": record.request_id,
+        }
+        raw_headers = [(b"content-type", b"text/event-stream; charset=utf-8")]
+        raw_headers.extend((k.encode(), v.encode()) for k, v in headers.items())
+        record.status = 200
+        disconnected = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
+            while True:
+                if self.settings.threaded_calls:
+                    chunk = await asyncio.to_thread(next, chunks, None)
+                else:
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                if disconnected.is_set():
+                    # Keep reading Bedrock's stream: usage arrives at its end and is billed anyway.
+                    record.client_disconnected = True
+                    continue
+                try:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except OSError:  # the server may raise once the peer is gone
+                    disconnected.set()
+                await asyncio.sleep(0)  # let the disconnect watcher run between chunks
+            if not disconnected.is_set():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except Exception:
+            import logging
+
+            logging.getLogger(__name__).exception("stream failed for %s", record.path)
+            record.error_code = record.error_code or "internal_error"
+        finally:
+            watcher.cancel()
+            record.latency_ms = (time.perf_counter() - started) * 1000
             write_record(record)
 
     async def _dispatch(
@@ -212,6 +266,14 @@ async def _send(
     raw_headers.extend((name.encode(), value.encode()) for name, value in headers.items())
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _watch_disconnect(receive: Receive, disconnected: asyncio.Event) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            disconnected.set()
+            return
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

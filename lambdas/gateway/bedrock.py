@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,8 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
 
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
+        # In-stream errors carry the event member name (throttlingException): same code.
+        code = code[:1].upper() + code[1:]
         detail = error.response.get("Error", {}).get("Message", "")
         status, type_ = _ERRORS.get(code, (502, "api_error"))
         if code == "AccessDeniedException":
@@ -94,6 +97,35 @@ def converse(client: BedrockRuntimeClient, request: dict[str, Any]) -> dict[str,
         return dict(client.converse(**request))
     except (ClientError, BotoCoreError) as error:
         raise translate_error(error, str(request.get("modelId"))) from error
+
+
+def converse_stream(
+    client: BedrockRuntimeClient, request: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Call ConverseStream and yield its events; errors before or during the stream are ApiErrors.
+
+    The call happens here, not on first iteration, so a refused request fails before any byte
+    goes to the client (and an alias can still fall back).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    model_id = str(request.get("modelId"))
+    try:
+        stream = client.converse_stream(**request)["stream"]
+    except (ClientError, BotoCoreError) as error:
+        raise translate_error(error, model_id) from error
+    return _events(stream, model_id)
+
+
+def _events(stream: Any, model_id: str) -> Iterator[dict[str, Any]]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield from stream
+    except (ClientError, BotoCoreError) as error:
+        raise translate_error(error, model_id) from error
+    finally:
+        stream.close()
 
 
 @dataclass(frozen=True, slots=True)

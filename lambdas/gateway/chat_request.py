@@ -90,6 +90,7 @@ class ChatRequest:
     # "auto", "required", "none" or the name of the one function to call.
     tool_choice: str = "auto"
     forced_tool: str | None = None
+    include_usage: bool = False
 
 
 def parse_chat_request(body: object) -> ChatRequest:
@@ -113,6 +114,13 @@ def parse_chat_request(body: object) -> ChatRequest:
         isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
     ):
         raise invalid_field("max_tokens", "a positive integer", max_tokens)
+    stream_options = body.get("stream_options")
+    if stream_options is not None and (
+        not isinstance(stream_options, dict)
+        or not isinstance(stream_options.get("include_usage", False), bool)
+    ):
+        raise invalid_field("stream_options", "{'include_usage': true|false}", stream_options)
+    include_usage = bool(stream and stream_options and stream_options.get("include_usage"))
     tools = _parse_tools(body.get("tools"))
     tool_choice, forced_tool = _parse_tool_choice(body.get("tool_choice"), tools)
     return ChatRequest(
@@ -126,6 +134,7 @@ def parse_chat_request(body: object) -> ChatRequest:
         tools=tools,
         tool_choice=tool_choice,
         forced_tool=forced_tool,
+        include_usage=include_usage,
     )
 
 

@@ -59,6 +59,10 @@ class RequestRecord:
     latency_ms: float = 0.0
     error_code: str | None = None
     fallbacks: int = 0
+    streamed: bool = False
+    # A streamed answer starts with 200; a Bedrock error after that is recorded here.
+    stream_error_status: int | None = None
+    client_disconnected: bool = False
 
     def to_json(self, *, now_ms: int | None = None) -> str:
         """Serialize with only metadata fields: no bodies, no headers, no keys.
@@ -82,8 +86,11 @@ class RequestRecord:
             "latency_ms": round(self.latency_ms, 2),
             "error_code": self.error_code,
             "fallbacks": self.fallbacks,
+            "streamed": self.streamed,
+            "stream_error_status": self.stream_error_status,
+            "client_disconnected": self.client_disconnected,
             "requests": 1,
-            "server_errors": 1 if self.status >= 500 else 0,
+            "server_errors": 1 if max(self.status, self.stream_error_status or 0) >= 500 else 0,
             "client_errors": 1 if 400 <= self.status < 500 else 0,
         }
         if self.model is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from .chat_request import ChatRequest
 from .errors import ApiError
 from .metering import RequestRecord, Usage, format_cost
 from .routing import Routing, Target
+from .streaming import ChunkMapper, stream_chunks
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -34,6 +35,8 @@ class Result:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
     content_type: str = "application/json"
+    # Server-sent events, produced lazily while the client reads them.
+    stream: Iterator[bytes] | None = None
 
 
 def list_models(routing: Routing) -> Result:
@@ -99,10 +102,6 @@ def chat_completion(
     budget = TIME_BUDGET_SECONDS if time_budget_seconds is None else time_budget_seconds
     deadline = time.monotonic() + budget
     request = parse_chat_request(body)
-    if request.stream:
-        raise ApiError(
-            400, "'stream': true is not supported by this gateway version yet.", param="stream"
-        )
     targets = routing.resolve(request.model)
     for target in targets:
         if target.spec.modality is not Modality.TEXT:
@@ -115,6 +114,8 @@ def chat_completion(
             )
     for position, target in enumerate(targets):
         try:
+            if request.stream:
+                return _stream_once(target, client_factory, request, record)
             return _converse_once(target, client_factory, request_body=request, record=record)
         except ApiError as error:
             is_last = position == len(targets) - 1
@@ -123,6 +124,33 @@ def chat_completion(
                 raise
             record.fallbacks += 1
     raise AssertionError("unreachable: resolve() never returns an empty tuple")
+
+
+def _stream_once(
+    target: Target,
+    client_factory: Callable[[], BedrockRuntimeClient],
+    request: ChatRequest,
+    record: RequestRecord,
+) -> Result:
+    spec = target.spec
+    record.model, record.invocation_id, record.streamed = spec.model_id, target.invocation_id, True
+    converse_request = to_converse(request, spec, target.invocation_id)
+    # Errors up to here (refused request, throttling) are plain HTTP errors, and fall back.
+    events = bedrock.converse_stream(client_factory(), converse_request)
+    mapper = ChunkMapper(completion_id=f"chatcmpl-{record.request_id}", model=spec.model_id)
+
+    def metered() -> Iterator[bytes]:
+        try:
+            yield from stream_chunks(events, mapper, record, include_usage=request.include_usage)
+        finally:
+            record.cost_usd = (record.usage or Usage()).cost(spec)
+
+    return Result(
+        {},
+        {"x-gateway-model": spec.model_id, "x-gateway-invocation-id": target.invocation_id},
+        content_type="text/event-stream",
+        stream=metered(),
+    )
 
 
 def _converse_once(

@@ -189,12 +189,6 @@ def test_unknown_route_is_404_and_wrong_method_405(gateway: Gateway) -> None:
     assert gateway.request("GET", "/v1/chat/completions").status_code == 405
 
 
-def test_streaming_is_refused_clearly_until_it_is_supported(gateway: Gateway) -> None:
-    response = gateway.chat(stream=True)
-    assert response.status_code == 400
-    assert response.json()["error"]["param"] == "stream"
-
-
 def test_unexpected_failure_is_a_500_without_a_traceback(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
