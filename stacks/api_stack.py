@@ -38,25 +38,45 @@ class ApiStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.gateway = GatewayFunction(
-            self,
-            "Gateway",
-            code=code,
-            role=role,
-            vpc=vpc,
-            subnets=subnets,
-            security_group=security_group,
-            log_group=function_log_group,
-            routing_json=routing_json,
-            memory_mb=gateway.memory_mb,
-            timeout=Duration.seconds(gateway.timeout_seconds),
-            reserved_concurrency=gateway.reserved_concurrency,
-            web_adapter_layer_version=gateway.web_adapter_layer_version,
+
+        def gateway_function(
+            construct_id: str, timeout_seconds: int, invoke_mode: str, description: str
+        ) -> GatewayFunction:
+            return GatewayFunction(
+                self,
+                construct_id,
+                code=code,
+                role=role,
+                vpc=vpc,
+                subnets=subnets,
+                security_group=security_group,
+                log_group=function_log_group,
+                routing_json=routing_json,
+                memory_mb=gateway.memory_mb,
+                timeout=Duration.seconds(timeout_seconds),
+                reserved_concurrency=gateway.reserved_concurrency,
+                web_adapter_layer_version=gateway.web_adapter_layer_version,
+                invoke_mode=invoke_mode,
+                description=description,
+            )
+
+        # Two functions from one asset: the Web Adapter's invoke mode is per function, and only
+        # the chat route goes through API Gateway's streaming (InvokeWithResponseStream) path.
+        self.gateway = gateway_function(
+            "Gateway", gateway.timeout_seconds, "buffered", "OpenAI-compatible Bedrock gateway"
+        )
+        self.streaming_gateway = gateway_function(
+            "StreamingGateway",
+            gateway.stream_timeout_seconds,
+            "response_stream",
+            "OpenAI-compatible Bedrock gateway: chat completions, streamed",
         )
         self.invocation_api = InvocationApi(
             self,
             "InvocationApi",
             handler=self.gateway.function,
+            streaming_handler=self.streaming_gateway.function,
+            stream_timeout=Duration.seconds(gateway.stream_timeout_seconds),
             endpoint_type=apigw.EndpointType(api.endpoint_type.value),
             stage_name=api.stage_name,
             access_log_group=access_log_group,

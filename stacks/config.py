@@ -106,6 +106,7 @@ class GatewayFunctionConfig:
     timeout_seconds: int
     reserved_concurrency: int
     web_adapter_layer_version: int
+    stream_timeout_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +367,13 @@ def _api(section: _Section) -> ApiConfig:
 
 def _gateway(section: _Section) -> GatewayFunctionConfig:
     section.reject_unknown(
-        ("memory_mb", "timeout_seconds", "reserved_concurrency", "web_adapter_layer_version")
+        (
+            "memory_mb",
+            "timeout_seconds",
+            "stream_timeout_seconds",
+            "reserved_concurrency",
+            "web_adapter_layer_version",
+        )
     )
     return GatewayFunctionConfig(
         memory_mb=section.int_("memory_mb", 512, 128, 10_240),
@@ -374,6 +381,8 @@ def _gateway(section: _Section) -> GatewayFunctionConfig:
         timeout_seconds=section.int_("timeout_seconds", 29, 3, 900),
         reserved_concurrency=section.int_("reserved_concurrency", 20, 1, 1000),
         web_adapter_layer_version=section.int_("web_adapter_layer_version", 27, 1, 1000),
+        # The chat route streams through API Gateway (STREAM transfer mode): up to 15 minutes.
+        stream_timeout_seconds=section.int_("stream_timeout_seconds", 300, 30, 900),
     )
 
 

@@ -34,6 +34,8 @@ class Settings:
     # Lambda sends one request at a time to an environment, so it turns this off: the thread
     # hand-off costs ~0.3 ms a request on a small machine (measured in bench/).
     threaded_calls: bool
+    # How long a chat request may spend trying an alias's models (API Gateway buffers for 29 s).
+    time_budget_seconds: float
     bedrock_max_attempts: int
 
     @classmethod
@@ -61,5 +63,6 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             bedrock_read_timeout_seconds=float(env.get("GATEWAY_BEDROCK_READ_TIMEOUT", "25")),
             threaded_calls=env.get("GATEWAY_THREADED_CALLS", "true").lower() != "false",
+            time_budget_seconds=float(env.get("GATEWAY_TIME_BUDGET_SECONDS", "27")),
             bedrock_max_attempts=int(env.get("GATEWAY_BEDROCK_MAX_ATTEMPTS", "2")),
         )

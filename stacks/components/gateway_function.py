@@ -41,6 +41,8 @@ class GatewayFunction(Construct):
         timeout: Duration,
         reserved_concurrency: int,
         web_adapter_layer_version: int,
+        invoke_mode: str = "buffered",
+        description: str = "OpenAI-compatible gateway to Amazon Bedrock",
     ) -> None:
         super().__init__(scope, construct_id)
         adapter = lambda_.LayerVersion.from_layer_version_arn(
@@ -49,7 +51,7 @@ class GatewayFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="OpenAI-compatible gateway to Amazon Bedrock",
+            description=description,
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             # The Web Adapter's wrapper runs this script, which starts the HTTP server.
@@ -68,12 +70,16 @@ class GatewayFunction(Construct):
                 "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
                 "AWS_LWA_PORT": WEB_ADAPTER_PORT,
                 "AWS_LWA_READINESS_CHECK_PATH": "/health",
-                "AWS_LWA_INVOKE_MODE": "buffered",
+                # "response_stream" for the function behind API Gateway's STREAM integration.
+                "AWS_LWA_INVOKE_MODE": invoke_mode,
                 "PORT": WEB_ADAPTER_PORT,
                 "GATEWAY_ROUTING": routing_json,
                 # API Gateway validates the usage-plan key before the function runs.
                 "GATEWAY_AUTH": "api-gateway",
                 # One request at a time per environment: no thread hand-off needed.
                 "GATEWAY_THREADED_CALLS": "false",
+                # Leave 2 s of the function's time for the answer to travel back.
+                "GATEWAY_TIME_BUDGET_SECONDS": str(max(timeout.to_seconds() - 2, 1)),
+                "GATEWAY_BEDROCK_READ_TIMEOUT": str(max(timeout.to_seconds() - 4, 1)),
             },
         )

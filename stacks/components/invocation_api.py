@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput
+from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -31,6 +31,8 @@ class InvocationApi(Construct):
         construct_id: str,
         *,
         handler: lambda_.IFunction,
+        streaming_handler: lambda_.IFunction,
+        stream_timeout: Duration,
         endpoint_type: apigw.EndpointType,
         stage_name: str,
         access_log_group: logs.ILogGroup,
@@ -61,11 +63,24 @@ class InvocationApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        # Every path goes to the gateway, which routes and answers 404 itself; no root method.
+        # Every path goes to the gateway, which routes and answers 404 itself.
         proxy = self.api.root.add_proxy(any_method=False)
         proxy.add_method(
             "ANY",
             apigw.LambdaIntegration(handler),
+            api_key_required=True,
+            request_validator=validator,
+        )
+        # Chat completions stream: API Gateway's STREAM transfer mode relays the streaming
+        # function's server-sent events as they come (no 29 s limit, no caching or encoding).
+        chat = self.api.root.add_resource("v1").add_resource("chat").add_resource("completions")
+        chat.add_method(
+            "POST",
+            apigw.LambdaIntegration(
+                streaming_handler,
+                response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+                timeout=stream_timeout,
+            ),
             api_key_required=True,
             request_validator=validator,
         )

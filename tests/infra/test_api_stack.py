@@ -9,14 +9,22 @@ from tests.infra.cfn import render
 from tests.infra.conftest import Synthesized
 
 
-def gateway_function(env: Synthesized) -> dict:
-    functions = [
-        f["Properties"]
-        for f in env.api.find_resources("AWS::Lambda::Function").values()
+def gateway_functions(env: Synthesized) -> dict[str, tuple[str, dict]]:
+    """The gateway functions by Web Adapter invoke mode: (logical id, properties)."""
+    functions = {
+        f["Properties"]["Environment"]["Variables"]["AWS_LWA_INVOKE_MODE"]: (
+            logical_id,
+            f["Properties"],
+        )
+        for logical_id, f in env.api.find_resources("AWS::Lambda::Function").items()
         if f["Properties"].get("Handler") == "run.sh"
-    ]
-    assert len(functions) == 1
-    return functions[0]
+    }
+    assert set(functions) == {"buffered", "response_stream"}
+    return functions
+
+
+def gateway_function(env: Synthesized) -> dict:
+    return gateway_functions(env)["buffered"][1]
 
 
 def test_gateway_runs_latest_python_on_arm64_through_the_web_adapter(env: Synthesized) -> None:
@@ -32,6 +40,7 @@ def test_gateway_runs_latest_python_on_arm64_through_the_web_adapter(env: Synthe
     assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert variables["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
     assert variables["GATEWAY_AUTH"] == "api-gateway"
+    assert variables["GATEWAY_TIME_BUDGET_SECONDS"] == str(env.config.gateway.timeout_seconds - 2)
 
 
 def test_gateway_routing_matches_the_config(env: Synthesized) -> None:
@@ -47,6 +56,48 @@ def test_gateway_function_limits_come_from_config(env: Synthesized) -> None:
     assert function["Timeout"] == env.config.gateway.timeout_seconds
     assert function["ReservedConcurrentExecutions"] == env.config.gateway.reserved_concurrency
     assert function["VpcConfig"]["SecurityGroupIds"]
+
+
+def test_both_functions_share_code_role_network_and_routing(env: Synthesized) -> None:
+    (_, buffered), (_, streaming) = gateway_functions(env).values()
+    for key in ("Code", "Role", "VpcConfig", "Layers", "Runtime", "Architectures"):
+        assert buffered[key] == streaming[key], key
+    assert (
+        buffered["Environment"]["Variables"]["GATEWAY_ROUTING"]
+        == streaming["Environment"]["Variables"]["GATEWAY_ROUTING"]
+    )
+    assert streaming["Timeout"] == env.config.gateway.stream_timeout_seconds
+
+
+def integration_of(env: Synthesized, path_part: str) -> dict:
+    resources = env.api.find_resources("AWS::ApiGateway::Resource")
+    (resource_id,) = [k for k, r in resources.items() if r["Properties"]["PathPart"] == path_part]
+    methods = [
+        m["Properties"]
+        for m in env.api.find_resources("AWS::ApiGateway::Method").values()
+        if m["Properties"]["ResourceId"] == {"Ref": resource_id}
+    ]
+    assert len(methods) == 1
+    return methods[0]["Integration"]
+
+
+def test_chat_route_streams_through_the_response_stream_function(env: Synthesized) -> None:
+    functions = gateway_functions(env)
+    integration = integration_of(env, "completions")
+    assert integration["ResponseTransferMode"] == "STREAM"
+    assert integration["TimeoutInMillis"] == env.config.gateway.stream_timeout_seconds * 1000
+    uri = render(integration["Uri"])
+    assert "/2021-11-15/functions/" in uri and uri.endswith("/response-streaming-invocations")
+    assert f"${{{functions['response_stream'][0]}.Arn}}" in uri
+
+
+def test_other_routes_stay_buffered_on_the_buffered_function(env: Synthesized) -> None:
+    functions = gateway_functions(env)
+    integration = integration_of(env, "{proxy+}")
+    assert integration.get("ResponseTransferMode", "BUFFERED") == "BUFFERED"
+    uri = render(integration["Uri"])
+    assert "/2015-03-31/functions/" in uri
+    assert f"${{{functions['buffered'][0]}.Arn}}" in uri
 
 
 def test_every_method_requires_an_api_key_and_validates_requests(env: Synthesized) -> None:
