@@ -1,17 +1,44 @@
-"""AccessStack: the gateway's execution role, allowed to invoke exactly the enabled models."""
+"""AccessStack: every IAM role the kit's functions and flow logs use, each scoped to its job.
+
+Policies are customer-managed (not inline) so reviewers and tools see one named document per
+role; none grants a wildcard action, and no Bedrock action has a wildcard resource.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+# Lambda needs these to attach the function to the VPC; EC2 supports no resource scoping here.
+VPC_NETWORKING_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+def _write_logs(sid: str, log_group_arn: str, *extra_actions: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["logs:CreateLogStream", "logs:PutLogEvents", *extra_actions],
+        resources=[log_group_arn, f"{log_group_arn}:*"],
+    )
+
+
+def _vpc_networking() -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ManageVpcNetworkInterfaces", actions=list(VPC_NETWORKING_ACTIONS), resources=["*"]
+    )
+
 
 class AccessStack(Stack):
-    """IAM for the gateway function; nothing here is wider than the config asks for."""
+    """IAM for the gateway, the API authorizer and VPC flow logs; nothing wider than needed."""
 
     def __init__(
         self,
@@ -19,37 +46,72 @@ class AccessStack(Stack):
         construct_id: str,
         *,
         bedrock_statements: Sequence[iam.PolicyStatement],
-        log_group_arn_export: str,
+        log_group_exports: Mapping[str, str],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.gateway_role = iam.Role(
-            self,
+        self.log_group_exports = log_group_exports
+        arns = {name: Fn.import_value(export) for name, export in log_group_exports.items()}
+
+        self.gateway_role = self._role(
             "GatewayRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Bedrock gateway function: invoke the enabled models, write its logs",
+            "lambda.amazonaws.com",
+            "Bedrock gateway function: invoke the enabled models, write its logs",
         )
-        log_group_arn = Fn.import_value(log_group_arn_export)
-        self.log_group_arn_export = log_group_arn_export
-        policy = iam.Policy(self, "GatewayPolicy", roles=[self.gateway_role])
-        for statement in bedrock_statements:
-            policy.add_statements(statement)
-        policy.add_statements(
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[log_group_arn, f"{log_group_arn}:*"],
-            ),
-            iam.PolicyStatement(
-                sid="ManageVpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=["*"],
-            ),
+        self.gateway_policy = self._policy(
+            "GatewayPolicy",
+            self.gateway_role,
+            [
+                *bedrock_statements,
+                _write_logs("WriteOwnLogs", arns["GatewayLogGroupArn"]),
+                _vpc_networking(),
+            ],
         )
-        self.gateway_policy = policy
+        self.authorizer_role = self._role(
+            "AuthorizerRole", "lambda.amazonaws.com", "API key authorizer function: write its logs"
+        )
+        self.authorizer_policy = self._policy(
+            "AuthorizerPolicy",
+            self.authorizer_role,
+            [_write_logs("WriteOwnLogs", arns["AuthorizerLogGroupArn"]), _vpc_networking()],
+        )
+        self.flow_logs_role = self._role(
+            "FlowLogsRole",
+            "vpc-flow-logs.amazonaws.com",
+            "VPC flow logs: write the flow log group",
+            # Confused-deputy guard documented for flow logs: only on behalf of this account.
+            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+        )
+        self.flow_logs_policy = self._policy(
+            "FlowLogsPolicy",
+            self.flow_logs_role,
+            [
+                _write_logs(
+                    "WriteFlowLogs",
+                    arns["FlowLogGroupArn"],
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                )
+            ],
+        )
+
+    def _role(
+        self,
+        construct_id: str,
+        service: str,
+        description: str,
+        conditions: Mapping[str, Any] | None = None,
+    ) -> iam.Role:
+        return iam.Role(
+            self,
+            construct_id,
+            assumed_by=iam.ServicePrincipal(service, conditions=conditions),
+            description=description,
+        )
+
+    def _policy(
+        self, construct_id: str, role: iam.Role, statements: Sequence[iam.PolicyStatement]
+    ) -> iam.ManagedPolicy:
+        return iam.ManagedPolicy(
+            self, construct_id, roles=[role], statements=list(statements), description=role.node.id
+        )

@@ -8,13 +8,15 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.components.gateway_function import GatewayFunction
 from stacks.components.invocation_api import InvocationApi
-from stacks.config import ApiConfig, GatewayFunctionConfig
+from stacks.components.key_authorizer import KeyAuthorizer
+from stacks.config import ApiConfig, AuthMode, EndpointType, GatewayFunctionConfig
 
 
 class ApiStack(Stack):
@@ -27,11 +29,16 @@ class ApiStack(Stack):
         *,
         code: lambda_.Code,
         role: iam.IRole,
+        authorizer_role: iam.IRole,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
         function_log_group: logs.ILogGroup,
+        authorizer_log_group: logs.ILogGroup,
         access_log_group: logs.ILogGroup,
+        execute_api_endpoint: ec2.IInterfaceVpcEndpoint | None,
+        logs_key: kms.IKey,
+        log_retention: logs.RetentionDays,
         routing_json: str,
         api: ApiConfig,
         gateway: GatewayFunctionConfig,
@@ -71,6 +78,17 @@ class ApiStack(Stack):
             "response_stream",
             "OpenAI-compatible Bedrock gateway: chat completions, streamed",
         )
+        self.key_authorizer: KeyAuthorizer | None = None
+        if api.auth is AuthMode.API_KEY:
+            self.key_authorizer = KeyAuthorizer(
+                self,
+                "KeyAuthorizer",
+                role=authorizer_role,
+                vpc=vpc,
+                subnets=subnets,
+                log_group=authorizer_log_group,
+                reserved_concurrency=gateway.reserved_concurrency,
+            )
         self.invocation_api = InvocationApi(
             self,
             "InvocationApi",
@@ -82,5 +100,43 @@ class ApiStack(Stack):
             access_log_group=access_log_group,
             throttle_rate_limit=api.throttle_rate_limit,
             throttle_burst_limit=api.throttle_burst_limit,
-            quota_requests_per_day=api.quota_requests_per_day,
+            teams=api.teams,
+            authorizer=self.key_authorizer.authorizer if self.key_authorizer else None,
+            policy=_private_api_policy(execute_api_endpoint, api.allowed_vpc_ids)
+            if api.endpoint_type is EndpointType.PRIVATE
+            else None,
+            waf=api.waf,
+            waf_log_key=logs_key,
+            log_retention=log_retention,
         )
+
+
+def _private_api_policy(
+    endpoint: ec2.IInterfaceVpcEndpoint | None, allowed_vpc_ids: tuple[str, ...]
+) -> iam.PolicyDocument:
+    """Allow invocation only through the kit's execute-api endpoint or from listed VPCs."""
+    if endpoint is None:
+        raise ValueError("a PRIVATE API needs the execute-api VPC endpoint")
+    not_from_allowed: dict[str, object] = {"aws:SourceVpce": endpoint.vpc_endpoint_id}
+    if allowed_vpc_ids:
+        not_from_allowed["aws:SourceVpc"] = list(allowed_vpc_ids)
+    invoke = "execute-api:/*"
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="AllowInvoke",
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=[invoke],
+            ),
+            # Conditions are ANDed: denied unless the call came through the endpoint or a VPC.
+            iam.PolicyStatement(
+                sid="DenyOutsideTheKitsEndpointAndListedVpcs",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=[invoke],
+                conditions={"StringNotEquals": not_from_allowed},
+            ),
+        ]
+    )

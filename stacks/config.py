@@ -37,6 +37,15 @@ class EndpointType(StrEnum):
     PRIVATE = "PRIVATE"
 
 
+class AuthMode(StrEnum):
+    """How callers authenticate at API Gateway."""
+
+    # Per-team API keys sent as `Authorization: Bearer <key>` (what the OpenAI SDK sends).
+    API_KEY = "api_key"
+    # AWS SigV4 (IAM) for callers inside AWS.
+    IAM = "iam"
+
+
 CROSS_REGION_NONE = "none"
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -88,6 +97,16 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamConfig:
+    """One team's API key and the usage plan limiting it."""
+
+    name: str
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    quota_requests_per_day: int
+
+
+@dataclass(frozen=True, slots=True)
 class ApiConfig:
     """The API Gateway front door."""
 
@@ -96,6 +115,17 @@ class ApiConfig:
     throttle_rate_limit: float
     throttle_burst_limit: int
     quota_requests_per_day: int
+    auth: AuthMode
+    waf: bool
+    allowed_vpc_ids: tuple[str, ...]
+    teams: tuple[TeamConfig, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    """Organisation-wide guard rails applied to what the kit creates."""
+
+    permissions_boundary_arn: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +159,7 @@ class KitConfig:
     api: ApiConfig
     gateway: GatewayFunctionConfig
     observability: ObservabilityConfig
+    security: SecurityConfig
 
 
 class _Section:
@@ -216,7 +247,9 @@ def load_config(path: Path, env_name: str) -> KitConfig:
 def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> KitConfig:
     """Validate already-parsed TOML data into a KitConfig."""
     root = _Section(source, "", dict(data))
-    root.reject_unknown(("deployment", "models", "network", "api", "gateway", "observability"))
+    root.reject_unknown(
+        ("deployment", "models", "network", "api", "gateway", "observability", "security")
+    )
     deployment = _deployment(root.section("deployment"))
     return KitConfig(
         env_name=env_name,
@@ -227,6 +260,7 @@ def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> K
         api=_api(root.section("api")),
         gateway=_gateway(root.section("gateway")),
         observability=_observability(root.section("observability")),
+        security=_security(root.section("security")),
     )
 
 
@@ -350,19 +384,73 @@ def _api(section: _Section) -> ApiConfig:
             "throttle_rate_limit",
             "throttle_burst_limit",
             "quota_requests_per_day",
+            "auth",
+            "waf",
+            "allowed_vpc_ids",
+            "teams",
         )
     )
-    endpoint = section.choice("endpoint_type", tuple(e.value for e in EndpointType), "REGIONAL")
+    endpoint = EndpointType(
+        section.choice("endpoint_type", tuple(e.value for e in EndpointType), "REGIONAL")
+    )
     stage = section.str_("stage_name", "api") or ""
     if not re.match(r"^[A-Za-z0-9_]{1,64}$", stage):
         section.fail(section.key("stage_name"), "letters, digits and '_' only (max 64)")
+    rate = section.number("throttle_rate_limit", 10.0, 0.1, 10_000.0)
+    burst = section.int_("throttle_burst_limit", 20, 1, 5_000)
+    quota = section.int_("quota_requests_per_day", 10_000, 1, 100_000_000)
+    waf = section.bool_("waf", False)
+    if waf and endpoint is EndpointType.PRIVATE:
+        section.fail(section.key("waf"), "AWS WAF is offered here for REGIONAL APIs only")
+    vpc_ids = section.str_list("allowed_vpc_ids")
+    if vpc_ids and endpoint is not EndpointType.PRIVATE:
+        section.fail(section.key("allowed_vpc_ids"), "only allowed with endpoint_type 'PRIVATE'")
+    for vpc_id in vpc_ids:
+        if not _VPC_ID.match(vpc_id):
+            section.fail(section.key("allowed_vpc_ids"), f"{vpc_id!r} is not a VPC id")
+    teams_section = section.section("teams")
+    teams = []
+    for name in teams_section.data:
+        team = teams_section.section(name)
+        if not _ALIAS.match(name):
+            team.fail(team.path, "team names are lowercase letters, digits and '-' (max 32)")
+        team.reject_unknown(
+            ("throttle_rate_limit", "throttle_burst_limit", "quota_requests_per_day")
+        )
+        teams.append(
+            TeamConfig(
+                name=name,
+                throttle_rate_limit=min(
+                    team.number("throttle_rate_limit", rate, 0.1, 10_000.0), rate
+                ),
+                throttle_burst_limit=min(team.int_("throttle_burst_limit", burst, 1, 5_000), burst),
+                quota_requests_per_day=team.int_("quota_requests_per_day", quota, 1, 100_000_000),
+            )
+        )
+    if not teams:
+        teams.append(TeamConfig("default", rate, burst, quota))
     return ApiConfig(
-        endpoint_type=EndpointType(endpoint),
+        endpoint_type=endpoint,
         stage_name=stage,
-        throttle_rate_limit=section.number("throttle_rate_limit", 10.0, 0.1, 10_000.0),
-        throttle_burst_limit=section.int_("throttle_burst_limit", 20, 1, 5_000),
-        quota_requests_per_day=section.int_("quota_requests_per_day", 10_000, 1, 100_000_000),
+        throttle_rate_limit=rate,
+        throttle_burst_limit=burst,
+        quota_requests_per_day=quota,
+        auth=AuthMode(section.choice("auth", tuple(a.value for a in AuthMode), "api_key")),
+        waf=waf,
+        allowed_vpc_ids=vpc_ids,
+        teams=tuple(teams),
     )
+
+
+def _security(section: _Section) -> SecurityConfig:
+    section.reject_unknown(("permissions_boundary_arn",))
+    arn = section.str_("permissions_boundary_arn") or None
+    if arn is not None and not re.match(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+$", arn):
+        section.fail(
+            section.key("permissions_boundary_arn"),
+            f"{arn!r} is not an IAM managed policy ARN (arn:aws:iam::123456789012:policy/NAME)",
+        )
+    return SecurityConfig(permissions_boundary_arn=arn)
 
 
 def _gateway(section: _Section) -> GatewayFunctionConfig:

@@ -8,12 +8,12 @@ from aws_cdk import App, Environment, RemovalPolicy, Tags, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from stacks.access_stack import AccessStack
 from stacks.api_stack import ApiStack
 from stacks.components.model_access import invoke_statements, model_arns
-from stacks.config import KitConfig
+from stacks.config import EndpointType, KitConfig
 from stacks.nag_acknowledgments import acknowledge_findings
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
@@ -59,17 +59,6 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
     specs = config.models.specs()
     geography = config.models.cross_region
 
-    network = NetworkStack(
-        app,
-        f"{prefix}-Network",
-        env=env,
-        network=config.network,
-        bedrock_statements=invoke_statements(
-            model_arns(specs, geography), principal=iam.AnyPrincipal()
-        ),
-        log_retention=retention,
-        removal_policy=removal,
-    )
     observability = ObservabilityStack(
         app, f"{prefix}-Observability", env=env, retention=retention, removal_policy=removal
     )
@@ -78,28 +67,57 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         f"{prefix}-Access",
         env=env,
         bedrock_statements=invoke_statements(model_arns(specs, geography)),
-        log_group_arn_export=observability.gateway_log_group_arn_export,
+        log_group_exports=observability.exports,
     )
     access.add_stack_dependency(observability)
+    network = NetworkStack(
+        app,
+        f"{prefix}-Network",
+        env=env,
+        network=config.network,
+        bedrock_statements=invoke_statements(
+            model_arns(specs, geography), principal=iam.AnyPrincipal()
+        ),
+        flow_log_group=observability.flow_log_group,
+        # Other stacks may not edit a role: every permission is decided in AccessStack.
+        flow_logs_role=access.flow_logs_role.without_policy_updates(),
+        private_api=config.api.endpoint_type is EndpointType.PRIVATE,
+    )
     api = ApiStack(
         app,
         f"{prefix}-Api",
         env=env,
         code=gateway_code,
-        # The API stack may not edit the role: every permission is decided in AccessStack.
         role=access.gateway_role.without_policy_updates(),
+        authorizer_role=access.authorizer_role.without_policy_updates(),
         vpc=network.vpc,
         subnets=network.subnets,
         security_group=network.gateway_security_group,
         function_log_group=observability.gateway_log_group,
+        authorizer_log_group=observability.authorizer_log_group,
         access_log_group=observability.access_log_group,
+        execute_api_endpoint=network.execute_api_endpoint,
+        logs_key=observability.key,
+        log_retention=retention,
         routing_json=config.models.routing().to_json(),
         api=config.api,
         gateway=config.gateway,
     )
+    # The functions need their roles' policies in place before they start.
+    api.add_stack_dependency(access)
     stacks = KitStacks(network=network, observability=observability, access=access, api=api)
     for stack in (network, observability, access, api):
         Tags.of(stack).add("bedrock-kit:environment", config.env_name)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    acknowledge_findings(stacks)
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), NIST80053R5Checks(app), HIPAASecurityChecks(app)
+    )
+    boundary = config.security.permissions_boundary_arn
+    if boundary is not None:
+        for stack in (network, observability, access, api):
+            policy = iam.ManagedPolicy.from_managed_policy_arn(
+                stack, "PermissionsBoundary", boundary
+            )
+            # Every role the stack creates, CDK's own helper roles included.
+            iam.PermissionsBoundary.of(stack).apply(policy)
+    acknowledge_findings(stacks, config)
     return stacks

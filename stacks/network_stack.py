@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -24,20 +24,22 @@ class NetworkStack(Stack):
         *,
         network: NetworkConfig,
         bedrock_statements: Sequence[iam.PolicyStatement],
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        flow_log_group: logs.ILogGroup,
+        flow_logs_role: iam.IRole,
+        private_api: bool,
         **kwargs: Any,
     ) -> None:
         self._zones = list(network.availability_zones)
         super().__init__(scope, construct_id, **kwargs)
         self.vpc: ec2.IVpc
         if network.mode is NetworkMode.CREATE:
-            self.vpc = self._create_vpc(network, log_retention, removal_policy)
+            self.vpc = self._create_vpc(network, flow_log_group, flow_logs_role)
         else:
             self.vpc = ec2.Vpc.from_vpc_attributes(
                 self,
                 "Vpc",
                 vpc_id=network.vpc_id or "",
+                vpc_cidr_block=network.vpc_cidr,
                 availability_zones=self._zones,
                 isolated_subnet_ids=list(network.subnet_ids),
             )
@@ -81,6 +83,30 @@ class NetworkStack(Stack):
             private_dns_enabled=True,
             open=False,
         )
+        self.execute_api_endpoint: ec2.InterfaceVpcEndpoint | None = None
+        if private_api:
+            # Callers of a PRIVATE API reach it through this endpoint from inside the VPC.
+            callers = ec2.SecurityGroup(
+                self,
+                "ExecuteApiEndpointSecurityGroup",
+                vpc=self.vpc,
+                description="execute-api endpoint, reachable from inside the VPC",
+                allow_all_outbound=False,
+            )
+            callers.add_ingress_rule(
+                # The configured CIDR (a literal), so rule checkers can read the source range.
+                ec2.Peer.ipv4(network.vpc_cidr),
+                ec2.Port.tcp(443),
+                "HTTPS from the VPC",
+            )
+            self.execute_api_endpoint = self.vpc.add_interface_endpoint(
+                "ExecuteApiEndpoint",
+                service=ec2.InterfaceVpcEndpointAwsService.APIGATEWAY,
+                subnets=self.subnets,
+                security_groups=[callers],
+                private_dns_enabled=True,
+                open=False,
+            )
 
     @property
     def availability_zones(self) -> list[str]:
@@ -88,11 +114,8 @@ class NetworkStack(Stack):
         return self._zones or super().availability_zones
 
     def _create_vpc(
-        self, network: NetworkConfig, retention: logs.RetentionDays, removal: RemovalPolicy
+        self, network: NetworkConfig, flow_log_group: logs.ILogGroup, flow_logs_role: iam.IRole
     ) -> ec2.Vpc:
-        flow_log_group = logs.LogGroup(
-            self, "FlowLogGroup", retention=retention, removal_policy=removal
-        )
         return ec2.Vpc(
             self,
             "Vpc",
@@ -107,7 +130,9 @@ class NetworkStack(Stack):
             restrict_default_security_group=True,
             flow_logs={
                 "FlowLogs": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                        flow_log_group, flow_logs_role
+                    ),
                     traffic_type=ec2.FlowLogTrafficType.ALL,
                 )
             },

@@ -38,3 +38,16 @@ def statements(template_json: dict[str, Any], resource_type: str) -> Iterator[di
         document = properties.get("PolicyDocument")
         if document is not None:
             yield from (render(s) for s in as_list(document["Statement"]))
+
+
+POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+
+
+def policy_statements(template_json: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield the statements of every identity policy: inline, managed and role-embedded."""
+    for resource_type in POLICY_TYPES:
+        yield from statements(template_json, resource_type)
+    for resource in template_json["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                yield from (render(s) for s in as_list(policy["PolicyDocument"]["Statement"]))

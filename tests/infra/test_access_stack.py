@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lambdas.gateway.catalog import GEOGRAPHY_REGIONS
 from stacks.config import KitConfig, parse_config
-from tests.infra.cfn import as_list, statements
+from tests.infra.cfn import as_list, policy_statements, render
 from tests.infra.conftest import Synthesized, synthesize
 
 INVOKE = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
@@ -33,7 +33,7 @@ def expected_arns(config: KitConfig) -> tuple[set[str], set[str], set[str]]:
 def bedrock_statements(env: Synthesized) -> list[dict]:
     return [
         s
-        for s in statements(env.access.to_json(), "AWS::IAM::Policy")
+        for s in policy_statements(env.access.to_json())
         if any(a.startswith("bedrock:") for a in as_list(s["Action"]))
     ]
 
@@ -64,31 +64,58 @@ def test_bedrock_statements_allow_only_invoke_actions_and_no_wildcards(env: Synt
 
 def test_no_statement_grants_a_wildcard_action(env: Synthesized) -> None:
     for template in (env.access, env.api, env.network, env.observability):
-        for resource_type in ("AWS::IAM::Policy", "AWS::IAM::Role"):
-            for statement in statements(template.to_json(), resource_type):
-                for action in as_list(statement["Action"]):
-                    assert action != "*" and not action.endswith(":*"), action
+        for statement in policy_statements(template.to_json()):
+            for action in as_list(statement["Action"]):
+                assert action != "*" and not action.endswith(":*"), action
 
 
 def test_only_the_vpc_networking_actions_use_a_wildcard_resource(env: Synthesized) -> None:
     wildcard_actions = {
         action
-        for statement in statements(env.access.to_json(), "AWS::IAM::Policy")
+        for statement in policy_statements(env.access.to_json())
         if "*" in as_list(statement["Resource"])
         for action in as_list(statement["Action"])
     }
     assert wildcard_actions and all(action.startswith("ec2:") for action in wildcard_actions)
 
 
-def test_role_writes_only_its_own_log_group(env: Synthesized) -> None:
-    logs = [
-        s
-        for s in statements(env.access.to_json(), "AWS::IAM::Policy")
-        if any(a.startswith("logs:") for a in as_list(s["Action"]))
-    ]
-    assert len(logs) == 1
-    export = f"${{Import:BedrockKit-{env.config.env_name}-Observability-GatewayLogGroupArn}}"
-    assert set(as_list(logs[0]["Resource"])) == {export, export + ":*"}
+def test_each_role_writes_only_its_own_log_group(env: Synthesized) -> None:
+    policies = env.access.find_resources("AWS::IAM::ManagedPolicy")
+    prefix = f"BedrockKit-{env.config.env_name}-Observability"
+    expected = {
+        "GatewayPolicy": "GatewayLogGroupArn",
+        "AuthorizerPolicy": "AuthorizerLogGroupArn",
+        "FlowLogsPolicy": "FlowLogGroupArn",
+    }
+    for logical_id, policy in policies.items():
+        name = next(n for n in expected if logical_id.startswith(n))
+        document = render(policy["Properties"]["PolicyDocument"])
+        logs = [
+            s
+            for s in document["Statement"]
+            if any(a.startswith("logs:") for a in as_list(s["Action"]))
+        ]
+        export = f"${{Import:{prefix}-{expected[name]}}}"
+        assert len(logs) == 1 and set(as_list(logs[0]["Resource"])) == {export, export + ":*"}
+
+
+def test_only_the_gateway_role_may_call_bedrock(env: Synthesized) -> None:
+    for logical_id, policy in env.access.find_resources("AWS::IAM::ManagedPolicy").items():
+        actions = {
+            a
+            for s in render(policy["Properties"]["PolicyDocument"])["Statement"]
+            for a in as_list(s["Action"])
+        }
+        assert any(a.startswith("bedrock:") for a in actions) is logical_id.startswith(
+            "GatewayPolicy"
+        )
+
+
+def test_no_inline_policies_and_no_physical_role_names(env: Synthesized) -> None:
+    env.access.resource_count_is("AWS::IAM::Policy", 0)
+    for role in env.access.find_resources("AWS::IAM::Role").values():
+        assert "RoleName" not in role["Properties"]
+        assert "Policies" not in role["Properties"]
 
 
 def test_dev_and_prod_grant_different_model_sets(dev: Synthesized, prod: Synthesized) -> None:

@@ -22,12 +22,15 @@ def test_vpc_uses_the_configured_cidr_across_two_zones(env: Synthesized) -> None
     env.network.resource_count_is("AWS::EC2::Subnet", 2)
 
 
-def test_flow_logs_capture_all_traffic_with_retention(env: Synthesized) -> None:
-    env.network.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})
-    env.network.has_resource_properties(
-        "AWS::Logs::LogGroup",
-        {"RetentionInDays": env.config.observability.log_retention_days},
-    )
+def test_flow_logs_capture_all_traffic_into_the_encrypted_log_group(env: Synthesized) -> None:
+    (flow_log,) = env.network.find_resources("AWS::EC2::FlowLog").values()
+    properties = render(flow_log["Properties"])
+    assert properties["TrafficType"] == "ALL"
+    assert properties["LogDestinationType"] == "cloud-watch-logs"
+    assert "FlowLogGroup" in properties["LogGroupName"]
+    assert "FlowLogsRole" in properties["DeliverLogsPermissionArn"]
+    # The role comes from AccessStack unchanged: no policy is added to it here.
+    env.network.resource_count_is("AWS::IAM::Policy", 0)
 
 
 @pytest.mark.parametrize("service", ["bedrock-runtime", "logs"])
