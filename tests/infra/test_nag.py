@@ -9,6 +9,7 @@ from app import GATEWAY_SOURCE
 from stacks import kit
 from stacks.components.gateway_asset import gateway_code
 from stacks.config import KitConfig
+from tests.infra.conftest import Synthesized
 
 
 def test_synthesis_fails_on_an_unacknowledged_finding(
@@ -43,3 +44,15 @@ def test_acknowledgments_name_one_finding_with_a_reason(dev_config: KitConfig) -
         if "IAM" in rule_id:
             assert "[" in rule_id, rule_id
         assert len(reason) >= 80, (rule_id, reason)
+
+
+def test_every_checkov_skip_names_one_check_and_gives_a_reason(env: Synthesized) -> None:
+    skips = [
+        skip
+        for template in (env.network, env.observability, env.access, env.api)
+        for resource in template.to_json()["Resources"].values()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for skip in skips:
+        assert skip["id"].startswith("CKV_AWS_") and len(skip["comment"]) >= 80, skip
