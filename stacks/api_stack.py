@@ -40,6 +40,7 @@ class ApiStack(Stack):
         logs_key: kms.IKey,
         log_retention: logs.RetentionDays,
         routing_json: str,
+        log_content: bool,
         api: ApiConfig,
         gateway: GatewayFunctionConfig,
         **kwargs: Any,
@@ -65,6 +66,7 @@ class ApiStack(Stack):
                 web_adapter_layer_version=gateway.web_adapter_layer_version,
                 invoke_mode=invoke_mode,
                 description=description,
+                log_content=log_content,
             )
 
         # Two functions from one asset: the Web Adapter's invoke mode is per function, and only

@@ -145,6 +145,7 @@ class ObservabilityConfig:
 
     log_retention_days: int
     retain_logs: bool
+    log_content: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,7 +476,7 @@ def _gateway(section: _Section) -> GatewayFunctionConfig:
 
 
 def _observability(section: _Section) -> ObservabilityConfig:
-    section.reject_unknown(("log_retention_days", "retain_logs"))
+    section.reject_unknown(("log_retention_days", "retain_logs", "log_content"))
     days = section.int_("log_retention_days", 30, 1, 3653)
     if days not in _LOG_RETENTION_DAYS:
         section.fail(
@@ -485,5 +486,8 @@ def _observability(section: _Section) -> ObservabilityConfig:
         )
     # Retained by default: deleting a stack must not delete audit data unless asked to.
     return ObservabilityConfig(
-        log_retention_days=days, retain_logs=section.bool_("retain_logs", True)
+        log_retention_days=days,
+        retain_logs=section.bool_("retain_logs", True),
+        # Prompts and completions stay out of logs unless a config says otherwise, explicitly.
+        log_content=section.bool_("log_content", False),
     )

@@ -100,6 +100,7 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         logs_key=observability.key,
         log_retention=retention,
         routing_json=config.models.routing().to_json(),
+        log_content=config.observability.log_content,
         api=config.api,
         gateway=config.gateway,
     )

@@ -51,7 +51,11 @@ class GatewayApp:
             ("GET", "/health"): lambda _body, _record: service.Result({"status": "ok"}),
             ("GET", "/v1/models"): lambda _body, _record: service.list_models(routing),
             ("POST", "/v1/chat/completions"): partial(
-                service.chat_completion, routing, self.client
+                service.chat_completion,
+                routing,
+                self.client,
+                time_budget_seconds=settings.time_budget_seconds,
+                log_content=settings.log_content,
             ),
             ("POST", "/v1/embeddings"): partial(embeddings.create_embeddings, routing, self.client),
             ("POST", "/v1/images/generations"): partial(

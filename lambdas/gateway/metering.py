@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TextIO
+from typing import Any, TextIO
 
 from .catalog import ModelSpec
 
@@ -63,6 +63,8 @@ class RequestRecord:
     # A streamed answer starts with 200; a Bedrock error after that is recorded here.
     stream_error_status: int | None = None
     client_disconnected: bool = False
+    # Prompt and completion text: only when content logging is explicitly turned on.
+    content: dict[str, Any] | None = None
 
     def to_json(self, *, now_ms: int | None = None) -> str:
         """Serialize with only metadata fields: no bodies, no headers, no keys.
@@ -93,6 +95,8 @@ class RequestRecord:
             "server_errors": 1 if max(self.status, self.stream_error_status or 0) >= 500 else 0,
             "client_errors": 1 if 400 <= self.status < 500 else 0,
         }
+        if self.content is not None:
+            record["content"] = self.content
         if self.model is not None:
             record["_aws"] = {
                 "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),

@@ -97,8 +97,9 @@ def chat_completion(
     record: RequestRecord,
     *,
     time_budget_seconds: float | None = None,
+    log_content: bool = False,
 ) -> Result:
-    """Serve one non-streaming chat completion, trying an alias's fallbacks in order."""
+    """Serve one chat completion (streamed or not), trying an alias's fallbacks in order."""
     budget = TIME_BUDGET_SECONDS if time_budget_seconds is None else time_budget_seconds
     deadline = time.monotonic() + budget
     request = parse_chat_request(body)
@@ -115,8 +116,11 @@ def chat_completion(
     for position, target in enumerate(targets):
         try:
             if request.stream:
-                return _stream_once(target, client_factory, request, record)
-            return _converse_once(target, client_factory, request_body=request, record=record)
+                return _stream_once(target, client_factory, request, record, log_content)
+            result = _converse_once(target, client_factory, request_body=request, record=record)
+            if log_content:
+                record.content = _content(request, result.body["choices"][0]["message"]["content"])
+            return result
         except ApiError as error:
             is_last = position == len(targets) - 1
             out_of_time = deadline - time.monotonic() < MIN_ATTEMPT_SECONDS
@@ -131,6 +135,7 @@ def _stream_once(
     client_factory: Callable[[], BedrockRuntimeClient],
     request: ChatRequest,
     record: RequestRecord,
+    log_content: bool,
 ) -> Result:
     spec = target.spec
     record.model, record.invocation_id, record.streamed = spec.model_id, target.invocation_id, True
@@ -144,6 +149,8 @@ def _stream_once(
             yield from stream_chunks(events, mapper, record, include_usage=request.include_usage)
         finally:
             record.cost_usd = (record.usage or Usage()).cost(spec)
+            if log_content:
+                record.content = _content(request, "".join(mapper.text_parts))
 
     return Result(
         {},
@@ -151,6 +158,14 @@ def _stream_once(
         content_type="text/event-stream",
         stream=metered(),
     )
+
+
+def _content(request: ChatRequest, completion: str | None) -> dict[str, Any]:
+    """The text a content-logging deployment records: messages (images omitted) and answer."""
+    return {
+        "messages": [{"role": m.role, "text": m.text} for m in request.messages],
+        "completion": completion,
+    }
 
 
 def _converse_once(

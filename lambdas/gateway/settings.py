@@ -36,7 +36,9 @@ class Settings:
     threaded_calls: bool
     # How long a chat request may spend trying an alias's models (API Gateway buffers for 29 s).
     time_budget_seconds: float
+    # Write prompts and completions into the request log line. Off unless explicitly enabled.
     bedrock_max_attempts: int
+    log_content: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -64,5 +66,6 @@ class Settings:
             bedrock_read_timeout_seconds=float(env.get("GATEWAY_BEDROCK_READ_TIMEOUT", "25")),
             threaded_calls=env.get("GATEWAY_THREADED_CALLS", "true").lower() != "false",
             time_budget_seconds=float(env.get("GATEWAY_TIME_BUDGET_SECONDS", "27")),
+            log_content=env.get("GATEWAY_LOG_CONTENT", "false").lower() == "true",
             bedrock_max_attempts=int(env.get("GATEWAY_BEDROCK_MAX_ATTEMPTS", "2")),
         )

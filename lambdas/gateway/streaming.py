@@ -34,6 +34,7 @@ class ChunkMapper:
     finish_reason: str | None = None
     # Converse content-block index -> OpenAI tool_calls index.
     _tool_indexes: dict[int, int] = field(default_factory=dict)
+    text_parts: list[str] = field(default_factory=list)
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         """Return one chunk body."""
@@ -72,6 +73,7 @@ class ChunkMapper:
             block = event["contentBlockDelta"]
             delta = block.get("delta", {})
             if "text" in delta:
+                self.text_parts.append(delta["text"])
                 return [self.chunk({"content": delta["text"]})] if delta["text"] else []
             if "toolUse" in delta:
                 index = self._tool_indexes.setdefault(

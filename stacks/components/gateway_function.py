@@ -42,6 +42,7 @@ class GatewayFunction(Construct):
         reserved_concurrency: int,
         web_adapter_layer_version: int,
         invoke_mode: str = "buffered",
+        log_content: bool = False,
         description: str = "OpenAI-compatible gateway to Amazon Bedrock",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -78,6 +79,7 @@ class GatewayFunction(Construct):
                 "GATEWAY_AUTH": "api-gateway",
                 # One request at a time per environment: no thread hand-off needed.
                 "GATEWAY_THREADED_CALLS": "false",
+                "GATEWAY_LOG_CONTENT": "true" if log_content else "false",
                 # Leave 2 s of the function's time for the answer to travel back.
                 "GATEWAY_TIME_BUDGET_SECONDS": str(max(timeout.to_seconds() - 2, 1)),
                 "GATEWAY_BEDROCK_READ_TIMEOUT": str(max(timeout.to_seconds() - 4, 1)),

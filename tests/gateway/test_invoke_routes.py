@@ -290,12 +290,20 @@ def test_compare_refuses_bad_model_lists(gateway: Gateway, models: object) -> No
     assert response.status_code in (400, 404)
 
 
-def test_fallback_stops_when_the_time_budget_is_spent(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from lambdas.gateway import service
+def test_fallback_stops_when_the_time_budget_is_spent(gateway: Gateway) -> None:
+    from lambdas.gateway.app import GatewayApp
+    from lambdas.gateway.settings import Settings
+    from tests.gateway.conftest import ROUTING
 
-    monkeypatch.setattr(service, "TIME_BUDGET_SECONDS", 1.0)
+    settings = Settings.from_env(
+        {
+            "GATEWAY_ROUTING": json.dumps(ROUTING),
+            "GATEWAY_API_KEY": "test-key",
+            "GATEWAY_TIME_BUDGET_SECONDS": "1",
+        }
+    )
+    client = gateway.app.client()
+    gateway.app = GatewayApp(settings, client_factory=lambda: client)
     gateway.stubber.add_client_error(
         "converse",
         service_error_code="ThrottlingException",
@@ -324,3 +332,53 @@ def test_request_log_line_is_an_emf_record_per_model(
     for metric in metrics["Metrics"]:
         assert isinstance(line[metric["Name"]], int | float), metric
     assert line["input_tokens"] == 100 and line["cost_usd"] == pytest.approx(0.0000875)
+
+
+def test_content_logging_is_off_unless_explicitly_enabled(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    import boto3
+    import httpx
+    from botocore.stub import Stubber
+
+    from lambdas.gateway.app import GatewayApp
+    from lambdas.gateway.settings import Settings
+    from tests.gateway.conftest import ROUTING
+
+    def logged(env_flag: str | None) -> dict:
+        env = {"GATEWAY_ROUTING": json.dumps(ROUTING), "GATEWAY_API_KEY": "k"}
+        if env_flag is not None:
+            env["GATEWAY_LOG_CONTENT"] = env_flag
+        client = boto3.client("bedrock-runtime", region_name="us-east-1")
+        app = GatewayApp(Settings.from_env(env), client_factory=lambda: client)
+        with Stubber(client) as stubber:
+            stubber.add_response("converse", converse_response("the secret answer"), None)
+
+            async def run() -> None:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://g") as http:
+                    await http.post(
+                        "/v1/chat/completions",
+                        headers={"authorization": "Bearer k"},
+                        json={
+                            "model": HAIKU,
+                            "messages": [{"role": "user", "content": "the secret prompt"}],
+                        },
+                    )
+
+            asyncio.run(run())
+        (line,) = [
+            json.loads(x) for x in capsys.readouterr().out.splitlines() if "gateway.request" in x
+        ]
+        return line
+
+    for flag in (None, "false", "yes"):
+        line = logged(flag)
+        assert "content" not in line and "secret" not in json.dumps(line)
+    line = logged("true")
+    assert line["content"] == {
+        "messages": [{"role": "user", "text": "the secret prompt"}],
+        "completion": "the secret answer",
+    }
