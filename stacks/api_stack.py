@@ -41,6 +41,8 @@ class ApiStack(Stack):
         log_retention: logs.RetentionDays,
         routing_json: str,
         log_content: bool,
+        metrics_namespace: str,
+        api_name: str,
         api: ApiConfig,
         gateway: GatewayFunctionConfig,
         **kwargs: Any,
@@ -67,6 +69,7 @@ class ApiStack(Stack):
                 invoke_mode=invoke_mode,
                 description=description,
                 log_content=log_content,
+                metrics_namespace=metrics_namespace,
             )
 
         # Two functions from one asset: the Web Adapter's invoke mode is per function, and only
@@ -108,6 +111,7 @@ class ApiStack(Stack):
             if api.endpoint_type is EndpointType.PRIVATE
             else None,
             waf=api.waf,
+            api_name=api_name,
             waf_log_key=logs_key,
             log_retention=log_retention,
         )

@@ -122,6 +122,17 @@ class ApiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmsConfig:
+    """Alarm thresholds and who hears about them."""
+
+    emails: tuple[str, ...]
+    error_rate_percent: float
+    throttle_rate_percent: float
+    p99_latency_ms: int
+    daily_cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
 class SecurityConfig:
     """Organisation-wide guard rails applied to what the kit creates."""
 
@@ -161,6 +172,7 @@ class KitConfig:
     gateway: GatewayFunctionConfig
     observability: ObservabilityConfig
     security: SecurityConfig
+    alarms: AlarmsConfig
 
 
 class _Section:
@@ -249,7 +261,16 @@ def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> K
     """Validate already-parsed TOML data into a KitConfig."""
     root = _Section(source, "", dict(data))
     root.reject_unknown(
-        ("deployment", "models", "network", "api", "gateway", "observability", "security")
+        (
+            "deployment",
+            "models",
+            "network",
+            "api",
+            "gateway",
+            "observability",
+            "security",
+            "alarms",
+        )
     )
     deployment = _deployment(root.section("deployment"))
     return KitConfig(
@@ -262,6 +283,7 @@ def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> K
         gateway=_gateway(root.section("gateway")),
         observability=_observability(root.section("observability")),
         security=_security(root.section("security")),
+        alarms=_alarms(root.section("alarms")),
     )
 
 
@@ -440,6 +462,29 @@ def _api(section: _Section) -> ApiConfig:
         waf=waf,
         allowed_vpc_ids=vpc_ids,
         teams=tuple(teams),
+    )
+
+
+def _alarms(section: _Section) -> AlarmsConfig:
+    section.reject_unknown(
+        (
+            "emails",
+            "error_rate_percent",
+            "throttle_rate_percent",
+            "p99_latency_ms",
+            "daily_cost_usd",
+        )
+    )
+    emails = section.str_list("emails")
+    for email in emails:
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+            section.fail(section.key("emails"), f"{email!r} is not an email address")
+    return AlarmsConfig(
+        emails=emails,
+        error_rate_percent=section.number("error_rate_percent", 5.0, 0.1, 100.0),
+        throttle_rate_percent=section.number("throttle_rate_percent", 10.0, 0.1, 100.0),
+        p99_latency_ms=section.int_("p99_latency_ms", 20_000, 100, 900_000),
+        daily_cost_usd=section.number("daily_cost_usd", 100.0, 0.01, 1_000_000.0),
     )
 
 

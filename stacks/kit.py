@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, RemovalPolicy, Tags, Validations
+from aws_cdk import App, Environment, RemovalPolicy, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -14,6 +14,7 @@ from stacks.access_stack import AccessStack
 from stacks.api_stack import ApiStack
 from stacks.components.model_access import invoke_statements, model_arns
 from stacks.config import EndpointType, KitConfig
+from stacks.monitoring_stack import MonitoringStack
 from stacks.nag_acknowledgments import acknowledge_findings
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
@@ -48,6 +49,16 @@ class KitStacks:
     observability: ObservabilityStack
     access: AccessStack
     api: ApiStack
+    monitoring: MonitoringStack
+
+    def all(self) -> tuple[Stack, ...]:
+        """Every stack of the environment."""
+        return (self.network, self.observability, self.access, self.api, self.monitoring)
+
+
+def metrics_namespace(config: KitConfig) -> str:
+    """CloudWatch namespace of one environment's gateway metrics."""
+    return f"BedrockKit/{config.env_name}"
 
 
 def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitStacks:
@@ -101,20 +112,37 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         log_retention=retention,
         routing_json=config.models.routing().to_json(),
         log_content=config.observability.log_content,
+        metrics_namespace=metrics_namespace(config),
+        api_name=f"bedrock-kit-{config.env_name}",
         api=config.api,
         gateway=config.gateway,
     )
     # The functions need their roles' policies in place before they start.
     api.add_stack_dependency(access)
-    stacks = KitStacks(network=network, observability=observability, access=access, api=api)
-    for stack in (network, observability, access, api):
+    monitoring = MonitoringStack(
+        app,
+        f"{prefix}-Monitoring",
+        env=env,
+        dashboard_name=f"bedrock-kit-{config.env_name}",
+        api_name=f"bedrock-kit-{config.env_name}",
+        stage_name=config.api.stage_name,
+        namespace=metrics_namespace(config),
+        model_ids=config.models.enabled,
+        log_group=observability.gateway_log_group,
+        alarms=config.alarms,
+        key=observability.key,
+    )
+    stacks = KitStacks(
+        network=network, observability=observability, access=access, api=api, monitoring=monitoring
+    )
+    for stack in stacks.all():
         Tags.of(stack).add("bedrock-kit:environment", config.env_name)
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app), NIST80053R5Checks(app), HIPAASecurityChecks(app)
     )
     boundary = config.security.permissions_boundary_arn
     if boundary is not None:
-        for stack in (network, observability, access, api):
+        for stack in stacks.all():
             policy = iam.ManagedPolicy.from_managed_policy_arn(
                 stack, "PermissionsBoundary", boundary
             )

@@ -81,7 +81,12 @@ class GatewayApp:
             return
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
-        record = RequestRecord(request_id=uuid.uuid4().hex, method=method, path=path)
+        record = RequestRecord(
+            request_id=uuid.uuid4().hex,
+            method=method,
+            path=path,
+            namespace=self.settings.metrics_namespace,
+        )
         raw: bytes | None = None
         content_type = "application/json"
         try:

@@ -48,6 +48,7 @@ def compare(
             request_id=f"{record.request_id}-{models.index(name)}",
             method=record.method,
             path=record.path,
+            namespace=record.namespace,
         )
         started = time.perf_counter()
         try:

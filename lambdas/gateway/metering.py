@@ -16,6 +16,7 @@ METRICS = [
     {"Name": "requests", "Unit": "Count"},
     {"Name": "server_errors", "Unit": "Count"},
     {"Name": "client_errors", "Unit": "Count"},
+    {"Name": "throttled", "Unit": "Count"},
     {"Name": "input_tokens", "Unit": "Count"},
     {"Name": "output_tokens", "Unit": "Count"},
     {"Name": "images", "Unit": "Count"},
@@ -65,6 +66,7 @@ class RequestRecord:
     client_disconnected: bool = False
     # Prompt and completion text: only when content logging is explicitly turned on.
     content: dict[str, Any] | None = None
+    namespace: str = METRIC_NAMESPACE
 
     def to_json(self, *, now_ms: int | None = None) -> str:
         """Serialize with only metadata fields: no bodies, no headers, no keys.
@@ -94,6 +96,7 @@ class RequestRecord:
             "requests": 1,
             "server_errors": 1 if max(self.status, self.stream_error_status or 0) >= 500 else 0,
             "client_errors": 1 if 400 <= self.status < 500 else 0,
+            "throttled": 1 if 429 in (self.status, self.stream_error_status) else 0,
         }
         if self.content is not None:
             record["content"] = self.content
@@ -102,7 +105,7 @@ class RequestRecord:
                 "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
                 "CloudWatchMetrics": [
                     {
-                        "Namespace": METRIC_NAMESPACE,
+                        "Namespace": self.namespace,
                         # Per model, and across all models.
                         "Dimensions": [["model"], []],
                         "Metrics": METRICS,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .metering import METRIC_NAMESPACE
 from .routing import Routing
 
 DEFAULT_LOCAL_API_KEY = "local-dev-key"
@@ -39,6 +40,8 @@ class Settings:
     # Write prompts and completions into the request log line. Off unless explicitly enabled.
     bedrock_max_attempts: int
     log_content: bool = False
+    # CloudWatch namespace of the per-model metrics (one per environment in the stacks).
+    metrics_namespace: str = METRIC_NAMESPACE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -67,5 +70,6 @@ class Settings:
             threaded_calls=env.get("GATEWAY_THREADED_CALLS", "true").lower() != "false",
             time_budget_seconds=float(env.get("GATEWAY_TIME_BUDGET_SECONDS", "27")),
             log_content=env.get("GATEWAY_LOG_CONTENT", "false").lower() == "true",
+            metrics_namespace=env.get("GATEWAY_METRICS_NAMESPACE") or METRIC_NAMESPACE,
             bedrock_max_attempts=int(env.get("GATEWAY_BEDROCK_MAX_ATTEMPTS", "2")),
         )

@@ -43,6 +43,7 @@ class GatewayFunction(Construct):
         web_adapter_layer_version: int,
         invoke_mode: str = "buffered",
         log_content: bool = False,
+        metrics_namespace: str = "BedrockKit/Gateway",
         description: str = "OpenAI-compatible gateway to Amazon Bedrock",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -80,6 +81,7 @@ class GatewayFunction(Construct):
                 # One request at a time per environment: no thread hand-off needed.
                 "GATEWAY_THREADED_CALLS": "false",
                 "GATEWAY_LOG_CONTENT": "true" if log_content else "false",
+                "GATEWAY_METRICS_NAMESPACE": metrics_namespace,
                 # Leave 2 s of the function's time for the answer to travel back.
                 "GATEWAY_TIME_BUDGET_SECONDS": str(max(timeout.to_seconds() - 2, 1)),
                 "GATEWAY_BEDROCK_READ_TIMEOUT": str(max(timeout.to_seconds() - 4, 1)),

@@ -56,6 +56,7 @@ class InvocationApi(Construct):
         authorizer: apigw.IAuthorizer | None,
         policy: iam.PolicyDocument | None,
         waf: bool,
+        api_name: str = "bedrock-kit",
         waf_log_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
@@ -63,6 +64,7 @@ class InvocationApi(Construct):
         self.api = apigw.RestApi(
             self,
             "RestApi",
+            rest_api_name=api_name,
             description="OpenAI-compatible access to the enabled Bedrock models",
             endpoint_types=[endpoint_type],
             policy=policy,

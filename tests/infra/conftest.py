@@ -24,6 +24,11 @@ class Synthesized:
     observability: Template
     access: Template
     api: Template
+    monitoring: Template
+
+    def templates(self) -> tuple[Template, ...]:
+        """Every stack's template."""
+        return (self.network, self.observability, self.access, self.api, self.monitoring)
 
 
 def synthesize(config: KitConfig) -> Synthesized:
@@ -37,6 +42,7 @@ def synthesize(config: KitConfig) -> Synthesized:
         observability=Template.from_stack(stacks.observability),
         access=Template.from_stack(stacks.access),
         api=Template.from_stack(stacks.api),
+        monitoring=Template.from_stack(stacks.monitoring),
     )
 
 

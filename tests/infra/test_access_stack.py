@@ -63,7 +63,7 @@ def test_bedrock_statements_allow_only_invoke_actions_and_no_wildcards(env: Synt
 
 
 def test_no_statement_grants_a_wildcard_action(env: Synthesized) -> None:
-    for template in (env.access, env.api, env.network, env.observability):
+    for template in env.templates():
         for statement in policy_statements(template.to_json()):
             for action in as_list(statement["Action"]):
                 assert action != "*" and not action.endswith(":*"), action

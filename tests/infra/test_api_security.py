@@ -149,7 +149,7 @@ def test_permissions_boundary_applies_to_every_role_the_kit_creates() -> None:
     env = synth({}, security={"permissions_boundary_arn": boundary})
     roles = [
         role
-        for template in (env.access, env.api, env.network, env.observability)
+        for template in env.templates()
         for role in template.find_resources("AWS::IAM::Role").values()
     ]
     assert len(roles) >= 4

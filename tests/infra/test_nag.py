@@ -27,7 +27,7 @@ def test_acknowledgments_name_one_finding_with_a_reason(dev_config: KitConfig) -
     app = App()
     stacks = kit.compose(app, dev_config, gateway_code=gateway_code(GATEWAY_SOURCE))
     acknowledged: dict[str, str] = {}
-    for stack in (stacks.network, stacks.observability, stacks.access, stacks.api):
+    for stack in stacks.all():
         for construct in stack.node.find_all():
             for entry in construct.node.metadata:
                 if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
@@ -49,7 +49,7 @@ def test_acknowledgments_name_one_finding_with_a_reason(dev_config: KitConfig) -
 def test_every_checkov_skip_names_one_check_and_gives_a_reason(env: Synthesized) -> None:
     skips = [
         skip
-        for template in (env.network, env.observability, env.access, env.api)
+        for template in env.templates()
         for resource in template.to_json()["Resources"].values()
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     ]

@@ -19,7 +19,7 @@ POLICY_PROPERTIES = ("PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy", 
 
 def all_statements(env: Synthesized) -> Iterator[tuple[str, dict[str, Any]]]:
     """(resource type, statement) for identity, trust, key, endpoint and resource policies."""
-    for template in (env.network, env.observability, env.access, env.api):
+    for template in env.templates():
         for resource in template.to_json()["Resources"].values():
             properties = resource.get("Properties", {})
             documents = [

@@ -1,0 +1,226 @@
+"""Dashboard, alarms and saved Logs Insights queries for one environment's gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from stacks.config import AlarmsConfig
+
+FIVE_MINUTES = Duration.minutes(5)
+# The questions an on-call engineer asks first, over the gateway's per-request log line.
+SAVED_QUERIES = {
+    "top-models-by-cost": (
+        "filter type = 'gateway.request' and ispresent(model)\n"
+        "| stats sum(cost_usd) as cost, sum(input_tokens) as input, "
+        "sum(output_tokens) as output, count(*) as requests by model\n"
+        "| sort cost desc"
+    ),
+    "slowest-requests": (
+        "filter type = 'gateway.request'\n"
+        "| fields @timestamp, request_id, path, model, status, latency_ms\n"
+        "| sort latency_ms desc\n"
+        "| limit 50"
+    ),
+    "errors-by-code": (
+        "filter type = 'gateway.request' and (status >= 400 or ispresent(stream_error_status))\n"
+        "| stats count(*) as errors by error_code, status, model\n"
+        "| sort errors desc"
+    ),
+}
+
+
+class GatewayMonitoring(Construct):
+    """What the on-call engineer looks at: one dashboard, four alarms, three saved queries."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        dashboard_name: str,
+        api_name: str,
+        stage_name: str,
+        namespace: str,
+        model_ids: Sequence[str],
+        log_group: logs.ILogGroup,
+        alarms: AlarmsConfig,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        api = {"ApiName": api_name, "Stage": stage_name}
+
+        def api_metric(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/ApiGateway",
+                metric_name=name,
+                dimensions_map=api,
+                statistic=statistic,
+                period=FIVE_MINUTES,
+            )
+
+        def gateway_metric(
+            name: str, statistic: str = "Sum", model: str | None = None
+        ) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions_map={"model": model} if model else {},
+                statistic=statistic,
+                period=FIVE_MINUTES,
+                label=model,
+            )
+
+        requests = api_metric("Count", "Sum")
+        server_errors = api_metric("5XXError", "Sum")
+        client_errors = api_metric("4XXError", "Sum")
+        error_rate = cloudwatch.MathExpression(
+            expression="100 * errors / MAX([errors, requests, 1])",
+            using_metrics={"errors": server_errors, "requests": requests},
+            label="5xx %",
+            period=FIVE_MINUTES,
+        )
+        throttle_rate = cloudwatch.MathExpression(
+            expression="100 * throttled / MAX([throttled, requests, 1])",
+            using_metrics={
+                "throttled": gateway_metric("throttled"),
+                "requests": gateway_metric("requests"),
+            },
+            label="throttled %",
+            period=FIVE_MINUTES,
+        )
+        latency = {p: api_metric("Latency", p) for p in ("p50", "p90", "p99")}
+        daily_cost = cloudwatch.Metric(
+            namespace=namespace, metric_name="cost_usd", statistic="Sum", period=Duration.days(1)
+        )
+
+        self.topic = sns.Topic(
+            self, "AlarmTopic", display_name="Bedrock kit alarms", master_key=key
+        )
+        # CloudWatch alarms publish to the encrypted topic: they need the key.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyInsecureTransport",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+        )
+        for email in alarms.emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+        self.alarms = [
+            self._alarm(
+                "ServerErrorRate",
+                error_rate,
+                alarms.error_rate_percent,
+                "Share of 5xx answers above threshold (percent)",
+            ),
+            self._alarm(
+                "ThrottleRate",
+                throttle_rate,
+                alarms.throttle_rate_percent,
+                "Share of requests throttled by Bedrock or the gateway (percent)",
+            ),
+            self._alarm(
+                "LatencyP99",
+                latency["p99"],
+                alarms.p99_latency_ms,
+                "p99 API latency above threshold (ms)",
+            ),
+            self._alarm(
+                "DailyCost",
+                daily_cost,
+                alarms.daily_cost_usd,
+                "List-price cost of model calls in the last day above budget (USD)",
+                evaluation_periods=1,
+            ),
+        ]
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name,
+            widgets=[
+                [
+                    cloudwatch.GraphWidget(title="Requests", left=[requests], width=8),
+                    cloudwatch.GraphWidget(
+                        title="4xx / 5xx", left=[client_errors, server_errors], width=8
+                    ),
+                    cloudwatch.GraphWidget(title="Throttled %", left=[throttle_rate], width=8),
+                ],
+                [
+                    cloudwatch.GraphWidget(
+                        title="Latency p50 / p90 / p99 (ms)", left=list(latency.values()), width=12
+                    ),
+                    cloudwatch.GraphWidget(title="5xx %", left=[error_rate], width=12),
+                ],
+                [
+                    cloudwatch.GraphWidget(
+                        title="Input tokens per model",
+                        left=[gateway_metric("input_tokens", model=m) for m in model_ids],
+                        width=8,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title="Output tokens per model",
+                        left=[gateway_metric("output_tokens", model=m) for m in model_ids],
+                        width=8,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title="Cost per model (USD, list price)",
+                        left=[gateway_metric("cost_usd", model=m) for m in model_ids],
+                        width=8,
+                    ),
+                ],
+                [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24)],
+            ],
+        )
+        for name, query in SAVED_QUERIES.items():
+            logs.CfnQueryDefinition(
+                self,
+                f"Query-{name}",
+                name=f"{dashboard_name}/{name}",
+                query_string=query,
+                log_group_names=[log_group.log_group_name],
+            )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 3,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=min(2, evaluation_periods),
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        return alarm
