@@ -42,7 +42,9 @@ def test_four_alarms_publish_to_the_encrypted_topic_with_config_thresholds(
     config = env.config.alarms
     assert {d: a["Threshold"] for d, a in alarms.items()} == {
         "Share of 5xx answers above threshold (percent)": config.error_rate_percent,
-        "Share of requests throttled by Bedrock or the gateway (percent)": config.throttle_rate_percent,
+        "Share of requests throttled by Bedrock or the gateway (percent)": (
+            config.throttle_rate_percent
+        ),
         "p99 API latency above threshold (ms)": config.p99_latency_ms,
         "List-price cost of model calls in the last day above budget (USD)": config.daily_cost_usd,
     }
