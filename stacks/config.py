@@ -132,6 +132,44 @@ class AlarmsConfig:
     daily_cost_usd: float
 
 
+class AccessCheckMode(StrEnum):
+    """What the deploy-time model access pre-flight does with a problem."""
+
+    STRICT = "strict"
+    WARN = "warn"
+    OFF = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessCheckConfig:
+    """Deploy-time model access pre-flight."""
+
+    mode: AccessCheckMode
+    accept_offers: bool
+    anthropic_use_case: Mapping[str, str]
+
+
+class OnExisting(StrEnum):
+    """What invocation logging does when the account already has a configuration."""
+
+    ADOPT = "adopt"
+    REPLACE = "replace"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationLoggingConfig:
+    """Bedrock model invocation logging (one setting per account and region)."""
+
+    enabled: bool
+    on_existing: OnExisting
+    text: bool
+    image: bool
+    embedding: bool
+    transition_to_infrequent_access_days: int
+    expiration_days: int
+
+
 @dataclass(frozen=True, slots=True)
 class SecurityConfig:
     """Organisation-wide guard rails applied to what the kit creates."""
@@ -173,6 +211,8 @@ class KitConfig:
     observability: ObservabilityConfig
     security: SecurityConfig
     alarms: AlarmsConfig
+    access_check: AccessCheckConfig
+    invocation_logging: InvocationLoggingConfig
 
 
 class _Section:
@@ -270,6 +310,8 @@ def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> K
             "observability",
             "security",
             "alarms",
+            "access_check",
+            "invocation_logging",
         )
     )
     deployment = _deployment(root.section("deployment"))
@@ -284,6 +326,8 @@ def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> K
         observability=_observability(root.section("observability")),
         security=_security(root.section("security")),
         alarms=_alarms(root.section("alarms")),
+        access_check=_access_check(root.section("access_check")),
+        invocation_logging=_invocation_logging(root.section("invocation_logging")),
     )
 
 
@@ -485,6 +529,72 @@ def _alarms(section: _Section) -> AlarmsConfig:
         throttle_rate_percent=section.number("throttle_rate_percent", 10.0, 0.1, 100.0),
         p99_latency_ms=section.int_("p99_latency_ms", 20_000, 100, 900_000),
         daily_cost_usd=section.number("daily_cost_usd", 100.0, 0.01, 1_000_000.0),
+    )
+
+
+_USE_CASE_KEYS = (
+    "companyName",
+    "companyWebsite",
+    "intendedUsers",
+    "industryOption",
+    "otherIndustryOption",
+    "useCases",
+)
+
+
+def _access_check(section: _Section) -> AccessCheckConfig:
+    section.reject_unknown(("mode", "accept_offers", "anthropic_use_case"))
+    use_case = section.section("anthropic_use_case")
+    use_case.reject_unknown(_USE_CASE_KEYS)
+    form: dict[str, str] = {}
+    for key in _USE_CASE_KEYS:
+        value = use_case.str_(key)
+        if value:
+            form[key] = value
+    if form and not {"companyName", "companyWebsite", "intendedUsers", "useCases"} <= set(form):
+        use_case.fail(
+            use_case.path,
+            "needs companyName, companyWebsite, intendedUsers and useCases (or nothing at all)",
+        )
+    return AccessCheckConfig(
+        mode=AccessCheckMode(
+            section.choice("mode", tuple(m.value for m in AccessCheckMode), "warn")
+        ),
+        accept_offers=section.bool_("accept_offers", False),
+        anthropic_use_case=form,
+    )
+
+
+def _invocation_logging(section: _Section) -> InvocationLoggingConfig:
+    section.reject_unknown(
+        (
+            "enabled",
+            "on_existing",
+            "text",
+            "image",
+            "embedding",
+            "transition_to_infrequent_access_days",
+            "expiration_days",
+        )
+    )
+    transition = section.int_("transition_to_infrequent_access_days", 30, 30, 3650)
+    expiration = section.int_("expiration_days", 365, 1, 3650)
+    if expiration <= transition:
+        section.fail(
+            section.key("expiration_days"),
+            f"must be after transition_to_infrequent_access_days ({transition})",
+        )
+    return InvocationLoggingConfig(
+        # Off by default: the setting is account-wide and captures prompts and completions.
+        enabled=section.bool_("enabled", False),
+        on_existing=OnExisting(
+            section.choice("on_existing", tuple(o.value for o in OnExisting), "fail")
+        ),
+        text=section.bool_("text", True),
+        image=section.bool_("image", False),
+        embedding=section.bool_("embedding", False),
+        transition_to_infrequent_access_days=transition,
+        expiration_days=expiration,
     )
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, RemovalPolicy, Stack, Tags, Validations
+from aws_cdk import App, Aws, Environment, RemovalPolicy, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
+from lambdas.gateway.catalog import Provider
 from stacks.access_stack import AccessStack
 from stacks.api_stack import ApiStack
-from stacks.components.model_access import invoke_statements, model_arns
-from stacks.config import EndpointType, KitConfig
+from stacks.components.model_access import foundation_model_arn, invoke_statements, model_arns
+from stacks.config import AccessCheckMode, EndpointType, KitConfig
+from stacks.governance_stack import ACCOUNT_LEVEL_BEDROCK_ACTIONS, GovernanceStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.nag_acknowledgments import acknowledge_findings
 from stacks.network_stack import NetworkStack
@@ -50,10 +52,49 @@ class KitStacks:
     access: AccessStack
     api: ApiStack
     monitoring: MonitoringStack
+    governance: GovernanceStack | None = None
 
     def all(self) -> tuple[Stack, ...]:
         """Every stack of the environment."""
-        return (self.network, self.observability, self.access, self.api, self.monitoring)
+        stacks: tuple[Stack, ...] = (
+            self.network,
+            self.observability,
+            self.access,
+            self.api,
+            self.monitoring,
+        )
+        return (*stacks, self.governance) if self.governance is not None else stacks
+
+
+def _control_plane_statements(config: KitConfig) -> list[iam.PolicyStatement]:
+    """Endpoint policy for Bedrock's control plane: only what the deploy-time handlers call."""
+    needs_check = config.access_check.mode is not AccessCheckMode.OFF
+    if not needs_check and not config.invocation_logging.enabled:
+        return []
+    actions = [
+        action
+        for action in ACCOUNT_LEVEL_BEDROCK_ACTIONS
+        if ("InvocationLogging" in action and config.invocation_logging.enabled)
+        or ("InvocationLogging" not in action and needs_check)
+    ]
+    statements = [
+        iam.PolicyStatement(
+            sid="DeployTimeAccountSettings",
+            principals=[iam.AnyPrincipal()],
+            actions=actions,
+            resources=["*"],
+        )
+    ]
+    if needs_check:
+        statements.append(
+            iam.PolicyStatement(
+                sid="ReadEnabledModels",
+                principals=[iam.AnyPrincipal()],
+                actions=["bedrock:GetFoundationModel"],
+                resources=[foundation_model_arn(m, Aws.REGION) for m in config.models.enabled],
+            )
+        )
+    return statements
 
 
 def metrics_namespace(config: KitConfig) -> str:
@@ -93,7 +134,27 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         # Other stacks may not edit a role: every permission is decided in AccessStack.
         flow_logs_role=access.flow_logs_role.without_policy_updates(),
         private_api=config.api.endpoint_type is EndpointType.PRIVATE,
+        control_plane_statements=_control_plane_statements(config),
     )
+    governance = None
+    if network.control_plane_security_group is not None:
+        governance = GovernanceStack(
+            app,
+            f"{prefix}-Governance",
+            env=env,
+            model_ids=config.models.enabled,
+            anthropic_model_ids=[
+                spec.model_id for spec in specs if spec.provider is Provider.ANTHROPIC
+            ],
+            access_check=config.access_check,
+            invocation_logging=config.invocation_logging,
+            vpc=network.vpc,
+            subnets=network.subnets,
+            security_group=network.control_plane_security_group,
+            key=observability.key,
+            log_retention=retention,
+            removal_policy=removal,
+        )
     api = ApiStack(
         app,
         f"{prefix}-Api",
@@ -133,7 +194,12 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         key=observability.key,
     )
     stacks = KitStacks(
-        network=network, observability=observability, access=access, api=api, monitoring=monitoring
+        network=network,
+        observability=observability,
+        access=access,
+        api=api,
+        monitoring=monitoring,
+        governance=governance,
     )
     for stack in stacks.all():
         Tags.of(stack).add("bedrock-kit:environment", config.env_name)

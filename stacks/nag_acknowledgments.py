@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 if TYPE_CHECKING:
+    from stacks.components.governed_function import GovernedCustomResource
     from stacks.config import KitConfig
     from stacks.kit import KitStacks
 
@@ -66,6 +67,33 @@ PLAIN_ENVIRONMENT = (
     "The environment holds no secret: model routing (ids and aliases), timeouts and Web "
     "Adapter settings, all visible in the template anyway. Lambda encrypts it at rest with an "
     "AWS-owned key; a customer key would add a KMS call to every cold start for nothing."
+)
+ACCOUNT_LEVEL_WILDCARD = (
+    "Bedrock's model-access and invocation-logging settings are account-level: their actions "
+    "(GetFoundationModelAvailability, Get/PutUseCaseForModelAccess, agreement offers, "
+    "Put/Get/DeleteModelInvocationLoggingConfiguration) take no resource ARN, so IAM accepts "
+    "only '*'. GetFoundationModel is scoped to the enabled models; the VPC networking actions "
+    "have no resource scoping either."
+)
+DEPLOY_TIME_LAMBDA = (
+    "Runs only when CloudFormation creates, updates or deletes the resource; a failure fails "
+    "that deployment visibly with the reason, and the provider framework handles retries. A "
+    "dead-letter queue would hold events nobody can replay."
+)
+PROVIDER_FRAMEWORK = (
+    "CDK's custom-resource provider framework function: it only relays CloudFormation's "
+    "request to the handler (which runs in the VPC) and answers CloudFormation's pre-signed "
+    "response URL, which it cannot reach from the isolated subnets. It runs during "
+    "deployments only, one request at a time, and holds no data."
+)
+NO_REPLICATION = (
+    "Replication would copy Bedrock invocation logs (prompts and completions) to another "
+    "region, against the data-residency choice this kit makes explicit; versioning, "
+    "retention and the prod RETAIN policy protect against loss instead."
+)
+ACCESS_LOGS_SSE_S3 = (
+    "S3 server access logging delivers only to buckets encrypted with SSE-S3 (AES-256), not "
+    "SSE-KMS; this bucket holds access logs only, never model content."
 )
 CDK_DEFAULT_SG_HANDLER = (
     "CDK's own deploy-time handler that removes the default security group's rules "
@@ -126,9 +154,56 @@ def acknowledge_findings(stacks: KitStacks, config: KitConfig) -> None:
     for pack in (NIST, HIPAA):
         _acknowledge(stage, f"{pack}APIGWCacheEnabledAndEncrypted", NO_CACHE)
         _acknowledge(stage, f"{pack}APIGWSSLEnabled", NO_BACKEND_CERTIFICATE)
+    if stacks.governance is not None:
+        for resource in (stacks.governance.access_check, stacks.governance.invocation_logging):
+            if resource is not None:
+                _acknowledge_governance(resource)
+        for bucket in stacks.governance.buckets():
+            for pack in (NIST, HIPAA):
+                _acknowledge(bucket, f"{pack}S3BucketReplicationEnabled", NO_REPLICATION)
+        if stacks.governance.access_log_bucket is not None:
+            for pack in (NIST, HIPAA):
+                _acknowledge(
+                    stacks.governance.access_log_bucket,
+                    f"{pack}S3DefaultEncryptionKMS",
+                    ACCESS_LOGS_SSE_S3,
+                )
     if not config.api.waf:
         _acknowledge(stage, f"{AWS_SOLUTIONS}APIG3", NO_WAF)
         _acknowledge(stage, f"{NIST}APIGWAssociatedWithWAF", NO_WAF)
+
+
+def _acknowledge_governance(resource: GovernedCustomResource) -> None:
+    """Findings of a deploy-time custom resource (handler, CDK provider framework)."""
+    stack = Stack.of(resource)
+    _acknowledge(resource.policy, f"{AWS_SOLUTIONS}IAM5[Resource::*]", ACCOUNT_LEVEL_WILDCARD)
+    _checkov_skip(resource.policy, "CKV_AWS_111", ACCOUNT_LEVEL_WILDCARD)
+    for policy, group in (
+        (resource.policy, resource.log_group),
+        (resource.framework_policy, resource.framework_log_group),
+    ):
+        logical = stack.get_logical_id(group.node.default_child)  # type: ignore[arg-type]
+        _acknowledge(
+            policy, f"{AWS_SOLUTIONS}IAM5[Resource::<{logical}.Arn>:*]", LOG_STREAMS_WILDCARD
+        )
+    handler = stack.get_logical_id(resource.function.node.default_child)  # type: ignore[arg-type]
+    _acknowledge(
+        resource.framework_policy,
+        f"{AWS_SOLUTIONS}IAM5[Resource::<{handler}.Arn>:*]",
+        "The ':*' suffix covers the versions and aliases of this one handler function, which "
+        "the provider framework invokes; no other function.",
+    )
+    framework = resource.provider.node.find_child("framework-onEvent")
+    for function in (resource.function, framework):
+        for pack in (NIST, HIPAA):
+            _acknowledge(function, f"{pack}LambdaDLQ", DEPLOY_TIME_LAMBDA)
+        _checkov_skip(function, "CKV_AWS_116", DEPLOY_TIME_LAMBDA)
+    for pack in (NIST, HIPAA):
+        _acknowledge(framework, f"{pack}LambdaInsideVPC", PROVIDER_FRAMEWORK)
+        _acknowledge(framework, f"{pack}LambdaConcurrency", PROVIDER_FRAMEWORK)
+    for check in ("CKV_AWS_115", "CKV_AWS_117", "CKV_AWS_173"):
+        _checkov_skip(framework, check, PROVIDER_FRAMEWORK)
+    _checkov_skip(resource.function, "CKV_AWS_173", PLAIN_ENVIRONMENT)
 
 
 def _acknowledge_cdk_default_sg_handler(network: IConstruct) -> None:

@@ -27,6 +27,7 @@ class NetworkStack(Stack):
         flow_log_group: logs.ILogGroup,
         flow_logs_role: iam.IRole,
         private_api: bool,
+        control_plane_statements: Sequence[iam.PolicyStatement] = (),
         **kwargs: Any,
     ) -> None:
         self._zones = list(network.availability_zones)
@@ -83,6 +84,35 @@ class NetworkStack(Stack):
             private_dns_enabled=True,
             open=False,
         )
+        self.control_plane_security_group: ec2.SecurityGroup | None = None
+        if control_plane_statements:
+            # Deploy-time handlers (model access check, invocation logging) reach Bedrock's
+            # control plane through this endpoint; its policy admits only their actions.
+            self.control_plane_security_group = ec2.SecurityGroup(
+                self,
+                "ControlPlaneSecurityGroup",
+                vpc=self.vpc,
+                description="Bedrock kit deploy-time handlers",
+                allow_all_outbound=False,
+            )
+            endpoint_group.add_ingress_rule(
+                self.control_plane_security_group,
+                ec2.Port.tcp(443),
+                "HTTPS from the deploy-time handlers",
+            )
+            self.control_plane_security_group.add_egress_rule(
+                endpoint_group, ec2.Port.tcp(443), "HTTPS to the interface endpoints"
+            )
+            control = self.vpc.add_interface_endpoint(
+                "BedrockEndpoint",
+                service=ec2.InterfaceVpcEndpointAwsService.BEDROCK,
+                subnets=self.subnets,
+                security_groups=[endpoint_group],
+                private_dns_enabled=True,
+                open=False,
+            )
+            for statement in control_plane_statements:
+                control.add_to_policy(statement)
         self.execute_api_endpoint: ec2.InterfaceVpcEndpoint | None = None
         if private_api:
             # Callers of a PRIVATE API reach it through this endpoint from inside the VPC.

@@ -25,10 +25,12 @@ class Synthesized:
     access: Template
     api: Template
     monitoring: Template
+    governance: Template | None
 
     def templates(self) -> tuple[Template, ...]:
         """Every stack's template."""
-        return (self.network, self.observability, self.access, self.api, self.monitoring)
+        templates = (self.network, self.observability, self.access, self.api, self.monitoring)
+        return (*templates, self.governance) if self.governance else templates
 
 
 def synthesize(config: KitConfig) -> Synthesized:
@@ -43,6 +45,7 @@ def synthesize(config: KitConfig) -> Synthesized:
         access=Template.from_stack(stacks.access),
         api=Template.from_stack(stacks.api),
         monitoring=Template.from_stack(stacks.monitoring),
+        governance=Template.from_stack(stacks.governance) if stacks.governance else None,
     )
 
 

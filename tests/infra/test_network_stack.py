@@ -45,36 +45,30 @@ def test_interface_endpoints_use_private_dns(env: Synthesized, service: str) -> 
     assert endpoints[0]["VpcEndpointType"] == "Interface"
 
 
-def test_endpoints_accept_https_only_from_the_gateway_security_group(env: Synthesized) -> None:
+def test_endpoints_accept_https_only_from_the_kits_function_security_groups(
+    env: Synthesized,
+) -> None:
     groups = env.network.find_resources("AWS::EC2::SecurityGroup")
-    endpoint_group = next(
-        gid
-        for gid, g in groups.items()
-        if "Interface endpoints" in g["Properties"]["GroupDescription"]
-    )
-    gateway_group = next(
-        gid
-        for gid, g in groups.items()
-        if "gateway function" in g["Properties"]["GroupDescription"]
-    )
+
+    def group(description: str) -> str:
+        (group_id,) = [
+            g for g, v in groups.items() if description in v["Properties"]["GroupDescription"]
+        ]
+        return group_id
+
+    endpoint_group = group("Interface endpoints")
+    sources = {group("gateway function"), group("deploy-time handlers")}
     ingress = [
         r["Properties"]
         for r in env.network.find_resources("AWS::EC2::SecurityGroupIngress").values()
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": [endpoint_group, "GroupId"]}
     ]
-    assert ingress == [
-        {
-            "IpProtocol": "tcp",
-            "FromPort": 443,
-            "ToPort": 443,
-            "Description": "HTTPS from the gateway function",
-            "GroupId": {"Fn::GetAtt": [endpoint_group, "GroupId"]},
-            "SourceSecurityGroupId": {"Fn::GetAtt": [gateway_group, "GroupId"]},
-        }
-    ]
-    # Nothing but the inline rules CDK writes: no 0.0.0.0/0 ingress anywhere.
-    for group in groups.values():
-        for rule in group["Properties"].get("SecurityGroupIngress", []):
+    assert {rule["SourceSecurityGroupId"]["Fn::GetAtt"][0] for rule in ingress} == sources
+    for rule in ingress:
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443)
+    # No 0.0.0.0/0 ingress anywhere.
+    for security_group in groups.values():
+        for rule in security_group["Properties"].get("SecurityGroupIngress", []):
             assert rule.get("CidrIp") != "0.0.0.0/0"
 
 

@@ -10,10 +10,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from stacks.governance_stack import ACCOUNT_LEVEL_BEDROCK_ACTIONS
 from tests.infra.cfn import as_list, render
 from tests.infra.conftest import Synthesized
 
 BEDROCK_RESOURCE = re.compile(r"(foundation-model|inference-profile)/[^/]+$")
+ACCOUNT_LEVEL = {
+    *ACCOUNT_LEVEL_BEDROCK_ACTIONS,
+    "aws-marketplace:Subscribe",
+    "aws-marketplace:ViewSubscriptions",
+}
 POLICY_PROPERTIES = ("PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy", "Policy")
 
 
@@ -60,7 +66,12 @@ def test_bedrock_actions_never_have_a_wildcard_resource(env: Synthesized) -> Non
     ]
     assert bedrock, "the gateway role and the endpoint policy must grant Bedrock access"
     for statement in bedrock:
-        for resource in as_list(statement["Resource"]):
+        resources = as_list(statement["Resource"])
+        if resources == ["*"]:
+            # Only account-level settings, whose actions take no resource ARN, and only those.
+            assert set(as_list(statement["Action"])) <= ACCOUNT_LEVEL, statement
+            continue
+        for resource in resources:
             assert "*" not in resource, statement
 
 
