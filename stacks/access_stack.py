@@ -13,28 +13,7 @@ from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-# Lambda needs these to attach the function to the VPC; EC2 supports no resource scoping here.
-VPC_NETWORKING_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-)
-
-
-def _write_logs(sid: str, log_group_arn: str, *extra_actions: str) -> iam.PolicyStatement:
-    return iam.PolicyStatement(
-        sid=sid,
-        actions=["logs:CreateLogStream", "logs:PutLogEvents", *extra_actions],
-        resources=[log_group_arn, f"{log_group_arn}:*"],
-    )
-
-
-def _vpc_networking() -> iam.PolicyStatement:
-    return iam.PolicyStatement(
-        sid="ManageVpcNetworkInterfaces", actions=list(VPC_NETWORKING_ACTIONS), resources=["*"]
-    )
+from stacks.components.lambda_permissions import vpc_networking, write_logs
 
 
 class AccessStack(Stack):
@@ -63,8 +42,8 @@ class AccessStack(Stack):
             self.gateway_role,
             [
                 *bedrock_statements,
-                _write_logs("WriteOwnLogs", arns["GatewayLogGroupArn"]),
-                _vpc_networking(),
+                write_logs("WriteOwnLogs", arns["GatewayLogGroupArn"]),
+                vpc_networking(),
             ],
         )
         self.authorizer_role = self._role(
@@ -73,7 +52,7 @@ class AccessStack(Stack):
         self.authorizer_policy = self._policy(
             "AuthorizerPolicy",
             self.authorizer_role,
-            [_write_logs("WriteOwnLogs", arns["AuthorizerLogGroupArn"]), _vpc_networking()],
+            [write_logs("WriteOwnLogs", arns["AuthorizerLogGroupArn"]), vpc_networking()],
         )
         self.flow_logs_role = self._role(
             "FlowLogsRole",
@@ -86,7 +65,7 @@ class AccessStack(Stack):
             "FlowLogsPolicy",
             self.flow_logs_role,
             [
-                _write_logs(
+                write_logs(
                     "WriteFlowLogs",
                     arns["FlowLogGroupArn"],
                     "logs:DescribeLogGroups",

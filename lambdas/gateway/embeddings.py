@@ -15,7 +15,7 @@ from .adapters.cohere_embed import INPUT_TYPES
 from .catalog import Modality
 from .errors import ApiError, invalid_field, invalid_request
 from .metering import RequestRecord, Usage, format_cost
-from .routing import Routing
+from .routing import Routing, require_modality
 from .service import Result
 
 if TYPE_CHECKING:
@@ -69,14 +69,7 @@ def create_embeddings(
     model, request, encoding = parse_embedding_request(body)
     target = routing.resolve(model)[0]
     spec = target.spec
-    if spec.modality is not Modality.EMBEDDING:
-        raise ApiError(
-            400,
-            f"The model '{spec.model_id}' is a {spec.modality.value} model; "
-            "embeddings need an embedding model.",
-            param="model",
-            code="wrong_model_modality",
-        )
+    require_modality(spec, Modality.EMBEDDING, "embeddings")
     adapter = EMBEDDING_ADAPTERS[spec.adapter]
     if request.dimensions is not None and request.dimensions not in adapter.allowed_dimensions:
         allowed = ", ".join(str(d) for d in adapter.allowed_dimensions)

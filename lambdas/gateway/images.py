@@ -13,7 +13,7 @@ from .adapters.base import ImageRequest
 from .catalog import Modality
 from .errors import ApiError, invalid_field, invalid_request
 from .metering import RequestRecord, Usage, format_cost
-from .routing import Routing
+from .routing import Routing, require_modality
 from .service import Result
 
 if TYPE_CHECKING:
@@ -92,14 +92,7 @@ def generate_images(
     model, request = parse_image_request(body)
     target = routing.resolve(model)[0]
     spec = target.spec
-    if spec.modality is not Modality.IMAGE:
-        raise ApiError(
-            400,
-            f"The model '{spec.model_id}' is a {spec.modality.value} model; "
-            "image generation needs an image model.",
-            param="model",
-            code="wrong_model_modality",
-        )
+    require_modality(spec, Modality.IMAGE, "image generations")
     adapter = IMAGE_ADAPTERS[spec.adapter]
     if request.seed is not None and request.seed + request.count - 1 > adapter.seed_max:
         raise invalid_field(

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .catalog import Geography, ModelSpec, UnknownModelError, get_model
+from .catalog import Geography, Modality, ModelSpec, UnknownModelError, get_model
 from .errors import ApiError
 
 
@@ -99,4 +99,16 @@ class Routing:
             type_="permission_error",
             code="model_not_enabled",
             param="model",
+        )
+
+
+def require_modality(spec: ModelSpec, modality: Modality, route: str) -> None:
+    """Refuse, naming the model, a model whose modality does not fit the route."""
+    if spec.modality is not modality:
+        raise ApiError(
+            400,
+            f"The model '{spec.model_id}' is a {spec.modality.value} model; {route} need a "
+            f"{modality.value} model.",
+            param="model",
+            code="wrong_model_modality",
         )

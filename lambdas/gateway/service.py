@@ -13,7 +13,7 @@ from .chat import from_converse, parse_chat_request, to_converse
 from .chat_request import ChatRequest
 from .errors import ApiError
 from .metering import RequestRecord, Usage, format_cost
-from .routing import Routing, Target
+from .routing import Routing, Target, require_modality
 from .streaming import ChunkMapper, stream_chunks
 
 if TYPE_CHECKING:
@@ -105,14 +105,7 @@ def chat_completion(
     request = parse_chat_request(body)
     targets = routing.resolve(request.model)
     for target in targets:
-        if target.spec.modality is not Modality.TEXT:
-            raise ApiError(
-                400,
-                f"The model '{target.spec.model_id}' is a {target.spec.modality.value} model; "
-                "chat completions need a text model.",
-                param="model",
-                code="wrong_model_modality",
-            )
+        require_modality(target.spec, Modality.TEXT, "chat completions")
     for position, target in enumerate(targets):
         try:
             if request.stream:

@@ -14,15 +14,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from stacks.components.lambda_permissions import vpc_networking, write_logs
+
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
-# Lambda needs these to attach a function to the VPC; EC2 supports no resource scoping here.
-VPC_NETWORKING_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-)
 
 
 class GovernedCustomResource(Construct):
@@ -60,16 +54,8 @@ class GovernedCustomResource(Construct):
             description=description,
             statements=[
                 *statements,
-                iam.PolicyStatement(
-                    sid="WriteOwnLogs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:*"],
-                ),
-                iam.PolicyStatement(
-                    sid="ManageVpcNetworkInterfaces",
-                    actions=list(VPC_NETWORKING_ACTIONS),
-                    resources=["*"],
-                ),
+                write_logs("WriteOwnLogs", self.log_group.log_group_arn),
+                vpc_networking(),
             ],
         )
         self.function = lambda_.Function(
@@ -110,14 +96,7 @@ class GovernedCustomResource(Construct):
             "FrameworkPolicy",
             roles=[self.framework_role],
             statements=[
-                iam.PolicyStatement(
-                    sid="WriteOwnLogs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[
-                        self.framework_log_group.log_group_arn,
-                        f"{self.framework_log_group.log_group_arn}:*",
-                    ],
-                ),
+                write_logs("WriteOwnLogs", self.framework_log_group.log_group_arn),
                 iam.PolicyStatement(
                     sid="InvokeHandler",
                     actions=["lambda:InvokeFunction"],
