@@ -200,3 +200,28 @@ def test_no_governance_stack_when_both_features_are_off() -> None:
         for e in env.network.find_resources("AWS::EC2::VPCEndpoint").values()
     ]
     assert not any(str(name).endswith(".bedrock") for name in endpoints)
+
+
+def test_handler_assets_hold_only_their_package(tmp_path: Any) -> None:
+    from aws_cdk import App
+
+    from app import GATEWAY_SOURCE
+    from stacks.components.gateway_asset import gateway_code
+    from stacks.kit import compose
+
+    app = App(outdir=str(tmp_path))
+    compose(
+        app,
+        parse_config(FULL, source="inline.toml", env_name="assets"),
+        gateway_code=gateway_code(GATEWAY_SOURCE),
+    )
+    app.synth()
+    packages = {
+        frozenset(p.name for p in asset.iterdir())
+        for asset in tmp_path.glob("asset.*")
+        if (asset / "model_access_check").exists() or (asset / "invocation_logging").exists()
+    }
+    assert packages == {frozenset({"model_access_check"}), frozenset({"invocation_logging"})}
+    for package in ("model_access_check", "invocation_logging"):
+        (asset,) = [a for a in tmp_path.glob("asset.*") if (a / package).exists()]
+        assert (asset / package / "handler.py").is_file()

@@ -1,0 +1,1 @@
+"""Bedrock model invocation logging as code (custom resource handler)."""

@@ -1,0 +1,1 @@
+"""Deploy-time model access pre-flight (custom resource handler and `make doctor`)."""
