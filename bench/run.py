@@ -243,6 +243,75 @@ def warm_gateway_in_process(emulator_url: str) -> list[float]:
     return asyncio.run(run())
 
 
+STREAM_CHUNK_DELAY_MS = 20
+TTFB_RUNS = int(os.environ.get("BENCH_TTFB_RUNS", "30"))
+
+
+def ttfb_floor(emulator_url: str) -> list[float]:
+    """Ms from calling ConverseStream with boto3 to its first text delta."""
+    import boto3
+
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",  # noqa: S106 - the emulator ignores credentials
+    )
+    messages: Any = [{"role": "user", "content": [{"text": "Hello"}]}]
+    samples = []
+    for _ in range(TTFB_RUNS):
+        started = time.perf_counter()
+        stream = client.converse_stream(modelId=MODEL, messages=messages)["stream"]
+        for event in stream:
+            if "contentBlockDelta" in event:
+                samples.append((time.perf_counter() - started) * 1000)
+                break
+        stream.close()
+    return samples
+
+
+def ttfb_gateway(env: dict[str, str]) -> list[float]:
+    """Ms from sending a streamed chat request to the gateway to its first content chunk."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lambdas.gateway.server"],
+        env={**env, "PORT": str(port)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    body = json.dumps(
+        {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": True}
+    )
+    headers = {"authorization": "Bearer bench", "content-type": "application/json"}
+    samples: list[float] = []
+    try:
+        while len(samples) < TTFB_RUNS:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                started = time.perf_counter()
+                connection.request("POST", "/v1/chat/completions", body, headers)
+                response = connection.getresponse()
+                while True:
+                    line = response.readline()
+                    if b'"content":"' in line and b'"content":""' not in line:
+                        samples.append((time.perf_counter() - started) * 1000)
+                        break
+                    if not line:
+                        raise AssertionError("stream ended without content")
+                # Read to the end: the gateway (one request at a time, as in Lambda) finishes
+                # the stream before it serves the next request.
+                response.read()
+                connection.close()
+            except ConnectionRefusedError:
+                time.sleep(0.01)
+        return samples
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def asset_zip_bytes() -> int:
     """Zip the gateway bundle as CDK would and return its size."""
     with tempfile.TemporaryDirectory() as folder:
@@ -275,6 +344,10 @@ def main() -> int:
     floor_warm = warm_floor(emulator.url)
     gateway_warm = warm_gateway_http(env)
     in_process_warm = warm_gateway_in_process(emulator.url)
+    # Paced chunks, as a model produces them: the first one leaves the emulator after a delay.
+    emulator.stream_chunk_delay_ms = STREAM_CHUNK_DELAY_MS
+    floor_ttfb = ttfb_floor(emulator.url)
+    gateway_ttfb = ttfb_gateway(env)
     emulator.stop()
 
     cold: dict[str, float] = {
@@ -297,7 +370,18 @@ def main() -> int:
         "warm_in_process": warm["gateway_in_process_median"] / warm["floor_median"],
     }
     size = asset_zip_bytes()
-    results = {"cold_ms": cold, "warm_us": warm, "ratios": ratios, "asset_zip_bytes": size}
+    ttfb = {
+        "floor_median_ms": statistics.median(floor_ttfb),
+        "gateway_median_ms": statistics.median(gateway_ttfb),
+    }
+    ttfb["overhead_ms"] = ttfb["gateway_median_ms"] - ttfb["floor_median_ms"]
+    results = {
+        "cold_ms": cold,
+        "warm_us": warm,
+        "ratios": ratios,
+        "ttfb": ttfb,
+        "asset_zip_bytes": size,
+    }
     print(f"cold start (median of {COLD_RUNS}, fresh process, import + first chat request)")
     print(f"  raw boto3 floor            {cold['floor_median']:8.1f} ms   1.00x")
     print(
@@ -318,6 +402,15 @@ def main() -> int:
     print(
         f"  gateway in-process (no HTTP){warm['gateway_in_process_median']:7.0f} /"
         f" {warm['gateway_in_process_p99']:.0f} µs   {ratios['warm_in_process']:.2f}x"
+    )
+    print(
+        f"streaming time to first content (median of {TTFB_RUNS},"
+        f" chunks paced {STREAM_CHUNK_DELAY_MS} ms)"
+    )
+    print(f"  boto3 ConverseStream       {ttfb['floor_median_ms']:8.2f} ms")
+    print(
+        f"  gateway SSE over HTTP      {ttfb['gateway_median_ms']:8.2f} ms"
+        f"   +{ttfb['overhead_ms']:.2f} ms  (goal < 5 ms)"
     )
     print(f"Lambda asset zipped          {size / 1024:8.0f} KiB  (goal < 5 MiB)")
     out = ROOT / "bench" / "results"

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from urllib.parse import unquote
 
 from .converse import handle_converse
+from .converse_stream import handle_converse_stream
 from .errors import BedrockError
 from .wire import Handler
 
@@ -29,7 +30,7 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
         operation.name: operation
         for operation in (
             Operation("Converse", "converse", handle_converse),
-            Operation("ConverseStream", "converse-stream", None),
+            Operation("ConverseStream", "converse-stream", handle_converse_stream),
             Operation("InvokeModel", "invoke", None),
             Operation("InvokeModelWithResponseStream", "invoke-with-response-stream", None),
         )

@@ -6,12 +6,15 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from . import eventstream
+from .converse_stream import StreamReply
 from .errors import BedrockError
 from .faults import FaultQueue
 from .models import identifier_table
@@ -31,6 +34,9 @@ class EmulatorState:
         self.faults = FaultQueue()
         self.log = RequestLog(log_limit)
         self.verbose = verbose
+        # Streaming: a pause before each event (as a model generates), and queued mid-stream cuts.
+        self.stream_chunk_delay_ms = 0.0
+        self.stream_cuts = FaultQueue()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -113,6 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(_MAX_LINE)
 
     def _send(self, reply: Reply) -> None:
+        if isinstance(reply, StreamReply):
+            self._send_stream(reply)
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -121,6 +130,40 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(reply.body)
+
+    def _send_stream(self, reply: StreamReply) -> None:
+        """Write events one chunk at a time, paced, possibly cut by a queued in-stream error."""
+        state = self.server.state
+        model_id = route(self.command, self.path.split("?", 1)[0])
+        cut = state.stream_cuts.take("stream", _fault_keys(model_id[1]) if model_id else ())
+        self.send_response(200)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        for index, (event_type, payload) in enumerate(reply.events):
+            if state.stream_chunk_delay_ms:
+                time.sleep(state.stream_chunk_delay_ms / 1000)
+            if cut is not None and index == cut_after(cut):
+                self._write_chunk(eventstream.exception(in_stream_code(cut.code), cut.message))
+                break
+            self._write_chunk(eventstream.event(event_type, payload))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+def in_stream_code(code: str) -> str:
+    """In-stream exceptions are named like event members: throttlingException."""
+    return code[:1].lower() + code[1:]
+
+
+def cut_after(error: BedrockError) -> int:
+    """How many events go out before the cut (carried in the error's status field)."""
+    return error.status
 
 
 def _fault_keys(model_id: str) -> tuple[str, ...]:
@@ -214,9 +257,39 @@ class Emulator:
             message=message,
         )
 
+    @property
+    def stream_chunk_delay_ms(self) -> float:
+        """Pause before each streamed event, in ms (0: as fast as possible)."""
+        return self._state.stream_chunk_delay_ms
+
+    @stream_chunk_delay_ms.setter
+    def stream_chunk_delay_ms(self, value: float) -> None:
+        self._state.stream_chunk_delay_ms = value
+
+    def cut_stream(
+        self,
+        code: str = "ThrottlingException",
+        *,
+        after_events: int = 2,
+        times: int = 1,
+        model_id: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """End the next `times` streams after `after_events` events with an in-stream error."""
+        # The queue's status slot carries the cut position: in-stream errors have no status.
+        self._state.stream_cuts.add(
+            code,
+            times=times,
+            model_id=model_id,
+            operation="stream",
+            status=after_events,
+            message=message or f"Emulated {code} in the middle of the stream.",
+        )
+
     def clear(self) -> None:
         """Forget queued faults and recorded requests."""
         self._state.faults.clear()
+        self._state.stream_cuts.clear()
         self._state.log.clear()
 
     def start(self) -> Emulator:

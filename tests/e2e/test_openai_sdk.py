@@ -115,3 +115,51 @@ def test_openai_sdk_surfaces_a_filtered_image_as_a_bad_request(local_gateway: Lo
     client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY, max_retries=0)
     with pytest.raises(BadRequestError, match=r"content_policy_violation|refused"):
         client.images.generate(model="image", prompt="blocked-by-filter please")
+
+
+def test_openai_sdk_iterates_a_streamed_answer_with_usage_last(local_gateway: LocalGateway) -> None:
+    client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY)
+    stream = client.chat.completions.create(
+        model="balanced",
+        messages=[{"role": "user", "content": "Tell me a long story about a lighthouse."}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.startswith("[emulated Claude 3 Haiku]")
+    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) > 3
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_openai_sdk_streams_tool_calls(local_gateway: LocalGateway) -> None:
+    client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY)
+    stream = client.chat.completions.create(
+        model="anthropic.claude-3-haiku-20240307-v1:0",
+        messages=[{"role": "user", "content": "Weather in Rome?"}],
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"city": {"type": "string"}},
+                        "required": ["city"],
+                    },
+                },
+            }
+        ],
+        tool_choice="required",
+        stream=True,
+    )
+    calls = [
+        call
+        for chunk in stream
+        if chunk.choices and chunk.choices[0].delta.tool_calls
+        for call in chunk.choices[0].delta.tool_calls
+    ]
+    assert calls[0].function.name == "get_weather" and calls[0].id
+    arguments = "".join(call.function.arguments or "" for call in calls)
+    assert json.loads(arguments) == {"city": "emulated"}
