@@ -17,7 +17,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help setup run emulator test lint typecheck unit synth synth-check cfn-lint checkov fmt docs doctor bench deploy clean
+.PHONY: help setup run emulator test lint typecheck unit synth synth-check cfn-lint checkov fmt docs security-report doctor bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ cfn-lint: setup
 
 docs: setup ## Regenerate docs/models.md from the model catalog
 	$(PY) -m local.catalog_doc
+
+security-report: setup ## Regenerate docs/security/report.md from the synthesized dev templates
+	$(PY) -m local.security_report
 
 doctor: setup ## Model access pre-flight for ENV with your AWS credentials (read-only)
 	$(PY) -m local.doctor --env $(ENV)
