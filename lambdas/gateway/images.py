@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from . import bedrock
 from .adapters import IMAGE_ADAPTERS
 from .adapters.base import ImageRequest
-from .catalog import Modality
+from .catalog import Modality, ModelSpec
 from .errors import ApiError, invalid_field, invalid_request
 from .metering import RequestRecord, Usage, format_cost
 from .routing import Routing, require_modality
@@ -82,6 +82,26 @@ def _parse_size(value: object) -> tuple[int, int]:
     )
 
 
+def _invoke(
+    client_factory: Callable[[], BedrockRuntimeClient],
+    model_id: str,
+    payload: bytes,
+    spec: ModelSpec,
+) -> bedrock.InvokeResult:
+    try:
+        return bedrock.invoke_model(client_factory(), model_id, payload)
+    except ApiError as error:
+        # Titan Image and Nova Canvas refuse a filtered prompt with a ValidationException.
+        if error.code == "ValidationException" and "content filter" in error.message.lower():
+            raise ApiError(
+                400,
+                f"The model '{spec.model_id}' refused the prompt: {error.message}",
+                code="content_policy_violation",
+                param="prompt",
+            ) from error
+        raise
+
+
 def generate_images(
     routing: Routing,
     client_factory: Callable[[], BedrockRuntimeClient],
@@ -107,9 +127,7 @@ def generate_images(
         # Distinct seeds per call, so n images from one-image-per-call models differ.
         seed = None if request.seed is None else request.seed + len(images)
         payload = json.dumps(adapter.build(request, count, seed)).encode()
-        result = adapter.parse(
-            bedrock.invoke_model(client_factory(), target.invocation_id, payload).json()
-        )
+        result = adapter.parse(_invoke(client_factory, target.invocation_id, payload, spec).json())
         if result.filtered_reason is not None:
             raise ApiError(
                 400,

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 from .converse import handle_converse
 from .converse_stream import handle_converse_stream
 from .errors import BedrockError
+from .invoke import handle_invoke
 from .wire import Handler
 
 _MODEL_PREFIX = "/model/"
@@ -31,7 +32,7 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
         for operation in (
             Operation("Converse", "converse", handle_converse),
             Operation("ConverseStream", "converse-stream", handle_converse_stream),
-            Operation("InvokeModel", "invoke", None),
+            Operation("InvokeModel", "invoke", handle_invoke),
             Operation("InvokeModelWithResponseStream", "invoke-with-response-stream", None),
         )
     }

@@ -38,6 +38,30 @@ class Reply:
 Handler = Callable[[OperationRequest], Reply]
 
 
+@dataclass(frozen=True, slots=True)
+class Invoked:
+    """An InvokeModel answer: the model's JSON body and the usage Bedrock reports in headers."""
+
+    payload: object
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+
+
+def invoked_reply(invoked: Invoked) -> Reply:
+    """Encode an InvokeModel answer with the token-count and latency headers Bedrock sends."""
+    reply = json_reply(invoked.payload)
+    return Reply(
+        reply.status,
+        reply.body,
+        headers={
+            "x-amzn-bedrock-input-token-count": str(invoked.input_tokens),
+            "x-amzn-bedrock-output-token-count": str(invoked.output_tokens),
+            "x-amzn-bedrock-invocation-latency": str(invoked.latency_ms),
+        },
+    )
+
+
 def json_reply(payload: object, status: int = 200) -> Reply:
     """Encode `payload` compactly, as the service does."""
     return Reply(status, json.dumps(payload, separators=(",", ":")).encode())

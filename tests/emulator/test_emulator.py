@@ -732,7 +732,6 @@ def test_concurrent_calls_are_all_answered_and_logged(client: Any, emulator: Emu
 @pytest.mark.parametrize(
     ("method", "kwargs", "operation"),
     [
-        ("invoke_model", {"modelId": HAIKU, "body": b"{}"}, "InvokeModel"),
         (
             "invoke_model_with_response_stream",
             {"modelId": HAIKU, "body": b"{}"},
