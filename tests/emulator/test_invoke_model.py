@@ -1,4 +1,4 @@
-"""InvokeModel in the emulator: each family's native body, strict like Bedrock, metered in headers."""
+"""InvokeModel in the emulator: every native body, strict like Bedrock, metered in headers."""
 
 from __future__ import annotations
 
