@@ -6,13 +6,17 @@ the model id's spelling. Usage comes back in the token-count headers, as Bedrock
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from lambdas.gateway.catalog import Adapter, ModelSpec
 
 from . import embeddings, image_models, native_messages, native_prompts
+from .converse_stream import StreamReply
 from .errors import BedrockError, validation
+from .eventstream import CONTENT_TYPE
 from .invoke_schema import Obj
 from .models import require_on_demand_access, resolve
 from .native_formats import NativeFormat, native_formats
@@ -62,3 +66,25 @@ def invoke(request: OperationRequest) -> Invoked:
 def handle_invoke(request: OperationRequest) -> Reply:
     """Serve `POST /model/{modelId}/invoke`."""
     return invoked_reply(invoke(request))
+
+
+def handle_invoke_stream(request: OperationRequest) -> StreamReply:
+    """Serve `POST /model/{modelId}/invoke-with-response-stream`.
+
+    The emulator sends the family's whole native answer as one `chunk` event (real models send
+    many, in family-specific shapes), with `amazon-bedrock-invocationMetrics` in it as Bedrock
+    puts them in the last chunk.
+    """
+    resolved = resolve(request.model_id)
+    if resolved.spec.adapter is not Adapter.CONVERSE:
+        raise validation("The model is unsupported for streaming.")
+    invoked = invoke(request)
+    payload = dict(invoked.payload) if isinstance(invoked.payload, dict) else {}
+    payload["amazon-bedrock-invocationMetrics"] = {
+        "inputTokenCount": invoked.input_tokens,
+        "outputTokenCount": invoked.output_tokens,
+        "invocationLatency": invoked.latency_ms,
+        "firstByteLatency": min(invoked.latency_ms, 100),
+    }
+    chunk = base64.b64encode(json.dumps(payload).encode()).decode()
+    return StreamReply(200, b"", content_type=CONTENT_TYPE, events=(("chunk", {"bytes": chunk}),))

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from .converse import handle_converse
 from .converse_stream import handle_converse_stream
 from .errors import BedrockError
-from .invoke import handle_invoke
+from .invoke import handle_invoke, handle_invoke_stream
 from .wire import Handler
 
 _MODEL_PREFIX = "/model/"
@@ -33,7 +33,9 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
             Operation("Converse", "converse", handle_converse),
             Operation("ConverseStream", "converse-stream", handle_converse_stream),
             Operation("InvokeModel", "invoke", handle_invoke),
-            Operation("InvokeModelWithResponseStream", "invoke-with-response-stream", None),
+            Operation(
+                "InvokeModelWithResponseStream", "invoke-with-response-stream", handle_invoke_stream
+            ),
         )
     }
 )

@@ -729,25 +729,6 @@ def test_concurrent_calls_are_all_answered_and_logged(client: Any, emulator: Emu
     assert len(emulator.requests) == 8
 
 
-@pytest.mark.parametrize(
-    ("method", "kwargs", "operation"),
-    [
-        (
-            "invoke_model_with_response_stream",
-            {"modelId": HAIKU, "body": b"{}"},
-            "InvokeModelWithResponseStream",
-        ),
-    ],
-)
-def test_operations_not_emulated_yet_answer_404_naming_the_operation(
-    client: Any, emulator: Emulator, method: str, kwargs: dict[str, Any], operation: str
-) -> None:
-    code, status, message = error_of(getattr(client, method), **kwargs)
-    assert (code, status) == ("UnknownOperationException", 404)
-    assert message.startswith(f"{operation} is not emulated yet")
-    assert emulator.requests[-1].operation == operation
-
-
 def test_paths_naming_no_operation_answer_unknown_operation(emulator: Emulator) -> None:
     status, headers, body = post(emulator, "/foundation-models", b"", method="GET")
     assert status == 404

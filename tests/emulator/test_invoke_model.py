@@ -203,3 +203,20 @@ def test_every_image_and_embedding_adapter_is_served(client: Any) -> None:
         Adapter.STABILITY_IMAGE,
         Adapter.NOVA_TITAN_IMAGE,
     }
+
+
+def test_invoke_with_response_stream_sends_the_answer_and_metrics_in_chunks(client: Any) -> None:
+    response = client.invoke_model_with_response_stream(
+        modelId=f"us.{HAIKU}",
+        body=json.dumps(
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 50,
+                "messages": [{"role": "user", "content": "Hello"}],
+            }
+        ),
+    )
+    chunks = [json.loads(event["chunk"]["bytes"]) for event in response["body"]]
+    assert chunks[0]["content"][0]["text"].startswith("[emulated")
+    metrics = chunks[-1]["amazon-bedrock-invocationMetrics"]
+    assert metrics["inputTokenCount"] > 0 and metrics["outputTokenCount"] > 0
