@@ -143,17 +143,22 @@ def cold_uvicorn_once(env: dict[str, str]) -> float:
         process.wait()
 
 
-def warm_floor(emulator_url: str) -> list[float]:
-    """Per-request µs of the bare boto3 converse call."""
+def floor_client(emulator_url: str) -> Any:
+    """A plain boto3 bedrock-runtime client on the emulator, as the floor handler uses."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "bedrock-runtime",
         endpoint_url=emulator_url,
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",  # noqa: S106 - the emulator ignores credentials
     )
+
+
+def warm_floor(emulator_url: str) -> list[float]:
+    """Per-request µs of the bare boto3 converse call."""
+    client = floor_client(emulator_url)
     messages: Any = [{"role": "user", "content": [{"text": "Hello"}]}]
     samples = []
     for index in range(WARMUP + WARM_REQUESTS):
@@ -249,15 +254,7 @@ TTFB_RUNS = int(os.environ.get("BENCH_TTFB_RUNS", "30"))
 
 def ttfb_floor(emulator_url: str) -> list[float]:
     """Ms from calling ConverseStream with boto3 to its first text delta."""
-    import boto3
-
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",  # noqa: S106 - the emulator ignores credentials
-    )
+    client = floor_client(emulator_url)
     messages: Any = [{"role": "user", "content": [{"text": "Hello"}]}]
     samples = []
     for _ in range(TTFB_RUNS):

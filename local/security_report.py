@@ -9,36 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from local.cfn import render as _render
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "security" / "report.md"
-_ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
-
-
-def _render(value: Any) -> Any:
-    """CloudFormation intrinsics as readable strings."""
-    if isinstance(value, dict):
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(str(_render(part)) for part in parts)
-        if "Ref" in value:
-            return "${" + value["Ref"] + "}"
-        if "Fn::GetAtt" in value:
-            return "${" + ".".join(value["Fn::GetAtt"]) + "}"
-        if "Fn::ImportValue" in value:
-            return "${Import:" + str(_render(value["Fn::ImportValue"])) + "}"
-        if "Fn::Sub" in value:
-            return str(_render(value["Fn::Sub"]))
-        return {key: _render(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_render(item) for item in value]
-    return _ASSET_HASH.sub("<asset-hash>", value) if isinstance(value, str) else value
 
 
 def _list(value: Any) -> list[Any]:

@@ -5,23 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-
-def render(value: Any) -> Any:
-    """Turn Fn::Join / Ref / Fn::GetAtt / Fn::ImportValue into '${...}' strings, recursively."""
-    if isinstance(value, dict):
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(str(render(part)) for part in parts)
-        if "Ref" in value:
-            return "${" + value["Ref"] + "}"
-        if "Fn::GetAtt" in value:
-            return "${" + ".".join(value["Fn::GetAtt"]) + "}"
-        if "Fn::ImportValue" in value:
-            return "${Import:" + str(render(value["Fn::ImportValue"])) + "}"
-        return {key: render(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [render(item) for item in value]
-    return value
+from local.cfn import render
 
 
 def as_list(value: Any) -> list[Any]:
