@@ -141,15 +141,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         self.end_headers()
-        for index, (event_type, payload) in enumerate(reply.events):
-            if state.stream_chunk_delay_ms:
-                time.sleep(state.stream_chunk_delay_ms / 1000)
-            if cut is not None and index == cut_after(cut):
-                self._write_chunk(eventstream.exception(in_stream_code(cut.code), cut.message))
-                break
-            self._write_chunk(eventstream.event(event_type, payload))
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        try:
+            for index, (event_type, payload) in enumerate(reply.events):
+                if state.stream_chunk_delay_ms:
+                    time.sleep(state.stream_chunk_delay_ms / 1000)
+                if cut is not None and index == cut_after(cut):
+                    self._write_chunk(eventstream.exception(in_stream_code(cut.code), cut.message))
+                    break
+                self._write_chunk(eventstream.event(event_type, payload))
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client stopped reading (as a user closing a chat does): nothing left to send.
+            self.close_connection = True
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

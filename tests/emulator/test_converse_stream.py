@@ -109,3 +109,15 @@ def test_a_stream_cut_midway_raises_the_in_stream_error_after_the_first_events(
     assert caught.value.response["Error"]["Code"] == "throttlingException"
     # One cut, one stream: the next one completes.
     assert "metadata" in list(client.converse_stream(modelId=HAIKU, messages=USER)["stream"])[-1]
+
+
+def test_a_client_leaving_mid_stream_is_not_an_emulator_error(
+    client: Any, emulator: Emulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    emulator.stream_chunk_delay_ms = 5
+    stream = client.converse_stream(modelId=HAIKU, messages=USER)["stream"]
+    next(iter(stream))
+    stream.close()
+    time.sleep(0.2)  # let the emulator try to write the rest
+    assert "Traceback" not in capfd.readouterr().err
+    assert "metadata" in list(client.converse_stream(modelId=HAIKU, messages=USER)["stream"])[-1]
