@@ -111,17 +111,22 @@ def cold_once(code: str, env: dict[str, str]) -> float:
     return elapsed
 
 
-def cold_uvicorn_once(env: dict[str, str]) -> float:
-    """Spawn the server as the Web Adapter does; ms from spawn to the first chat answer."""
-    port = free_port()
-    started = time.perf_counter()
-    process = subprocess.Popen(
+def spawn_gateway(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """Start the gateway server as the Web Adapter does, on `port`."""
+    return subprocess.Popen(
         [sys.executable, "-m", "lambdas.gateway.server"],
         env={**env, "PORT": str(port)},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def cold_uvicorn_once(env: dict[str, str]) -> float:
+    """Spawn the server as the Web Adapter does; ms from spawn to the first chat answer."""
+    port = free_port()
+    started = time.perf_counter()
+    process = spawn_gateway(env, port)
     try:
         while True:
             try:
@@ -172,13 +177,7 @@ def warm_floor(emulator_url: str) -> list[float]:
 def warm_gateway_http(env: dict[str, str]) -> list[float]:
     """Per-request µs through uvicorn over HTTP (client included), as behind the Web Adapter."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lambdas.gateway.server"],
-        env={**env, "PORT": str(port)},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = spawn_gateway(env, port)
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         headers = {"authorization": "Bearer bench", "content-type": "application/json"}
@@ -271,13 +270,7 @@ def ttfb_floor(emulator_url: str) -> list[float]:
 def ttfb_gateway(env: dict[str, str]) -> list[float]:
     """Ms from sending a streamed chat request to the gateway to its first content chunk."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lambdas.gateway.server"],
-        env={**env, "PORT": str(port)},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = spawn_gateway(env, port)
     body = json.dumps(
         {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": True}
     )

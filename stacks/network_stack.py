@@ -65,24 +65,15 @@ class NetworkStack(Stack):
         self.gateway_security_group.add_egress_rule(
             endpoint_group, ec2.Port.tcp(443), "HTTPS to the interface endpoints"
         )
-        runtime = self.vpc.add_interface_endpoint(
+        # The runtime endpoint admits only calls to the enabled models, whoever makes them.
+        self._endpoint(
             "BedrockRuntimeEndpoint",
-            service=ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
-            subnets=self.subnets,
-            security_groups=[endpoint_group],
-            private_dns_enabled=True,
-            open=False,
+            ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
+            endpoint_group,
+            bedrock_statements,
         )
-        # The endpoint admits only calls to the enabled models, whoever makes them.
-        for statement in bedrock_statements:
-            runtime.add_to_policy(statement)
-        self.vpc.add_interface_endpoint(
-            "LogsEndpoint",
-            service=ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-            subnets=self.subnets,
-            security_groups=[endpoint_group],
-            private_dns_enabled=True,
-            open=False,
+        self._endpoint(
+            "LogsEndpoint", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS, endpoint_group
         )
         self.control_plane_security_group: ec2.SecurityGroup | None = None
         if control_plane_statements:
@@ -103,16 +94,12 @@ class NetworkStack(Stack):
             self.control_plane_security_group.add_egress_rule(
                 endpoint_group, ec2.Port.tcp(443), "HTTPS to the interface endpoints"
             )
-            control = self.vpc.add_interface_endpoint(
+            self._endpoint(
                 "BedrockEndpoint",
-                service=ec2.InterfaceVpcEndpointAwsService.BEDROCK,
-                subnets=self.subnets,
-                security_groups=[endpoint_group],
-                private_dns_enabled=True,
-                open=False,
+                ec2.InterfaceVpcEndpointAwsService.BEDROCK,
+                endpoint_group,
+                control_plane_statements,
             )
-            for statement in control_plane_statements:
-                control.add_to_policy(statement)
         self.execute_api_endpoint: ec2.InterfaceVpcEndpoint | None = None
         if private_api:
             # Callers of a PRIVATE API reach it through this endpoint from inside the VPC.
@@ -129,14 +116,29 @@ class NetworkStack(Stack):
                 ec2.Port.tcp(443),
                 "HTTPS from the VPC",
             )
-            self.execute_api_endpoint = self.vpc.add_interface_endpoint(
-                "ExecuteApiEndpoint",
-                service=ec2.InterfaceVpcEndpointAwsService.APIGATEWAY,
-                subnets=self.subnets,
-                security_groups=[callers],
-                private_dns_enabled=True,
-                open=False,
+            self.execute_api_endpoint = self._endpoint(
+                "ExecuteApiEndpoint", ec2.InterfaceVpcEndpointAwsService.APIGATEWAY, callers
             )
+
+    def _endpoint(
+        self,
+        construct_id: str,
+        service: ec2.InterfaceVpcEndpointAwsService,
+        security_group: ec2.ISecurityGroup,
+        statements: Sequence[iam.PolicyStatement] = (),
+    ) -> ec2.InterfaceVpcEndpoint:
+        """An interface endpoint in the kit's subnets, private DNS on, policy from `statements`."""
+        endpoint = self.vpc.add_interface_endpoint(
+            construct_id,
+            service=service,
+            subnets=self.subnets,
+            security_groups=[security_group],
+            private_dns_enabled=True,
+            open=False,
+        )
+        for statement in statements:
+            endpoint.add_to_policy(statement)
+        return endpoint
 
     @property
     def availability_zones(self) -> list[str]:
