@@ -6,8 +6,10 @@ always embeds the same way and different texts get unrelated vectors (no semanti
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
+import operator
 import struct
 import uuid
 from collections.abc import Sequence
@@ -34,12 +36,13 @@ _COHERE_NOT_EMULATED = frozenset({"images"})
 EMBED_LATENCY_MS = 40
 
 
-def unit_vector(model_id: str, text: str, dimensions: int) -> list[float]:
+@functools.lru_cache(maxsize=256)  # ~6 MB at most; benchmarks and tests repeat their texts
+def unit_vector(model_id: str, text: str, dimensions: int) -> tuple[float, ...]:
     """Return a deterministic vector of unit length for `text` under `model_id`."""
     raw = hashlib.shake_256(f"{model_id}\0{text}".encode()).digest(2 * dimensions)
     values = struct.unpack(f"<{dimensions}h", raw)
-    norm = math.sqrt(math.fsum(value * value for value in values)) or 1.0
-    return [round(value / norm, 8) for value in values]
+    scale = 1.0 / (math.sqrt(sum(map(operator.mul, values, values))) or 1.0)
+    return tuple(round(value * scale, 8) for value in values)
 
 
 def titan_embed(spec: ModelSpec, body: Obj) -> Invoked:
@@ -61,7 +64,7 @@ def titan_embed(spec: ModelSpec, body: Obj) -> Invoked:
     vector = unit_vector(spec.model_id, text, dimensions or TITAN_DEFAULT_DIMENSIONS)
     if normalize is False:
         # Unnormalised output: same direction, the magnitude a raw model output might have.
-        vector = [round(value * 7.5, 8) for value in vector]
+        vector = tuple(round(value * 7.5, 8) for value in vector)
     payload: dict[str, object] = {"inputTextTokenCount": tokens}
     if types is None or "float" in types:
         payload["embedding"] = vector
@@ -130,7 +133,7 @@ def _types(body: Obj, key: str, allowed: Sequence[str]) -> list[str] | None:
     return list(dict.fromkeys(types))
 
 
-def _quantise(vector: list[float], kind: str) -> list[float] | list[int]:
+def _quantise(vector: Sequence[float], kind: str) -> Sequence[float]:
     """Return `vector` in Cohere's `kind` encoding (int8/uint8 scaled, binaries bit-packed)."""
     if kind == "float":
         return vector

@@ -8,7 +8,6 @@ Anthropic's semantic errors follow the Anthropic API's wording (UNVERIFIED on Be
 from __future__ import annotations
 
 import binascii
-import dataclasses
 import hashlib
 import json
 import re
@@ -264,16 +263,7 @@ def nova(request: OperationRequest, spec: ModelSpec, body: Obj) -> Invoked:
     """Serve an Amazon Nova understanding body (the Converse schema plus schemaVersion)."""
     body.allow(_NOVA_KEYS)
     body.choice("schemaVersion", ("messages-v1",))
-    if "schemaVersion" in body.data:
-        fields = {key: value for key, value in body.data.items() if key != "schemaVersion"}
-        request = dataclasses.replace(request, body=fields)
-    result = answer(parse_converse(request))
-    result.pop("metrics", None)
+    result = answer(parse_converse(request))  # Converse's checks ignore schemaVersion
+    latency_ms = result.pop("metrics")["latencyMs"]
     usage = result["usage"]
-    return Invoked(result, usage["inputTokens"], usage["outputTokens"], _latency(usage))
-
-
-def _latency(usage: dict[str, int]) -> int:
-    from .converse import LATENCY_BASE_MS, LATENCY_PER_OUTPUT_TOKEN_MS
-
-    return LATENCY_BASE_MS + LATENCY_PER_OUTPUT_TOKEN_MS * usage["outputTokens"]
+    return Invoked(result, usage["inputTokens"], usage["outputTokens"], latency_ms)
