@@ -109,7 +109,8 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
     retention = RETENTION_DAYS[config.observability.log_retention_days]
     removal = RemovalPolicy.RETAIN if config.observability.retain_logs else RemovalPolicy.DESTROY
     specs = config.models.specs()
-    geography = config.models.cross_region
+    # One derivation serves the role and the endpoint policy, so they cannot disagree.
+    arns = model_arns(specs, config.models.cross_region)
 
     observability = ObservabilityStack(
         app, f"{prefix}-Observability", env=env, retention=retention, removal_policy=removal
@@ -118,7 +119,7 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         app,
         f"{prefix}-Access",
         env=env,
-        bedrock_statements=invoke_statements(model_arns(specs, geography)),
+        bedrock_statements=invoke_statements(arns),
         log_group_exports=observability.exports,
     )
     access.add_stack_dependency(observability)
@@ -128,7 +129,7 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         env=env,
         network=config.network,
         bedrock_statements=invoke_statements(
-            model_arns(specs, geography), principal=iam.AnyPrincipal()
+            arns, principal=iam.AnyPrincipal()
         ),
         flow_log_group=observability.flow_log_group,
         # Other stacks may not edit a role: every permission is decided in AccessStack.
