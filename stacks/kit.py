@@ -128,9 +128,7 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         f"{prefix}-Network",
         env=env,
         network=config.network,
-        bedrock_statements=invoke_statements(
-            arns, principal=iam.AnyPrincipal()
-        ),
+        bedrock_statements=invoke_statements(arns, principal=iam.AnyPrincipal()),
         flow_log_group=observability.flow_log_group,
         # Other stacks may not edit a role: every permission is decided in AccessStack.
         flow_logs_role=access.flow_logs_role.without_policy_updates(),
