@@ -9,7 +9,6 @@ from pathlib import Path
 
 from aws_cdk import App
 
-from stacks.components.gateway_asset import gateway_code
 from stacks.config import ConfigError, load_config
 from stacks.kit import compose
 
@@ -35,7 +34,9 @@ def main() -> int:
     except ConfigError as error:
         sys.stderr.write(f"config error: {error}\n")
         return 1
-    compose(app, config, gateway_code=gateway_code(GATEWAY_SOURCE))
+    for warning in config.models.warnings:
+        sys.stderr.write(f"config warning: {config.source}: {warning}\n")
+    compose(app, config, gateway_source=GATEWAY_SOURCE)
     try:
         app.synth()
     except RuntimeError as error:

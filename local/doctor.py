@@ -43,7 +43,7 @@ def default_client(region: str | None) -> Any:
 
 def anthropic_model_ids(config: KitConfig) -> set[str]:
     """Return the enabled models whose catalog provider is Anthropic."""
-    return {spec.model_id for spec in config.models.specs() if spec.provider is Provider.ANTHROPIC}
+    return {spec.model_id for spec in config.models.specs() if spec.provider == Provider.ANTHROPIC}
 
 
 def _cannot_check(error: Exception) -> str:
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m local.doctor", description="Bedrock model access pre-flight."
     )
     parser.add_argument("--env", default="dev", help="config/<env>.toml to check (default: dev)")
+    parser.add_argument("--config", type=Path, help="another config file for the environment")
     parser.add_argument(
         "--accept-offers",
         action="store_true",
@@ -82,7 +83,7 @@ def main(
     """Run the pre-flight for one environment and return the exit code."""
     args = _parser().parse_args(argv)
     try:
-        config = load_config(ROOT / "config" / f"{args.env}.toml", args.env)
+        config = load_config(args.config or ROOT / "config" / f"{args.env}.toml", args.env)
     except ConfigError as error:
         sys.stderr.write(f"doctor: {error}\n")
         return EXIT_CANNOT_CHECK

@@ -54,12 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         sys.stderr.write(f"config error: {error}\n")
         return 1
+    for warning in config.models.warnings:
+        sys.stderr.write(f"config warning: {config.source}: {warning}\n")
 
     backend = os.environ.get("GATEWAY_BACKEND", "emulator")
     if backend == "emulator":
         from local.emulator import start_emulator
 
-        emulator = start_emulator(port=int(os.environ.get("EMULATOR_PORT", "0")))
+        # Models the config declares exist on Bedrock as far as the platform team knows.
+        declared = [spec for spec in config.models.specs() if spec.declared]
+        emulator = start_emulator(port=int(os.environ.get("EMULATOR_PORT", "0")), declared=declared)
         # The standard variable: the gateway's boto3 client is not modified in any way.
         os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "emulator")
@@ -70,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stderr.write("GATEWAY_BACKEND must be 'emulator' (default) or 'bedrock'\n")
         return 1
-    region = os.environ.get("AWS_REGION") or config.deployment.region or "us-east-1"
+    # The deployment's own region first: model availability and lifecycle differ per region.
+    region = config.deployment.region or os.environ.get("AWS_REGION") or "us-east-1"
 
     routing = config.models.routing()
     api_key = os.environ.get("GATEWAY_API_KEY") or DEFAULT_LOCAL_API_KEY

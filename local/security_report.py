@@ -268,7 +268,6 @@ def build_report(env_name: str = "dev") -> str:
     from aws_cdk import App, Validations
 
     from app import GATEWAY_SOURCE
-    from stacks.components.gateway_asset import gateway_code
     from stacks.config import load_config
     from stacks.kit import compose
 
@@ -276,7 +275,7 @@ def build_report(env_name: str = "dev") -> str:
     config = load_config(config_path, env_name)
     # Path metadata lets the report name constructs instead of hashed logical ids.
     app = App(context={"aws:cdk:enable-path-metadata": True})
-    stacks = compose(app, config, gateway_code=gateway_code(GATEWAY_SOURCE))
+    stacks = compose(app, config, gateway_source=GATEWAY_SOURCE)
     acknowledged: dict[str, dict[str, str]] = {}
     for stack in stacks.all():
         for construct in stack.node.find_all():

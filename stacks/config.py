@@ -11,12 +11,18 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NoReturn
 
-from lambdas.gateway.catalog import Geography, ModelSpec, all_models
+from lambdas.gateway.catalog import Geography, ModelSpec
 from lambdas.gateway.routing import Routing
+from model_catalog import all_models
+from model_catalog.currency import lifecycle_notice
+from model_catalog.geographies import SOURCES, callable_from
+from model_catalog.schema import declared_spec
 
 
 class ConfigError(Exception):
@@ -47,6 +53,8 @@ class AuthMode(StrEnum):
 
 
 CROSS_REGION_NONE = "none"
+# The current Lambda Web Adapter layer (v1.1.0, 2026-09-18; version 29 was never published).
+WEB_ADAPTER_LAYER_VERSION = 30
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ALIAS = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -65,16 +73,21 @@ class DeploymentConfig:
 
 @dataclass(frozen=True, slots=True)
 class ModelsConfig:
-    """Which catalog models are enabled, their aliases and the cross-region geography."""
+    """Which models are enabled, their aliases and the cross-region geography."""
 
     enabled: tuple[str, ...]
     aliases: Mapping[str, tuple[str, ...]]
     cross_region: Geography | None
+    # The enabled models' specs: catalog entries, or the config's own declarations.
+    table: Mapping[str, ModelSpec]
+    # Every model id the catalog or the config knows (enabled or not).
+    known_ids: frozenset[str] = frozenset()
+    # One line per LEGACY model or overridden catalog entry, printed at synthesis.
+    warnings: tuple[str, ...] = ()
 
     def specs(self) -> tuple[ModelSpec, ...]:
-        """Return the catalog entries of the enabled models, in config order."""
-        catalog = all_models()
-        return tuple(catalog[model_id] for model_id in self.enabled)
+        """Return the specs of the enabled models, in config order."""
+        return tuple(self.table[model_id] for model_id in self.enabled)
 
     def specs_by_id(self) -> Mapping[str, ModelSpec]:
         """Return the enabled catalog entries keyed by model id."""
@@ -82,7 +95,12 @@ class ModelsConfig:
 
     def routing(self) -> Routing:
         """Return the gateway routing these settings describe."""
-        return Routing(enabled=self.specs(), aliases=self.aliases, geography=self.cross_region)
+        return Routing(
+            enabled=self.specs(),
+            aliases=self.aliases,
+            geography=self.cross_region,
+            known_ids=self.known_ids,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +301,11 @@ class _Section:
                 self.fail(self.key(name), f"unknown key; allowed keys: {', '.join(known)}")
 
 
-def load_config(path: Path, env_name: str) -> KitConfig:
-    """Parse and validate the config file at `path` for environment `env_name`."""
+def load_config(path: Path, env_name: str, *, today: date | None = None) -> KitConfig:
+    """Parse and validate the config file at `path` for environment `env_name`.
+
+    `today` decides which models have reached end of life (default: the current date).
+    """
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -294,11 +315,13 @@ def load_config(path: Path, env_name: str) -> KitConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    return parse_config(data, source=source, env_name=env_name)
+    return parse_config(data, source=source, env_name=env_name, today=today)
 
 
-def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> KitConfig:
-    """Validate already-parsed TOML data into a KitConfig."""
+def parse_config(
+    data: Mapping[str, object], *, source: str, env_name: str, today: date | None = None
+) -> KitConfig:
+    """Validate already-parsed TOML data into a KitConfig (`today` as in load_config)."""
     root = _Section(source, "", dict(data))
     root.reject_unknown(
         (
@@ -319,7 +342,11 @@ def parse_config(data: Mapping[str, object], *, source: str, env_name: str) -> K
         env_name=env_name,
         source=source,
         deployment=deployment,
-        models=_models(root.section("models")),
+        models=_models(
+            root.section("models"),
+            today=today if today is not None else date.today(),
+            region=deployment.region,
+        ),
         network=_network(root.section("network"), deployment),
         api=_api(root.section("api")),
         gateway=_gateway(root.section("gateway")),
@@ -342,27 +369,59 @@ def _deployment(section: _Section) -> DeploymentConfig:
     return DeploymentConfig(account=account, region=region)
 
 
-def _models(section: _Section) -> ModelsConfig:
-    section.reject_unknown(("enabled", "cross_region", "aliases"))
-    catalog = all_models()
+def _models(section: _Section, *, today: date, region: str | None) -> ModelsConfig:
+    section.reject_unknown(("enabled", "cross_region", "aliases", "declared"))
     geographies = (CROSS_REGION_NONE, *(g.value for g in Geography))
     geo_value = section.choice("cross_region", geographies, CROSS_REGION_NONE)
     geography = None if geo_value == CROSS_REGION_NONE else Geography(geo_value)
+    if geography is not None and region is not None and not callable_from(geography, region):
+        section.fail(
+            section.key("cross_region"),
+            f"{geography.value!r} profiles cannot be called from deployment.region {region}; "
+            f"their source regions are {', '.join(SOURCES[geography])}",
+        )
+    catalog = all_models()
+    declared = _declared_models(section.section("declared"), catalog)
+    table = {**catalog, **declared}
+    # Every lifecycle check, and the successors it suggests, read the same table.
+    warnings = [
+        f"models.declared.{model_id}: overrides the catalog entry"
+        for model_id in declared
+        if model_id in catalog
+    ]
+
+    def check_lifecycle(key: str, spec: ModelSpec) -> None:
+        notice = lifecycle_notice(spec, table, today, region)
+        if notice is None:
+            return
+        if notice.fatal:
+            section.fail(key, notice.message)
+        if f"{key}: {notice.message}" not in warnings:
+            warnings.append(f"{key}: {notice.message}")
 
     enabled = section.str_list("enabled")
     if not enabled:
         section.fail(section.key("enabled"), "must list at least one model id from the catalog")
     seen: set[str] = set()
     for model_id in enabled:
-        if model_id not in catalog:
+        if model_id not in table:
             section.fail(
                 section.key("enabled"),
-                f"{model_id!r} is not in the model catalog (see docs/models.md for the ids)",
+                f"{model_id!r} is not in the model catalog (docs/models.md lists the ids; "
+                "declare a newer model under models.declared)",
             )
         if model_id in seen:
             section.fail(section.key("enabled"), f"{model_id!r} is listed twice")
         seen.add(model_id)
-        spec = catalog[model_id]
+        spec = table[model_id]
+        check_lifecycle(section.key("enabled"), spec)
+        in_region = geography is None or geography not in spec.profile_geographies
+        if in_region and region is not None and spec.regions and region not in spec.regions:
+            section.fail(
+                section.key("enabled"),
+                f"{model_id!r} is served in {', '.join(spec.regions)} only, not in {region} "
+                "(deployment.region)",
+            )
         if spec.requires_profile and (
             geography is None or geography not in spec.profile_geographies
         ):
@@ -384,14 +443,42 @@ def _models(section: _Section) -> ModelsConfig:
         if not isinstance(targets, list | tuple) or not targets:
             section.fail(key, "must be a model id or a non-empty list of model ids (fallbacks)")
         for model_id in targets:
+            if model_id in table:
+                check_lifecycle(key, table[model_id])
             if model_id not in seen:
                 section.fail(
                     key,
                     f"points to {model_id!r}, which is not in models.enabled; "
                     f"allowed: {', '.join(enabled)}",
                 )
+        modalities = {table[model_id].modality for model_id in targets}
+        if len(modalities) > 1:
+            mixed = ", ".join(f"{m} ({table[m].modality.value})" for m in targets)
+            section.fail(
+                key,
+                f"mixes modalities ({mixed}): every target of an alias must produce the same "
+                "kind of output",
+            )
         aliases[alias] = tuple(targets)
-    return ModelsConfig(enabled=enabled, aliases=aliases, cross_region=geography)
+    return ModelsConfig(
+        enabled=enabled,
+        aliases=aliases,
+        cross_region=geography,
+        table=MappingProxyType({model_id: table[model_id] for model_id in enabled}),
+        known_ids=frozenset(table),
+        warnings=tuple(warnings),
+    )
+
+
+def _declared_models(section: _Section, catalog: Mapping[str, ModelSpec]) -> dict[str, ModelSpec]:
+    """Validate models a config declares (ones the catalog does not know yet)."""
+    declared: dict[str, ModelSpec] = {}
+    for model_id, data in section.data.items():
+        try:
+            declared[model_id] = declared_spec(model_id, data)
+        except ValueError as error:
+            section.fail(section.key(model_id), str(error))
+    return declared
 
 
 def _network(section: _Section, deployment: DeploymentConfig) -> NetworkConfig:
@@ -624,7 +711,10 @@ def _gateway(section: _Section) -> GatewayFunctionConfig:
         # API Gateway's buffered integrations time out at 29 s; streaming raises this later.
         timeout_seconds=section.int_("timeout_seconds", 29, 3, 900),
         reserved_concurrency=section.int_("reserved_concurrency", 20, 1, 1000),
-        web_adapter_layer_version=section.int_("web_adapter_layer_version", 27, 1, 1000),
+        # Lambda Web Adapter v1.1.0 (aws/aws-lambda-web-adapter PR #871); docs/configuration.md.
+        web_adapter_layer_version=section.int_(
+            "web_adapter_layer_version", WEB_ADAPTER_LAYER_VERSION, 1, 1000
+        ),
         # The chat route streams through API Gateway (STREAM transfer mode): up to 15 minutes.
         stream_timeout_seconds=section.int_("stream_timeout_seconds", 300, 30, 900),
     )

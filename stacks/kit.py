@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import App, Aws, Environment, RemovalPolicy, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from lambdas.gateway.catalog import Provider
 from stacks.access_stack import AccessStack
 from stacks.api_stack import ApiStack
+from stacks.components.gateway_asset import gateway_code
 from stacks.components.model_access import foundation_model_arn, invoke_statements, model_arns
 from stacks.config import AccessCheckMode, EndpointType, KitConfig
 from stacks.governance_stack import ACCOUNT_LEVEL_BEDROCK_ACTIONS, GovernanceStack
@@ -102,7 +103,7 @@ def metrics_namespace(config: KitConfig) -> str:
     return f"BedrockKit/{config.env_name}"
 
 
-def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitStacks:
+def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
     """Add every stack of `config` to `app`, with cdk-nag checks and reasoned acknowledgments."""
     env = Environment(account=config.deployment.account, region=config.deployment.region)
     prefix = f"BedrockKit-{config.env_name}"
@@ -143,7 +144,7 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
             env=env,
             model_ids=config.models.enabled,
             anthropic_model_ids=[
-                spec.model_id for spec in specs if spec.provider is Provider.ANTHROPIC
+                spec.model_id for spec in specs if spec.provider == Provider.ANTHROPIC
             ],
             access_check=config.access_check,
             invocation_logging=config.invocation_logging,
@@ -158,7 +159,9 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         app,
         f"{prefix}-Api",
         env=env,
-        code=gateway_code,
+        # The deployment's routing travels inside the asset (it outgrows Lambda's 4 KB of
+        # environment variables once each enabled model carries its spec).
+        code=gateway_code(gateway_source, routing_json=config.models.routing().to_json()),
         role=access.gateway_role.without_policy_updates(),
         authorizer_role=access.authorizer_role.without_policy_updates(),
         vpc=network.vpc,
@@ -170,7 +173,6 @@ def compose(app: App, config: KitConfig, *, gateway_code: lambda_.Code) -> KitSt
         execute_api_endpoint=network.execute_api_endpoint,
         logs_key=observability.key,
         log_retention=retention,
-        routing_json=config.models.routing().to_json(),
         log_content=config.observability.log_content,
         metrics_namespace=metrics_namespace(config),
         api_name=f"bedrock-kit-{config.env_name}",

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from lambdas.gateway.catalog import Geography
+from lambdas.gateway.routing import Routing
+from model_catalog import all_models
 from stacks.config import KitConfig, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +23,19 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 def load_env(name: str) -> KitConfig:
     """Load config/<name>.toml as app.py does."""
     return load_config(ROOT / "config" / f"{name}.toml", name)
+
+
+def routing_json(
+    enabled: list[str], aliases: dict[str, list[str]] | None = None, cross_region: str = "none"
+) -> str:
+    """The gateway's routing JSON for catalog models, as synthesis writes it."""
+    catalog = all_models()
+    return Routing(
+        enabled=tuple(catalog[model_id] for model_id in enabled),
+        aliases={name: tuple(ids) for name, ids in (aliases or {}).items()},
+        geography=None if cross_region == "none" else Geography(cross_region),
+        known_ids=frozenset(catalog),
+    ).to_json()
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,8 @@ def check_capabilities(request: ChatRequest, spec: ModelSpec) -> None:
     )
     if uses_tools and not spec.supports(Capability.TOOL_USE):
         raise _unsupported(spec, Capability.TOOL_USE, "tool use", "tools")
+    if request.stream and not spec.supports(Capability.STREAMING):
+        raise _unsupported(spec, Capability.STREAMING, "streamed answers", "stream")
     if request.stream and uses_tools and not spec.supports(Capability.STREAMING_TOOL_USE):
         raise _unsupported(spec, Capability.STREAMING_TOOL_USE, "streamed tool use", "stream")
     for index, message in enumerate(request.messages):
@@ -59,6 +61,16 @@ def check_capabilities(request: ChatRequest, spec: ModelSpec) -> None:
             raise _unsupported(
                 spec, Capability.VISION, "image inputs", f"messages[{index}].content"
             )
+    if spec.supports(Capability.NO_SAMPLING_PARAMETERS) and (
+        request.temperature is not None or request.top_p is not None
+    ):
+        raise ApiError(
+            400,
+            f"The model '{spec.model_id}' takes no sampling parameters: leave out "
+            "'temperature' and 'top_p'.",
+            param="temperature" if request.temperature is not None else "top_p",
+            code="unsupported_parameter",
+        )
     if (
         request.temperature is not None
         and request.top_p is not None

@@ -96,7 +96,7 @@ def create_embeddings(
         counted = parsed.input_tokens if parsed.input_tokens is not None else result.input_tokens
         input_tokens += counted or 0
     usage = Usage(input_tokens=input_tokens)
-    record.usage, record.cost_usd = usage, usage.cost(spec)
+    record.usage, record.cost_usd = usage, usage.token_cost(target)
     data: list[dict[str, Any]] = [
         {"object": "embedding", "index": index, "embedding": _encode(vector, encoding)}
         for index, vector in enumerate(vectors)

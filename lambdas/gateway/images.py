@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from . import bedrock
 from .adapters import IMAGE_ADAPTERS
 from .adapters.base import ImageRequest
-from .catalog import Modality, ModelSpec
+from .catalog import ImageQuality, Modality, ModelSpec
 from .errors import ApiError, invalid_field, invalid_request
 from .metering import RequestRecord, Usage, format_cost
 from .routing import Routing, require_modality
@@ -64,7 +64,7 @@ def parse_image_request(body: object) -> tuple[str, ImageRequest]:
         width=width,
         height=height,
         seed=seed,
-        quality="hd" if quality in ("hd", "high") else "standard",
+        quality=ImageQuality.PREMIUM if quality in ("hd", "high") else ImageQuality.STANDARD,
     )
 
 
@@ -142,7 +142,8 @@ def generate_images(
             )
         images.extend(result.images)
     usage = Usage(images=len(images))
-    record.usage, record.cost_usd = usage, usage.cost(spec)
+    per_image = spec.pricing.image_price(request.width, request.height, request.quality)
+    record.usage, record.cost_usd = usage, per_image * len(images)
     return Result(
         {
             "created": int(time.time()),

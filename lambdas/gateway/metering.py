@@ -7,9 +7,10 @@ import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .catalog import ModelSpec
+if TYPE_CHECKING:
+    from .routing import Target
 
 METRIC_NAMESPACE = "BedrockKit/Gateway"
 METRICS = [
@@ -33,11 +34,9 @@ class Usage:
     output_tokens: int = 0
     images: int = 0
 
-    def cost(self, spec: ModelSpec) -> Decimal:
-        """Return the list-price cost of this usage on `spec`, in USD."""
-        return spec.price.cost(
-            input_tokens=self.input_tokens, output_tokens=self.output_tokens, images=self.images
-        )
+    def token_cost(self, target: Target) -> Decimal:
+        """Return the list price of these tokens on the path `target` is called through (USD)."""
+        return target.token_cost(self.input_tokens, self.output_tokens)
 
 
 def format_cost(cost: Decimal) -> str:

@@ -53,7 +53,7 @@ def invoke_native(
     record.model, record.invocation_id = target.spec.model_id, target.invocation_id
     result = bedrock.invoke_model(client_factory(), target.invocation_id, raw_body)
     usage = Usage(input_tokens=result.input_tokens or 0, output_tokens=result.output_tokens or 0)
-    record.usage, record.cost_usd = usage, usage.cost(target.spec)
+    record.usage, record.cost_usd = usage, usage.token_cost(target)
     headers = {
         "x-gateway-model": target.spec.model_id,
         "x-gateway-invocation-id": target.invocation_id,

@@ -5,26 +5,40 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from .catalog import Geography, Modality, ModelSpec, UnknownModelError, get_model
+from .catalog import Geography, InvocationPath, Modality, ModelSpec
 from .errors import ApiError
+
+# Bounded quoting of client input in error messages (a 5 MB model name stays out of the answer).
+_MAX_QUOTED = 200
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One model to call: its catalog entry and the id Bedrock is called with."""
+    """One model to call: its spec, the id Bedrock is called with and the path that takes."""
 
     spec: ModelSpec
     invocation_id: str
+    path: InvocationPath = InvocationPath.IN_REGION
+
+    def token_cost(self, input_tokens: int, output_tokens: int) -> Decimal:
+        """Return the list price of these tokens on the path this target is called through."""
+        return self.spec.pricing.token_price(self.path).cost(input_tokens, output_tokens)
 
 
 @dataclass(frozen=True, slots=True)
 class Routing:
-    """The enabled models of a deployment, their aliases and the cross-region geography."""
+    """The enabled models of a deployment, their aliases and the cross-region geography.
+
+    Self-contained: the specs travel with it, so the gateway never reads the catalog files.
+    """
 
     enabled: tuple[ModelSpec, ...]
     aliases: Mapping[str, tuple[str, ...]]
     geography: Geography | None
+    # Model ids the catalog knows but this deployment does not serve (403 rather than 404).
+    known_ids: frozenset[str] = frozenset()
     _names: Mapping[str, ModelSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -42,20 +56,22 @@ class Routing:
         data = json.loads(text)
         geography = data.get("cross_region")
         routing = cls(
-            enabled=tuple(get_model(model_id) for model_id in data["enabled"]),
+            enabled=tuple(ModelSpec.from_dict(model) for model in data["models"]),
             aliases={name: tuple(ids) for name, ids in data.get("aliases", {}).items()},
             geography=None if geography in (None, "none") else Geography(geography),
+            known_ids=frozenset(data.get("known_ids", ())),
         )
         routing.check()
         return routing
 
     def to_json(self) -> str:
-        """Serialize for the gateway's environment (the inverse of from_json)."""
+        """Serialize for the gateway (the inverse of from_json)."""
         return json.dumps(
             {
-                "enabled": [spec.model_id for spec in self.enabled],
+                "models": [spec.to_dict() for spec in self.enabled],
                 "aliases": {name: list(ids) for name, ids in self.aliases.items()},
                 "cross_region": self.geography.value if self.geography else "none",
+                "known_ids": sorted(self.known_ids),
             },
             separators=(",", ":"),
         )
@@ -68,11 +84,12 @@ class Routing:
             if not ids or missing:
                 raise ValueError(f"alias {name!r} points to models not enabled: {missing}")
         for spec in self.enabled:
-            spec.invocation_id(self.geography)  # raises when a required profile is unavailable
+            spec.route(self.geography)  # raises when a required profile is unavailable
 
     def target(self, spec: ModelSpec) -> Target:
         """Return the call target of an enabled model."""
-        return Target(spec=spec, invocation_id=spec.invocation_id(self.geography))
+        invocation_id, path = spec.route(self.geography)
+        return Target(spec=spec, invocation_id=invocation_id, path=path)
 
     def resolve(self, name: str) -> tuple[Target, ...]:
         """Return the ordered targets for a requested model name (several for a fallback alias)."""
@@ -82,19 +99,18 @@ class Routing:
         spec = by_name.get(name)
         if spec is not None:
             return (self.target(spec),)
-        try:
-            get_model(name)
-        except UnknownModelError:
+        quoted = name if len(name) <= _MAX_QUOTED else name[:_MAX_QUOTED] + "..."
+        if name not in self.known_ids:
             raise ApiError(
                 404,
-                f"The model '{name}' does not exist. GET /v1/models lists the models and "
+                f"The model '{quoted}' does not exist. GET /v1/models lists the models and "
                 "aliases this deployment serves.",
                 code="model_not_found",
                 param="model",
-            ) from None
+            )
         raise ApiError(
             403,
-            f"The model '{name}' is not enabled in this deployment. GET /v1/models lists "
+            f"The model '{quoted}' is not enabled in this deployment. GET /v1/models lists "
             "the models and aliases it serves.",
             type_="permission_error",
             code="model_not_enabled",

@@ -67,26 +67,40 @@ def retrieve_model(routing: Routing, name: str) -> Result:
 
 
 def _model_entry(routing: Routing, spec: ModelSpec) -> dict[str, Any]:
-    price = spec.price
-    pricing: dict[str, Any] = {"currency": "USD", "as_of": price.as_of, "verified": price.verified}
+    target = routing.target(spec)
+    pricing = spec.pricing
+    as_of = pricing.as_of.isoformat() if pricing.as_of else None
+    prices: dict[str, Any] = {"currency": "USD", "as_of": as_of, "verified": pricing.verified}
     if spec.modality is Modality.IMAGE:
-        pricing["per_image"] = str(price.per_image)
+        prices["per_image"] = [
+            {"usd": str(p.per_image), "quality": p.quality.value, "max_pixels": p.max_pixels}
+            for p in pricing.images
+        ]
     else:
-        pricing["input_per_1k_tokens"] = str(price.input_per_1k)
-        pricing["output_per_1k_tokens"] = str(price.output_per_1k)
+        # The price of the path this deployment calls the model through.
+        token_price = pricing.token_price(target.path)
+        prices["path"] = target.path.value
+        prices["input_per_million_tokens"] = str(token_price.input_per_million)
+        prices["output_per_million_tokens"] = str(token_price.output_per_million)
+    stage = spec.lifecycle.stage
+    end_of_life = stage.end_of_life.isoformat() if stage.end_of_life else None
     return {
         "id": spec.model_id,
         "object": "model",
         "created": 0,
-        "owned_by": spec.provider.value,
+        "owned_by": spec.provider,
         "name": spec.name,
         "modality": spec.modality.value,
         "capabilities": sorted(c.value for c in spec.capabilities),
         "context_window": spec.context_window,
         "max_output_tokens": spec.max_output_tokens,
-        "lifecycle": spec.lifecycle.value,
-        "invocation_id": routing.target(spec).invocation_id,
-        "pricing": pricing,
+        "lifecycle": {
+            "status": stage.status.value,
+            "end_of_life": end_of_life,
+            "successor": spec.lifecycle.successor,
+        },
+        "invocation_id": target.invocation_id,
+        "pricing": prices,
     }
 
 
@@ -141,7 +155,7 @@ def _stream_once(
         try:
             yield from stream_chunks(events, mapper, record, include_usage=request.include_usage)
         finally:
-            record.cost_usd = (record.usage or Usage()).cost(spec)
+            record.cost_usd = (record.usage or Usage()).token_cost(target)
             if log_content:
                 record.content = _content(request, "".join(mapper.text_parts))
 
@@ -186,7 +200,7 @@ def _converse_once(
         output_tokens=body["usage"]["completion_tokens"],
     )
     record.usage = usage
-    record.cost_usd = usage.cost(spec)
+    record.cost_usd = usage.token_cost(target)
     return Result(
         body,
         {

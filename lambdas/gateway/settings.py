@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from .metering import METRIC_NAMESPACE
 from .routing import Routing
@@ -46,9 +47,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from environment variables; raise ValueError naming a bad variable."""
-        routing_json = env.get("GATEWAY_ROUTING")
-        if not routing_json:
-            raise ValueError("GATEWAY_ROUTING is not set (JSON of enabled models and aliases)")
+        routing_json = env.get("GATEWAY_ROUTING") or _read_routing_file(env)
         try:
             routing = Routing.from_json(routing_json)
         except (ValueError, KeyError, TypeError) as error:
@@ -73,3 +72,21 @@ class Settings:
             metrics_namespace=env.get("GATEWAY_METRICS_NAMESPACE") or METRIC_NAMESPACE,
             bedrock_max_attempts=int(env.get("GATEWAY_BEDROCK_MAX_ATTEMPTS", "2")),
         )
+
+
+# The bundle's root: the gateway package sits in it, next to the routing file.
+_BUNDLE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _read_routing_file(env: Mapping[str, str]) -> str:
+    """Return the routing JSON from GATEWAY_ROUTING_FILE (relative paths: the bundle's root)."""
+    name = env.get("GATEWAY_ROUTING_FILE")
+    if not name:
+        raise ValueError(
+            "set GATEWAY_ROUTING (JSON of the enabled models and aliases) or GATEWAY_ROUTING_FILE"
+        )
+    path = Path(name) if Path(name).is_absolute() else _BUNDLE_ROOT / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"GATEWAY_ROUTING_FILE {name!r} cannot be read: {error}") from None

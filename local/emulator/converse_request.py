@@ -46,7 +46,7 @@ class _LastUser:
 def parse_converse(request: OperationRequest) -> ConverseCall:
     """Validate a Converse request as Bedrock would; raise BedrockError for what it rejects."""
     body = _body(request)
-    resolved = resolve(request.model_id)
+    resolved = resolve(request.model_id, request.models)
     spec = resolved.spec
     if spec.api is not Api.CONVERSE:
         raise validation(
@@ -198,6 +198,11 @@ def _inference_config(value: object, spec: ModelSpec) -> tuple[int | None, tuple
             )
     temperature = _unit_interval(config, "temperature")
     top_p = _unit_interval(config, "topP")
+    if spec.supports(Capability.NO_SAMPLING_PARAMETERS) and (
+        temperature is not None or top_p is not None
+    ):
+        # Claude Opus 4.7 and later take no sampling parameters (wording UNVERIFIED).
+        raise validation("temperature and top_p are not supported for this model.")
     if (
         temperature is not None
         and top_p is not None

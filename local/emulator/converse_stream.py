@@ -78,6 +78,9 @@ def handle_converse_stream(request: OperationRequest) -> StreamReply:
     """Serve `POST /model/{modelId}/converse-stream`: Converse's checks, then the events."""
     call = parse_converse(request)
     body = request.body if isinstance(request.body, dict) else {}
+    if not call.spec.supports(Capability.STREAMING):
+        # Llama 4, for one, answers Converse but not ConverseStream.
+        raise validation("The model is unsupported for streaming.")
     if "toolConfig" in body and not call.spec.supports(Capability.STREAMING_TOOL_USE):
         raise validation("This model doesn't support tool use in streaming mode.")
     return StreamReply(200, b"", content_type=CONTENT_TYPE, events=tuple(stream_events(call)))

@@ -40,7 +40,6 @@ _BY_NATIVE_FORMAT: Mapping[NativeFormat, NativeHandler] = MappingProxyType(
         NativeFormat.LLAMA_PROMPT: native_prompts.llama,
         NativeFormat.MISTRAL_PROMPT: native_prompts.mistral,
         NativeFormat.MISTRAL_PROMPT_OR_CHAT: native_prompts.mistral_prompt_or_chat,
-        NativeFormat.TITAN_TEXT: native_prompts.titan_text,
         NativeFormat.COHERE_CHAT: native_prompts.cohere_chat,
     }
 )
@@ -48,7 +47,7 @@ _BY_NATIVE_FORMAT: Mapping[NativeFormat, NativeHandler] = MappingProxyType(
 
 def invoke(request: OperationRequest) -> Invoked:
     """Validate the body for the model's family and produce its answer."""
-    resolved = resolve(request.model_id)
+    resolved = resolve(request.model_id, request.models)
     require_on_demand_access(resolved, request.model_id)
     spec = resolved.spec
     if request.body_error is not None:
@@ -59,7 +58,13 @@ def invoke(request: OperationRequest) -> Invoked:
         return handler(spec, body)
     native = native_formats().get(spec.model_id)
     if native is None:
-        raise validation(f"The emulator has no native body format for {spec.model_id}.")
+        # Not Bedrock's answer: the emulator says plainly what it cannot serve.
+        raise BedrockError(
+            "UnknownOperationException",
+            f"InvokeModel with {spec.name}'s native body is not emulated yet; "
+            "Converse serves this model.",
+            status=404,
+        )
     return _BY_NATIVE_FORMAT[native](request, spec, body)
 
 
@@ -75,7 +80,7 @@ def handle_invoke_stream(request: OperationRequest) -> StreamReply:
     many, in family-specific shapes), with `amazon-bedrock-invocationMetrics` in it as Bedrock
     puts them in the last chunk.
     """
-    resolved = resolve(request.model_id)
+    resolved = resolve(request.model_id, request.models)
     if resolved.spec.adapter is not Adapter.CONVERSE:
         raise validation("The model is unsupported for streaming.")
     invoked = invoke(request)

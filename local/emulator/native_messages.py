@@ -76,6 +76,10 @@ def anthropic(request: OperationRequest, spec: ModelSpec, body: Obj) -> Invoked:
         )
     temperature = body.number("temperature", low=0, high=1)
     top_p = body.number("top_p", low=0, high=1)
+    if spec.supports(Capability.NO_SAMPLING_PARAMETERS) and (
+        temperature is not None or top_p is not None
+    ):
+        raise validation("temperature and top_p are not supported for this model.")
     if (
         temperature is not None
         and top_p is not None

@@ -27,7 +27,6 @@ _LLAMA_TURNS = (
     re.compile(r"<\|header_start\|>user<\|header_end\|>(.*?)(?:<\|eot\|>|$)", re.S),  # Llama 4
 )
 _MISTRAL_TURNS = (re.compile(r"\[INST\](.*?)(?:\[/INST\]|$)", re.S),)
-_TITAN_TURNS = (re.compile(r"User:(.*?)(?:\n\s*Bot:|$)", re.S),)
 _COHERE_ROLES = ("USER", "CHATBOT", "SYSTEM", "TOOL")
 _COHERE_KEYS = (
     "message",
@@ -125,25 +124,6 @@ def mistral_chat(request: OperationRequest, spec: ModelSpec, body: Obj) -> Invok
     finish = "length" if out.stop_reason == "max_tokens" else "stop"
     message_out = {"role": "assistant", "content": out.text}
     return _invoked({"choices": [{"index": 0, "message": message_out, "stop_reason": finish}]}, out)
-
-
-def titan_text(request: OperationRequest, spec: ModelSpec, body: Obj) -> Invoked:
-    """Serve an Amazon Titan Text body."""
-    body.allow(("inputText", "textGenerationConfig"))
-    prompt = body.need_string("inputText", min_len=1)
-    max_tokens, stops = None, []
-    config = body.obj("textGenerationConfig")
-    if config is not None:
-        config.allow(("temperature", "topP", "maxTokenCount", "stopSequences"))
-        _unit(config, "temperature", "topP")
-        max_tokens = config.integer("maxTokenCount", low=0, high=spec.max_output_tokens)
-        stops = config.strings("stopSequences") or []
-    out = _generate(request, spec, prompt, _TITAN_TURNS, count_tokens(prompt), max_tokens, stops)
-    reason = {"max_tokens": "LENGTH", "stop_sequence": "STOP_CRITERIA_MET"}.get(
-        out.stop_reason, "FINISH"
-    )
-    result = {"tokenCount": out.output_tokens, "outputText": out.text, "completionReason": reason}
-    return _invoked({"inputTextTokenCount": out.input_tokens, "results": [result]}, out)
 
 
 def cohere_chat(request: OperationRequest, spec: ModelSpec, body: Obj) -> Invoked:

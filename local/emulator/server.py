@@ -9,15 +9,19 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+from lambdas.gateway.catalog import ModelSpec
 
 from . import eventstream
 from .converse_stream import StreamReply
 from .errors import BedrockError
 from .faults import FaultQueue
-from .models import identifier_table
+from .models import Resolved, identifier_table, require_alive, signed_region, with_declared
 from .request_log import UNKNOWN_OPERATION, RecordedRequest, RequestLog
 from .routes import not_emulated, route, unknown_route
 from .wire import OperationRequest, Reply, decode_json, error_reply
@@ -30,7 +34,17 @@ _MAX_LINE = 65_536
 class EmulatorState:
     """Faults to inject and requests received; shared by the handler threads."""
 
-    def __init__(self, *, log_limit: int = DEFAULT_LOG_LIMIT, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        log_limit: int = DEFAULT_LOG_LIMIT,
+        verbose: bool = False,
+        models: Mapping[str, Resolved] | None = None,
+        today: date | None = None,
+    ) -> None:
+        self.models = models if models is not None else identifier_table()
+        # The day lifecycle dates are compared with (None: the real date, read per request).
+        self.today = today
         self.faults = FaultQueue()
         self.log = RequestLog(log_limit)
         self.verbose = verbose
@@ -86,8 +100,13 @@ class _Handler(BaseHTTPRequestHandler):
             return error_reply(fault)
         if operation.handler is None:
             return error_reply(not_emulated(operation))
-        request = OperationRequest(operation.name, model_id, raw, body, body_error, headers)
+        request = OperationRequest(
+            operation.name, model_id, raw, body, body_error, headers, state.models
+        )
         try:
+            resolved = state.models.get(model_id)
+            if resolved is not None:
+                require_alive(resolved, signed_region(headers), state.today or date.today())
             return operation.handler(request)
         except BedrockError as error:
             return error_reply(error)
@@ -206,11 +225,26 @@ class Emulator:
         *,
         log_limit: int = DEFAULT_LOG_LIMIT,
         verbose: bool = False,
+        declared: Sequence[ModelSpec] = (),
+        today: date | None = None,
     ) -> None:
+        """Bind on loopback.
+
+        Args:
+            host: A loopback address.
+            port: 0 picks a free port.
+            log_limit: How many requests the request log keeps (the oldest go first).
+            verbose: Log one line per request.
+            declared: Models a deployment's config declares, served like catalog models.
+            today: The day lifecycle dates are compared with (default: the real date).
+        """
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the emulator only listens on loopback ({', '.join(LOOPBACK_HOSTS)})")
-        identifier_table()  # build the catalog index now rather than on the first request
-        self._state = EmulatorState(log_limit=log_limit, verbose=verbose)
+        # Build the model index now rather than on the first request.
+        models = with_declared(declared) if declared else identifier_table()
+        self._state = EmulatorState(
+            log_limit=log_limit, verbose=verbose, models=models, today=today
+        )
         server_class = _Server6 if host == "::1" else _Server
         self._server = server_class(
             ("127.0.0.1" if host == "localhost" else host, port), self._state
@@ -330,6 +364,14 @@ def start_emulator(
     *,
     log_limit: int = DEFAULT_LOG_LIMIT,
     verbose: bool = False,
+    declared: Sequence[ModelSpec] = (),
+    today: date | None = None,
 ) -> Emulator:
-    """Start an emulator on loopback (port 0 picks a free port) and return it, serving."""
-    return Emulator(host, port, log_limit=log_limit, verbose=verbose).start()
+    """Start an emulator on loopback (port 0 picks a free port) and return it, serving.
+
+    `declared` and `today` as for Emulator.
+    """
+    emulator = Emulator(
+        host, port, log_limit=log_limit, verbose=verbose, declared=declared, today=today
+    )
+    return emulator.start()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .errors import BedrockError
+from .models import Resolved, identifier_table
 
 ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 JSON = "application/json"
@@ -23,6 +24,8 @@ class OperationRequest:
     body: object
     body_error: str | None
     headers: Mapping[str, str]
+    # Every identifier this emulator accepts (the catalog's, and models a config declares).
+    models: Mapping[str, Resolved] = field(default_factory=identifier_table)
 
 
 @dataclass(frozen=True, slots=True)

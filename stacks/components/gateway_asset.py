@@ -20,22 +20,23 @@ from stacks.components.gateway_bundle import build_gateway_bundle
 class _LocalGatewayBundler:
     """CDK local bundling hook; never falls back to Docker."""
 
-    def __init__(self, source_dir: Path) -> None:
+    def __init__(self, source_dir: Path, routing_json: str) -> None:
         self._source_dir = source_dir
+        self._routing_json = routing_json
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
-        build_gateway_bundle(self._source_dir, Path(output_dir))
+        build_gateway_bundle(self._source_dir, Path(output_dir), routing_json=self._routing_json)
         return True
 
 
-def gateway_code(source_dir: Path) -> lambda_.Code:
-    """Return the Lambda code asset of the gateway, bundled from `source_dir`."""
+def gateway_code(source_dir: Path, *, routing_json: str) -> lambda_.Code:
+    """Return the Lambda code asset of the gateway, bundled from `source_dir` with its routing."""
     return lambda_.Code.from_asset(
         str(source_dir),
         asset_hash_type=AssetHashType.OUTPUT,
         bundling=BundlingOptions(
             # Required by the API but never pulled: local bundling always succeeds.
             image=DockerImage.from_registry("local-bundling-only"),
-            local=_LocalGatewayBundler(source_dir),
+            local=_LocalGatewayBundler(source_dir, routing_json),
         ),
     )

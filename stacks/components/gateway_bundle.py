@@ -33,9 +33,21 @@ def _copy_distribution(name: str, target: Path) -> None:
         shutil.copy2(Path(str(distribution.locate_file(file))), destination)
 
 
-def build_gateway_bundle(source_dir: Path, output_dir: Path) -> None:
-    """Write the deployable gateway tree (package `gateway/`, `run.sh`, vendored deps)."""
+ROUTING_FILE = "routing.json"
+"""The deployment's models and aliases, next to the package (Lambda limits environments to 4 KB)."""
+
+
+def build_gateway_bundle(
+    source_dir: Path, output_dir: Path, *, routing_json: str | None = None
+) -> None:
+    """Write the deployable gateway tree (package `gateway/`, `run.sh`, vendored deps).
+
+    With `routing_json`, the deployment's routing (enabled models' specs, aliases) goes into
+    `routing.json` at the root, where the gateway reads it (GATEWAY_ROUTING_FILE).
+    """
     _copy_tree(source_dir, output_dir / "gateway")
+    if routing_json is not None:
+        (output_dir / ROUTING_FILE).write_text(routing_json, encoding="utf-8")
     shutil.copy2(source_dir / "run.sh", output_dir / "run.sh")
     for name in VENDORED_DISTRIBUTIONS:
         _copy_distribution(name, output_dir)

@@ -9,6 +9,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.components.gateway_bundle import ROUTING_FILE
+
 # Published by the Lambda Web Adapter project (aws/aws-lambda-web-adapter README, "Lambda layer").
 WEB_ADAPTER_LAYER_ACCOUNT = "753240598075"
 WEB_ADAPTER_PORT = "8080"
@@ -36,7 +38,6 @@ class GatewayFunction(Construct):
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
         log_group: logs.ILogGroup,
-        routing_json: str,
         memory_mb: int,
         timeout: Duration,
         reserved_concurrency: int,
@@ -75,7 +76,8 @@ class GatewayFunction(Construct):
                 # "response_stream" for the function behind API Gateway's STREAM integration.
                 "AWS_LWA_INVOKE_MODE": invoke_mode,
                 "PORT": WEB_ADAPTER_PORT,
-                "GATEWAY_ROUTING": routing_json,
+                # Written into the asset by the bundler (stacks/components/gateway_bundle.py).
+                "GATEWAY_ROUTING_FILE": ROUTING_FILE,
                 # API Gateway validates the usage-plan key before the function runs.
                 "GATEWAY_AUTH": "api-gateway",
                 # One request at a time per environment: no thread hand-off needed.

@@ -1,4 +1,11 @@
-"""Bedrock invoke permissions derived from the model catalog: exactly the enabled models' ARNs."""
+"""Bedrock invoke permissions derived from the model catalog: exactly the enabled models' ARNs.
+
+Cross-region profiles follow AWS's documented form: the profile ARN in the source region, and
+the foundation model in each destination region only through that profile
+(`bedrock:InferenceProfileArn`); global profiles add the region-less model ARN, only for
+`aws:RequestedRegion = unspecified`. Destinations are the geography's complete list
+(`model_catalog.geographies`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,8 @@ from dataclasses import dataclass
 from aws_cdk import Aws, Token
 from aws_cdk import aws_iam as iam
 
-from lambdas.gateway.catalog import GEOGRAPHY_REGIONS, Geography, ModelSpec
+from lambdas.gateway.catalog import Geography, ModelSpec
+from model_catalog.geographies import DESTINATIONS
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 
@@ -57,7 +65,7 @@ def model_arns(
             continue
         profiles.append(inference_profile_arn(spec.profile_id(geography), region=region))
         # The source region serves profile calls too; list it once when it is known at synth.
-        destinations = [region, *GEOGRAPHY_REGIONS[geography]]
+        destinations = [region, *DESTINATIONS[geography]]
         if not Token.is_unresolved(region):
             destinations = list(dict.fromkeys(destinations))
         routed.extend(foundation_model_arn(spec.model_id, r) for r in destinations)

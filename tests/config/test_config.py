@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +24,14 @@ from stacks.config import (
 )
 from tests.conftest import ROOT
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-MINIMAL: dict[str, Any] = {"models": {"enabled": [HAIKU]}}
+NOVA = "amazon.nova-micro-v1:0"
+HAIKU_45 = "anthropic.claude-haiku-4-5-20251001-v1:0"
+MINIMAL: dict[str, Any] = {"models": {"enabled": [NOVA]}}
+TODAY = date(2026, 11, 30)
 
 
-def parse(data: dict[str, Any]) -> KitConfig:
-    return parse_config(data, source="team.toml", env_name="team")
+def parse(data: dict[str, Any], today: date = TODAY) -> KitConfig:
+    return parse_config(data, source="team.toml", env_name="team", today=today)
 
 
 def with_(section: str, **values: Any) -> dict[str, Any]:
@@ -37,7 +41,7 @@ def with_(section: str, **values: Any) -> dict[str, Any]:
 
 
 def test_dev_config_trials_cheap_models(dev_config: KitConfig) -> None:
-    assert dev_config.models.aliases["balanced"][0] == HAIKU
+    assert dev_config.models.aliases["balanced"][0] == HAIKU_45
     assert dev_config.network.mode is NetworkMode.CREATE
     assert dev_config.api.endpoint_type is EndpointType.REGIONAL
     assert dev_config.observability.retain_logs is False
@@ -67,8 +71,8 @@ def test_minimal_config_gets_documented_defaults() -> None:
 
 
 def test_single_model_alias_becomes_a_one_item_fallback_list() -> None:
-    config = parse(with_("models", aliases={"fast": HAIKU}))
-    assert config.models.aliases == {"fast": (HAIKU,)}
+    config = parse(with_("models", aliases={"fast": NOVA}))
+    assert config.models.aliases == {"fast": (NOVA,)}
 
 
 def test_config_objects_are_frozen() -> None:
@@ -89,7 +93,7 @@ BAD_CASES = [
         id="unknown-nested-key",
     ),
     pytest.param(
-        {"models": {"enabled": [HAIKU, "openai.gpt-4o"]}},
+        {"models": {"enabled": [NOVA, "openai.gpt-4o"]}},
         "team.toml: models.enabled: 'openai.gpt-4o' is not in the model catalog",
         id="model-not-in-catalog",
     ),
@@ -97,8 +101,8 @@ BAD_CASES = [
         {"models": {"enabled": []}}, "models.enabled: must list at least one", id="no-models"
     ),
     pytest.param(
-        with_("models", aliases={"fast": ["amazon.nova-micro-v1:0"]}),
-        "models.aliases.fast: points to 'amazon.nova-micro-v1:0', which is not in models.enabled",
+        with_("models", aliases={"fast": ["amazon.nova-lite-v1:0"]}),
+        "models.aliases.fast: points to 'amazon.nova-lite-v1:0', which is not in models.enabled",
         id="alias-points-nowhere",
     ),
     pytest.param(
@@ -107,13 +111,13 @@ BAD_CASES = [
         id="empty-alias",
     ),
     pytest.param(
-        with_("models", aliases={"Fast.Model": HAIKU}),
+        with_("models", aliases={"Fast.Model": NOVA}),
         "models.aliases.Fast.Model: alias names are lowercase letters, digits and '-'",
         id="bad-alias-name",
     ),
     pytest.param(
         with_("models", cross_region="mars"),
-        "models.cross_region: 'mars' is not one of none, us, eu, apac, global",
+        "models.cross_region: 'mars' is not one of none, us, eu, apac, jp, au, ca, us-gov, global",
         id="bad-geography",
     ),
     pytest.param(
@@ -124,7 +128,7 @@ BAD_CASES = [
     pytest.param(
         {
             "models": {
-                "enabled": ["anthropic.claude-3-opus-20240229-v1:0"],
+                "enabled": ["amazon.nova-micro-v1:0"],
                 "cross_region": "none",
             },
             "deployment": {"region": "moon-1"},
@@ -225,5 +229,159 @@ def test_broken_config_stops_synth_with_one_line_and_no_traceback(tmp_path: Path
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [
         f"config error: {path}: models.enabled: 'openai.gpt-4o' is not in the model catalog "
-        "(see docs/models.md for the ids)"
+        "(docs/models.md lists the ids; declare a newer model under models.declared)"
     ]
+
+
+# --- model currency: lifecycle, aliases, declared models ------------------------------------
+
+HAIKU_3 = "anthropic.claude-3-haiku-20240307-v1:0"
+OPUS_41 = "anthropic.claude-opus-4-1-20250805-v1:0"
+US = {"cross_region": "us"}
+
+
+def test_an_end_of_life_model_stops_synthesis_naming_its_date_and_successor() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse({"models": {"enabled": [NOVA, HAIKU_3]}})
+    assert str(caught.value) == (
+        f"team.toml: models.enabled: '{HAIKU_3}' (Claude 3 Haiku) reached end of life on "
+        f"2026-09-10: Bedrock refuses it; use '{HAIKU_45}' (Claude Haiku 4.5) instead"
+    )
+
+
+def test_an_end_of_life_model_named_only_in_an_alias_is_refused_as_dead() -> None:
+    data = {"models": {"enabled": [NOVA], "aliases": {"image": "amazon.nova-canvas-v1:0"}}}
+    with pytest.raises(ConfigError, match=r"models\.aliases\.image: .* reached end of life on "):
+        parse(data)
+
+
+def test_the_successor_named_is_the_first_active_one_down_the_chain() -> None:
+    # Titan Image v2 names Stable Image Core; Nova Premier names Nova 2 Lite.
+    with pytest.raises(ConfigError, match=r"use 'stability\.stable-image-core-v1:1'"):
+        parse({"models": {"enabled": ["amazon.titan-image-generator-v2:0"]}})
+
+
+def test_a_legacy_model_synthesizes_with_one_warning_naming_its_end_of_life() -> None:
+    config = parse({"models": {"enabled": [OPUS_41], **US}})
+    (warning,) = config.models.warnings
+    assert warning.startswith(f"models.enabled: '{OPUS_41}' (Claude Opus 4.1) is LEGACY since ")
+    assert "reaches end of life on 2027-01-08" in warning
+    assert "use 'anthropic.claude-opus-4-6-v1'" in warning and "\n" not in warning
+
+
+def test_the_day_decides_when_a_legacy_model_becomes_a_dead_one() -> None:
+    assert parse({"models": {"enabled": [OPUS_41], **US}}, today=date(2026, 7, 1)).models
+    with pytest.raises(ConfigError, match="reached end of life on 2027-01-08"):
+        parse({"models": {"enabled": [OPUS_41], **US}}, today=date(2027, 1, 8))
+
+
+def test_a_region_where_aws_extends_a_model_accepts_it() -> None:
+    data = {
+        "deployment": {"region": "ca-central-1"},
+        "network": {"availability_zones": ["ca-central-1a", "ca-central-1b"]},
+        "models": {"enabled": [HAIKU_3]},
+    }
+    assert parse(data).models.enabled == (HAIKU_3,)
+
+
+def test_an_alias_mixing_modalities_is_refused() -> None:
+    data = {
+        "models": {
+            "enabled": [NOVA, "amazon.titan-embed-text-v2:0"],
+            "aliases": {"fast": [NOVA, "amazon.titan-embed-text-v2:0"]},
+        }
+    }
+    with pytest.raises(ConfigError, match=r"models\.aliases\.fast: mixes modalities"):
+        parse(data)
+
+
+def test_a_geography_that_cannot_be_called_from_the_region_is_refused() -> None:
+    data = {
+        "deployment": {"region": "eu-west-1"},
+        "network": {"availability_zones": ["eu-west-1a", "eu-west-1b"]},
+        "models": {"enabled": [NOVA], "cross_region": "us"},
+    }
+    with pytest.raises(
+        ConfigError, match=r"'us' profiles cannot be called from deployment\.region"
+    ):
+        parse(data)
+
+
+NEW_MODEL = {
+    "name": "Acme Chat",
+    "provider": "acme",
+    "modality": "text",
+    "capabilities": ["system_prompt", "streaming", "tool_use"],
+    "context_window": 200_000,
+    "max_output_tokens": 8_192,
+    "geographies": ["us", "global"],
+    "pricing": {"in_region": [1.0, 4.0], "global": [0.9, 3.6]},
+}
+
+
+def test_a_model_the_catalog_does_not_know_can_be_declared_and_used() -> None:
+    data = {
+        "models": {
+            "enabled": ["acme.chat-v1:0", NOVA],
+            "cross_region": "global",
+            "aliases": {"fast": ["acme.chat-v1:0", NOVA]},
+            "declared": {"acme.chat-v1:0": NEW_MODEL},
+        }
+    }
+    config = parse(data)
+    spec = config.models.specs()[0]
+    assert (spec.model_id, spec.declared, spec.max_output_tokens) == ("acme.chat-v1:0", True, 8192)
+    target = config.models.routing().resolve("fast")[0]
+    assert target.invocation_id == "global.acme.chat-v1:0"
+    assert target.token_cost(1_000_000, 0) == Decimal("0.9")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"modality": "video"}, "modality: Input should be 'text', 'embedding' or 'image'"),
+        ({"max_output_tokens": 300_000}, "needs 0 < max_output_tokens <= context_window"),
+        ({"capabilities": ["telepathy"]}, "capabilities.0: Input should be"),
+        ({"pricing": {}}, "pricing needs a token price"),
+        ({"colour": "blue"}, "colour: Extra inputs are not permitted"),
+    ],
+)
+def test_a_declared_model_is_validated_like_a_catalog_entry(
+    change: dict[str, Any], message: str
+) -> None:
+    data = {"models": {"enabled": [NOVA], "declared": {"acme.chat-v1:0": NEW_MODEL | change}}}
+    with pytest.raises(ConfigError) as caught:
+        parse(data)
+    text = str(caught.value)
+    assert text.startswith("team.toml: models.declared.acme.chat-v1:0: ") and message in text
+    assert "\n" not in text
+
+
+def test_a_declaration_may_correct_a_catalog_entry_with_a_warning() -> None:
+    corrected = NEW_MODEL | {"name": "Nova Micro", "provider": "amazon"}
+    config = parse({"models": {"enabled": [NOVA], "declared": {NOVA: corrected}}})
+    assert config.models.specs()[0].max_output_tokens == 8192
+    assert config.models.warnings == (f"models.declared.{NOVA}: overrides the catalog entry",)
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_shipped_configs_enable_only_active_models_of_every_family_with_one(name: str) -> None:
+    config = load_config(ROOT / "config" / f"{name}.toml", name, today=TODAY)
+    assert config.models.warnings == ()
+    region = config.deployment.region
+    for spec in config.models.specs():
+        assert spec.lifecycle.status_on(TODAY, region).value == "ACTIVE", spec.model_id
+        if spec.regions and config.models.cross_region not in spec.profile_geographies:
+            assert region in spec.regions, spec.model_id
+    providers = {spec.provider for spec in config.models.specs()}
+    assert providers >= {"anthropic", "amazon", "meta", "mistral", "cohere", "stability", "openai"}
+
+
+def test_a_model_not_served_in_the_deployment_region_is_refused() -> None:
+    data = {
+        "deployment": {"region": "us-east-1"},
+        "network": {"availability_zones": ["us-east-1a", "us-east-1b"]},
+        "models": {"enabled": ["stability.stable-image-core-v1:1"]},
+    }
+    with pytest.raises(ConfigError, match="is served in us-west-2 only, not in us-east-1"):
+        parse(data)

@@ -26,7 +26,7 @@ def test_openai_sdk_gets_a_chat_completion_from_the_emulator(local_gateway: Loca
     text = completion.choices[0].message.content or ""
     assert "emulated" in text.lower()
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.model == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert completion.model == "anthropic.claude-haiku-4-5-20251001-v1:0"
     assert completion.usage is not None and completion.usage.prompt_tokens > 0
     assert (
         completion.usage.total_tokens
@@ -37,7 +37,7 @@ def test_openai_sdk_gets_a_chat_completion_from_the_emulator(local_gateway: Loca
 def test_openai_sdk_lists_models_and_aliases(local_gateway: LocalGateway) -> None:
     client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY)
     ids = {model.id for model in client.models.list()}
-    assert {"fast", "balanced", "best", "anthropic.claude-3-haiku-20240307-v1:0"} <= ids
+    assert {"fast", "balanced", "best", "anthropic.claude-haiku-4-5-20251001-v1:0"} <= ids
 
 
 def test_openai_sdk_surfaces_gateway_errors(local_gateway: LocalGateway) -> None:
@@ -66,7 +66,7 @@ def test_openai_sdk_runs_a_tool_call_round_trip(local_gateway: LocalGateway) -> 
     ]
     messages: list = [{"role": "user", "content": "What is the weather in Oslo?"}]
     first = client.chat.completions.create(
-        model="anthropic.claude-3-haiku-20240307-v1:0",
+        model="anthropic.claude-haiku-4-5-20251001-v1:0",
         messages=messages,
         tools=tools,
         tool_choice="required",
@@ -80,7 +80,7 @@ def test_openai_sdk_runs_a_tool_call_round_trip(local_gateway: LocalGateway) -> 
         {"role": "tool", "tool_call_id": call.id, "content": "4C"},
     ]
     final = client.chat.completions.create(
-        model="anthropic.claude-3-haiku-20240307-v1:0", messages=messages, tools=tools
+        model="anthropic.claude-haiku-4-5-20251001-v1:0", messages=messages, tools=tools
     )
     assert final.choices[0].finish_reason == "stop"
     assert "emulated" in (final.choices[0].message.content or "")
@@ -127,7 +127,7 @@ def test_openai_sdk_iterates_a_streamed_answer_with_usage_last(local_gateway: Lo
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text.startswith("[emulated Claude 3 Haiku]")
+    assert text.startswith("[emulated Claude Haiku 4.5]")
     assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) > 3
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
@@ -136,7 +136,7 @@ def test_openai_sdk_iterates_a_streamed_answer_with_usage_last(local_gateway: Lo
 def test_openai_sdk_streams_tool_calls(local_gateway: LocalGateway) -> None:
     client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY)
     stream = client.chat.completions.create(
-        model="anthropic.claude-3-haiku-20240307-v1:0",
+        model="anthropic.claude-haiku-4-5-20251001-v1:0",
         messages=[{"role": "user", "content": "Weather in Rome?"}],
         tools=[
             {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -15,6 +14,7 @@ import uvicorn
 from lambdas.gateway.app import GatewayApp
 from lambdas.gateway.settings import Settings
 from local.emulator import Emulator, start_emulator
+from tests.conftest import routing_json
 
 pytestmark = pytest.mark.e2e
 MODEL = "amazon.nova-micro-v1:0"
@@ -26,9 +26,7 @@ def stack() -> Iterator[tuple[Emulator, str]]:
         patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
         settings = Settings.from_env(
             {
-                "GATEWAY_ROUTING": json.dumps(
-                    {"enabled": [MODEL], "aliases": {}, "cross_region": "none"}
-                ),
+                "GATEWAY_ROUTING": routing_json([MODEL]),
                 "GATEWAY_API_KEY": "k",
                 "AWS_REGION": "us-east-1",
             }

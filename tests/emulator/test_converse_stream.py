@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
 from local.emulator import Emulator, start_emulator
+from tests.emulator.dates import FORMATS_DAY
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 LLAMA_31 = "meta.llama3-1-8b-instruct-v1:0"
@@ -37,7 +38,7 @@ TOOLS = {
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
+    with start_emulator(today=FORMATS_DAY) as running:
         yield running
 
 

@@ -16,9 +16,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambdas.gateway.catalog import Api, Capability, Modality, ModelSpec, all_models
+from lambdas.gateway.catalog import Api, Capability, LifecycleStatus, Modality, ModelSpec
 from local.emulator import Emulator, start_emulator
 from local.emulator.tokens import count_tokens, truncate_to_tokens
+from model_catalog import all_models
+from tests.emulator.dates import FORMATS_DAY
 
 ROOT = Path(__file__).resolve().parents[2]
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -69,7 +71,12 @@ FAULTS = [
 # --- catalog look-ups, so the tests follow the catalog instead of hard-coding its contents ---
 
 CHAT_MODELS = sorted(
-    (spec for spec in all_models().values() if spec.api is Api.CONVERSE),
+    (
+        spec
+        for spec in all_models().values()
+        if spec.api is Api.CONVERSE
+        and spec.lifecycle.status_on(FORMATS_DAY) is not LifecycleStatus.END_OF_LIFE
+    ),
     key=lambda spec: spec.model_id,
 )
 
@@ -105,7 +112,7 @@ def first_of(modality: Modality) -> str:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
+    with start_emulator(today=FORMATS_DAY) as running:
         yield running
 
 
@@ -763,7 +770,7 @@ def test_the_emulator_refuses_non_loopback_hosts() -> None:
 
 
 def test_a_stopped_emulator_no_longer_accepts_connections() -> None:
-    with start_emulator() as running:
+    with start_emulator(today=FORMATS_DAY) as running:
         url = running.url
         assert make_client(url).converse(modelId=HAIKU, messages=USER_HI)
     host, port = url.removeprefix("http://").rsplit(":", 1)
@@ -786,7 +793,7 @@ def test_the_command_line_serves_in_the_foreground_and_prints_its_url() -> None:
         first_line = process.stdout.readline()
         assert first_line.startswith("Bedrock emulator at http://127.0.0.1:")
         url = first_line.split(" at ", 1)[1].strip()
-        response = make_client(url).converse(modelId=HAIKU, messages=USER_HI)
+        response = make_client(url).converse(modelId="amazon.nova-micro-v1:0", messages=USER_HI)
         assert text_of(response).startswith("[emulated")
     finally:
         process.terminate()

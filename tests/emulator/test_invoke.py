@@ -20,11 +20,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambdas.gateway.catalog import Adapter, Capability, ModelSpec, all_models
+from lambdas.gateway.catalog import Adapter, Capability, LifecycleStatus, ModelSpec
 from local.emulator import Emulator, start_emulator
 from local.emulator.image_models import CANVAS_DIALECTS, FILTER_MESSAGE, FILTER_TRIGGER
-from local.emulator.native_formats import NativeFormat, native_formats
+from local.emulator.native_formats import NOT_EMULATED, NativeFormat, native_formats
 from local.emulator.tokens import count_tokens
+from model_catalog import all_models
+from tests.emulator.dates import FORMATS_DAY
 
 TITAN_EMBED = "amazon.titan-embed-text-v2:0"
 COHERE_EN = "cohere.embed-english-v3"
@@ -40,7 +42,6 @@ LLAMA_VISION = "meta.llama3-2-11b-instruct-v1:0"  # profile only
 MISTRAL_7B = "mistral.mistral-7b-instruct-v0:2"
 MISTRAL_LARGE = "mistral.mistral-large-2407-v1:0"
 COMMAND_R = "cohere.command-r-v1:0"
-TITAN_TEXT = "amazon.titan-text-express-v1"
 NOVA_MICRO = "amazon.nova-micro-v1:0"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ONE_PIXEL = base64.b64encode(PNG_SIGNATURE + b"\x00" * 16).decode()
@@ -67,7 +68,15 @@ FAULTS = [
     ("ResourceNotFoundException", 404),
     ("ServiceQuotaExceededException", 400),
 ]
-SPECS = sorted(all_models().values(), key=lambda spec: spec.model_id)
+SPECS = sorted(
+    (
+        spec
+        for spec in all_models().values()
+        if spec.lifecycle.status_on(FORMATS_DAY) is not LifecycleStatus.END_OF_LIFE
+    ),
+    key=lambda spec: spec.model_id,
+)
+NATIVE = [s for s in SPECS if s.adapter is not Adapter.CONVERSE or s.provider not in NOT_EMULATED]
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
@@ -75,7 +84,7 @@ SPECS = sorted(all_models().values(), key=lambda spec: spec.model_id)
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
+    with start_emulator(today=FORMATS_DAY) as running:
         yield running
 
 
@@ -954,69 +963,6 @@ def test_command_r_rejects(client: Any, body: dict[str, Any], named: str) -> Non
     assert named in rejected(client, COMMAND_R, body)
 
 
-# --- Titan Text -------------------------------------------------------------------------------
-
-
-def test_titan_text_answers_results_quoting_the_user_line(client: Any) -> None:
-    body, headers = invoke(
-        client,
-        TITAN_TEXT,
-        {"inputText": "User: Name a planet.\nBot:", "textGenerationConfig": {"temperature": 0}},
-    )
-    (result,) = body["results"]
-    assert result["outputText"].startswith("[emulated Titan Text Express]")
-    assert '"Name a planet."' in result["outputText"]
-    assert result["completionReason"] == "FINISH"
-    check_usage_headers(headers, body["inputTextTokenCount"], result["tokenCount"])
-
-
-def test_titan_text_max_token_count_and_stop_sequences_set_the_completion_reason(
-    client: Any,
-) -> None:
-    cut, _ = invoke(
-        client, TITAN_TEXT, {"inputText": "Hi", "textGenerationConfig": {"maxTokenCount": 2}}
-    )
-    stopped, _ = invoke(
-        client,
-        TITAN_TEXT,
-        {"inputText": "Hi", "textGenerationConfig": {"stopSequences": ["You said"]}},
-    )
-    assert (cut["results"][0]["completionReason"], cut["results"][0]["tokenCount"]) == (
-        "LENGTH",
-        2,
-    )
-    assert stopped["results"][0]["completionReason"] == "STOP_CRITERIA_MET"
-
-
-@pytest.mark.parametrize(
-    ("body", "named"),
-    [
-        ({"textGenerationConfig": {}}, "required key [inputText] not found"),
-        ({"inputText": ""}, "#/inputText: expected minLength: 1"),
-        (
-            {"inputText": "x", "textGenerationConfig": {"maxTokenCount": 8193}},
-            "#/textGenerationConfig/maxTokenCount: 8193 is not less or equal to 8192",
-        ),
-        (
-            {"inputText": "x", "textGenerationConfig": {"max_tokens": 5}},
-            "#/textGenerationConfig: extraneous key [max_tokens] is not permitted",
-        ),
-        ({"inputText": "x", "textGenerationConfig": "fast"}, "expected type: JSONObject"),
-        ({"prompt": "x"}, "extraneous key [prompt] is not permitted"),
-    ],
-    ids=[
-        "missing-input-text",
-        "empty-input-text",
-        "max-token-count-over-limit",
-        "unknown-config-key",
-        "config-not-object",
-        "prompt-key",
-    ],
-)
-def test_titan_text_rejects(client: Any, body: dict[str, Any], named: str) -> None:
-    assert named in rejected(client, TITAN_TEXT, body)
-
-
 # --- Amazon Nova --------------------------------------------------------------------------------
 
 
@@ -1087,7 +1033,6 @@ _MINIMAL_BY_FORMAT: dict[NativeFormat, dict[str, Any]] = {
     NativeFormat.MISTRAL_PROMPT: {"prompt": "<s>[INST] Hello there [/INST]"},
     NativeFormat.MISTRAL_PROMPT_OR_CHAT: {"messages": [{"role": "user", "content": "Hello there"}]},
     NativeFormat.COHERE_CHAT: {"message": "Hello there"},
-    NativeFormat.TITAN_TEXT: {"inputText": "User: Hello there\nBot:"},
     NativeFormat.NOVA_MESSAGES: NOVA_HELLO,
 }
 
@@ -1100,14 +1045,13 @@ def answer_text(native: NativeFormat, body: dict[str, Any]) -> str:
         NativeFormat.MISTRAL_PROMPT: lambda: body["outputs"][0]["text"],
         NativeFormat.MISTRAL_PROMPT_OR_CHAT: lambda: body["choices"][0]["message"]["content"],
         NativeFormat.COHERE_CHAT: lambda: body["text"],
-        NativeFormat.TITAN_TEXT: lambda: body["results"][0]["outputText"],
         NativeFormat.NOVA_MESSAGES: lambda: body["output"]["message"]["content"][0]["text"],
     }
     return str(texts[native]())
 
 
 @pytest.mark.parametrize(
-    "spec", [s for s in SPECS if s.adapter is Adapter.CONVERSE], ids=lambda s: s.model_id
+    "spec", [s for s in NATIVE if s.adapter is Adapter.CONVERSE], ids=lambda s: s.model_id
 )
 def test_every_text_catalog_entry_has_a_native_format(spec: ModelSpec) -> None:
     assert spec.model_id in native_formats()
@@ -1115,14 +1059,20 @@ def test_every_text_catalog_entry_has_a_native_format(spec: ModelSpec) -> None:
 
 def test_the_native_format_table_follows_the_catalog_not_the_id_spelling() -> None:
     formats = native_formats()
-    assert formats["amazon.titan-text-premier-v1:0"] is NativeFormat.TITAN_TEXT
-    assert formats["amazon.nova-pro-v1:0"] is NativeFormat.NOVA_MESSAGES
+    assert formats["amazon.nova-2-lite-v1:0"] is NativeFormat.NOVA_MESSAGES
     assert formats["mistral.mixtral-8x7b-instruct-v0:1"] is NativeFormat.MISTRAL_PROMPT
     assert formats["mistral.mistral-large-2402-v1:0"] is NativeFormat.MISTRAL_PROMPT_OR_CHAT
-    assert set(formats) == {s.model_id for s in SPECS if s.adapter is Adapter.CONVERSE}
+    assert set(formats) >= {s.model_id for s in NATIVE if s.adapter is Adapter.CONVERSE}
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.model_id)
+@pytest.mark.parametrize("spec", [s for s in SPECS if s not in NATIVE], ids=lambda s: s.model_id)
+def test_native_bodies_not_emulated_yet_are_refused_plainly(client: Any, spec: ModelSpec) -> None:
+    code, status, message = error_of(client, invocable_id(spec), {"prompt": "Hi"})
+    assert (code, status) == ("UnknownOperationException", 404)
+    assert "not emulated yet" in message and "Converse" in message
+
+
+@pytest.mark.parametrize("spec", NATIVE, ids=lambda s: s.model_id)
 def test_every_catalog_entry_answers_a_minimal_native_body(client: Any, spec: ModelSpec) -> None:
     native = native_formats().get(spec.model_id)
     request = _MINIMAL_BY_FORMAT[native] if native else _MINIMAL_BY_ADAPTER[spec.adapter]
@@ -1257,5 +1207,4 @@ def test_capabilities_the_tests_rely_on_hold_in_the_catalog() -> None:
     assert models[LLAMA_VISION].supports(Capability.VISION)
     assert models[HAIKU].max_output_tokens == 4096
     assert models[LLAMA].max_output_tokens == 2048
-    assert models[TITAN_TEXT].max_output_tokens == 8192
     assert models[COMMAND_R].max_output_tokens == 4000

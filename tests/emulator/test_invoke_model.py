@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local.emulator import Emulator, start_emulator
+from tests.emulator.dates import FORMATS_DAY
 
 TITAN_EMBED = "amazon.titan-embed-text-v2:0"
 COHERE = "cohere.embed-english-v3"
@@ -22,7 +23,7 @@ HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
+    with start_emulator(today=FORMATS_DAY) as running:
         yield running
 
 

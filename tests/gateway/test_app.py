@@ -50,8 +50,11 @@ def test_models_lists_enabled_models_with_catalog_details_and_aliases(gateway: G
     assert haiku["modality"] == "text"
     assert "vision" in haiku["capabilities"]
     assert haiku["invocation_id"] == f"us.{HAIKU}"
-    assert haiku["pricing"]["input_per_1k_tokens"] == "0.00025"
-    assert haiku["lifecycle"] == "ACTIVE"
+    # Called through the US profile: the geographic price, 10% above the global one.
+    assert haiku["pricing"]["path"] == "geographic"
+    assert haiku["pricing"]["input_per_million_tokens"] == "1.1"
+    assert haiku["pricing"]["output_per_million_tokens"] == "5.5"
+    assert haiku["lifecycle"] == {"status": "ACTIVE", "end_of_life": None, "successor": None}
     assert by_id["fast"]["targets"] == [NOVA_MICRO, HAIKU]
 
 
@@ -71,7 +74,8 @@ def test_chat_completion_calls_converse_and_returns_usage_and_cost(gateway: Gate
     assert body["choices"][0]["message"]["content"] == "Hello there"
     assert body["usage"] == {"prompt_tokens": 1000, "completion_tokens": 2000, "total_tokens": 3000}
     assert response.headers["x-gateway-model"] == HAIKU
-    assert response.headers["x-gateway-cost-usd"] == "0.00275000"
+    # 1,000 input and 2,000 output tokens at the US profile's $1.10 / $5.50 per million.
+    assert response.headers["x-gateway-cost-usd"] == "0.01210000"
     assert body["id"] == f"chatcmpl-{response.headers['x-request-id']}"
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from lambdas.gateway.catalog import get_model
 from lambdas.gateway.chat import (
     FOLDED_SYSTEM_HEADER,
     from_converse,
@@ -15,6 +14,7 @@ from lambdas.gateway.chat import (
     to_converse,
 )
 from lambdas.gateway.errors import ApiError
+from model_catalog import get_model
 
 HAIKU = get_model("anthropic.claude-3-haiku-20240307-v1:0")
 CLAUDE_35_HAIKU = get_model("anthropic.claude-3-5-haiku-20241022-v1:0")

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -18,12 +19,24 @@ import pytest
 
 from lambdas.gateway.app import GatewayApp
 from lambdas.gateway.bedrock import create_client
-from lambdas.gateway.catalog import Capability, Geography, Modality, ModelSpec, all_models
+from lambdas.gateway.catalog import (
+    Capability,
+    Geography,
+    ImageQuality,
+    LifecycleStatus,
+    Modality,
+    ModelSpec,
+)
 from lambdas.gateway.routing import Routing
 from lambdas.gateway.settings import Settings
 from local.emulator import Emulator, start_emulator
+from model_catalog import all_models
 
-SPECS = list(all_models().values())
+# The catalog's facts were checked on this day; the emulator compares lifecycle dates with it.
+TODAY = date(2026, 11, 30)
+ALL = list(all_models().values())
+SPECS = [s for s in ALL if s.lifecycle.status_on(TODAY) is not LifecycleStatus.END_OF_LIFE]
+DEAD = [s for s in ALL if s.lifecycle.status_on(TODAY) is LifecycleStatus.END_OF_LIFE]
 TEXT = [s for s in SPECS if s.modality is Modality.TEXT]
 EMBEDDING = [s for s in SPECS if s.modality is Modality.EMBEDDING]
 IMAGE = [s for s in SPECS if s.modality is Modality.IMAGE]
@@ -33,14 +46,14 @@ PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00"
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
+    with start_emulator(today=TODAY) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def call(emulator: Emulator) -> Iterator[Any]:
     # Every model that requires a profile offers a US one, so the whole catalog is callable.
-    routing = Routing(enabled=tuple(SPECS), aliases={}, geography=Geography.US)
+    routing = Routing(enabled=tuple(ALL), aliases={}, geography=Geography.US)
     settings = Settings.from_env(
         {"GATEWAY_ROUTING": routing.to_json(), "GATEWAY_API_KEY": "k", "AWS_REGION": "us-east-1"}
     )
@@ -80,17 +93,50 @@ def test_chat_with_system_prompt_and_sampling_works_on_every_text_model(
             {"role": "user", "content": "Another one?"},
         ],
         "max_tokens": 1_000_000,  # capped to the model's own limit
-        "temperature": 0.3,
         "stop": ["###"],
     }
-    if not spec.supports(Capability.EXCLUSIVE_TEMPERATURE_TOP_P):
-        body["top_p"] = 0.9
+    if not spec.supports(Capability.NO_SAMPLING_PARAMETERS):
+        body["temperature"] = 0.3
+        if not spec.supports(Capability.EXCLUSIVE_TEMPERATURE_TOP_P):
+            body["top_p"] = 0.9
     response = call("/v1/chat/completions", body)
     assert response.status_code == 200, response.text
     sent = emulator.requests[-1].body
     assert sent["inferenceConfig"]["maxTokens"] == spec.max_output_tokens
     assert ("system" in sent) is spec.supports(Capability.SYSTEM_PROMPT)
     assert response.json()["usage"]["total_tokens"] > 0
+
+
+@pytest.mark.parametrize(
+    "spec", [s for s in TEXT if s.supports(Capability.NO_SAMPLING_PARAMETERS)], ids=ids
+)
+def test_sampling_parameters_are_refused_by_name_where_the_model_takes_none(
+    call: Any, spec: ModelSpec
+) -> None:
+    response = call(
+        "/v1/chat/completions",
+        {"model": spec.model_id, "messages": [{"role": "user", "content": "Hi"}], "top_p": 0.5},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "top_p" and spec.model_id in error["message"]
+
+
+@pytest.mark.parametrize("spec", TEXT, ids=ids)
+def test_streaming_works_where_the_model_streams_and_is_refused_by_name_elsewhere(
+    call: Any, spec: ModelSpec
+) -> None:
+    response = call(
+        "/v1/chat/completions",
+        {"model": spec.model_id, "messages": [{"role": "user", "content": "Hi"}], "stream": True},
+    )
+    if spec.supports(Capability.STREAMING):
+        assert response.status_code == 200, response.text
+        assert response.text.rstrip().endswith("data: [DONE]")
+    else:
+        assert response.status_code == 400
+        assert response.json()["error"]["param"] == "stream"
+        assert spec.model_id in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("spec", TOOLS, ids=ids)
@@ -172,7 +218,22 @@ def test_images_generate_on_every_image_model(call: Any, spec: ModelSpec) -> Non
     )
     assert response.status_code == 200, response.text
     assert len(response.json()["data"]) == 2
-    assert response.headers["x-gateway-cost-usd"] == f"{spec.price.per_image * 2:.8f}"
+    per_image = spec.pricing.image_price(1024, 1024, ImageQuality.STANDARD)
+    assert response.headers["x-gateway-cost-usd"] == f"{per_image * 2:.8f}"
+
+
+@pytest.mark.parametrize("spec", DEAD, ids=ids)
+def test_end_of_life_models_fail_as_bedrock_fails_them(call: Any, spec: ModelSpec) -> None:
+    route, body = {
+        Modality.TEXT: ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"}]}),
+        Modality.EMBEDDING: ("/v1/embeddings", {"input": "Hi"}),
+        Modality.IMAGE: ("/v1/images/generations", {"prompt": "a kite"}),
+    }[spec.modality]
+    response = call(route, {"model": spec.model_id, **body})
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "ResourceNotFoundException"
+    assert "reached the end of its life" in error["message"]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from botocore.stub import ANY
 
 from lambdas.gateway.adapters.stability_image import nearest_aspect_ratio
 from lambdas.gateway.metering import METRIC_NAMESPACE
+from tests.conftest import routing_json
 from tests.gateway.conftest import (
     CANVAS,
     COHERE_EMBED,
@@ -153,7 +154,7 @@ def test_stability_generates_one_image_per_call_with_distinct_seeds(gateway: Gat
     )
     assert response.status_code == 200
     assert [d["b64_json"] for d in response.json()["data"]] == ["img7", "img8"]
-    assert response.headers["x-gateway-cost-usd"] == "0.16000000"
+    assert response.headers["x-gateway-cost-usd"] == "0.13000000"  # 2 x $0.065
 
 
 def test_nova_canvas_generates_n_images_in_one_call(gateway: Gateway) -> None:
@@ -230,7 +231,7 @@ def test_passthrough_forwards_the_native_body_and_meters_headers(gateway: Gatewa
     assert response.status_code == 200
     assert response.json() == answer
     assert response.headers["x-gateway-input-tokens"] == "1000"
-    assert response.headers["x-gateway-cost-usd"] == "0.00275000"
+    assert response.headers["x-gateway-cost-usd"] == "0.01210000"
 
 
 @pytest.mark.parametrize(
@@ -297,7 +298,7 @@ def test_fallback_stops_when_the_time_budget_is_spent(gateway: Gateway) -> None:
 
     settings = Settings.from_env(
         {
-            "GATEWAY_ROUTING": json.dumps(ROUTING),
+            "GATEWAY_ROUTING": routing_json(**ROUTING),
             "GATEWAY_API_KEY": "test-key",
             "GATEWAY_TIME_BUDGET_SECONDS": "1",
         }
@@ -331,7 +332,7 @@ def test_request_log_line_is_an_emf_record_per_model(
     assert metrics["Dimensions"] == [["model"], []]
     for metric in metrics["Metrics"]:
         assert isinstance(line[metric["Name"]], int | float), metric
-    assert line["input_tokens"] == 100 and line["cost_usd"] == pytest.approx(0.0000875)
+    assert line["input_tokens"] == 100 and line["cost_usd"] == pytest.approx(0.000385)
 
 
 def test_content_logging_is_off_unless_explicitly_enabled(
@@ -348,7 +349,7 @@ def test_content_logging_is_off_unless_explicitly_enabled(
     from tests.gateway.conftest import ROUTING
 
     def logged(env_flag: str | None) -> dict:
-        env = {"GATEWAY_ROUTING": json.dumps(ROUTING), "GATEWAY_API_KEY": "k"}
+        env = {"GATEWAY_ROUTING": routing_json(**ROUTING), "GATEWAY_API_KEY": "k"}
         if env_flag is not None:
             env["GATEWAY_LOG_CONTENT"] = env_flag
         client = boto3.client("bedrock-runtime", region_name="us-east-1")

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError, EventStreamError
 from lambdas.gateway.app import GatewayApp
 from lambdas.gateway.settings import Settings
 from lambdas.gateway.streaming import ChunkMapper
+from tests.conftest import routing_json
 from tests.gateway.conftest import HAIKU, ROUTING
 
 TEXT_EVENTS: list[dict[str, Any]] = [
@@ -97,7 +98,9 @@ def run_stream(
     client: FakeClient, body: dict[str, Any], *, disconnect_after: int | None = None
 ) -> tuple[int, list[bytes], dict[str, str]]:
     """Drive the ASGI app directly; optionally the client goes away after N body chunks."""
-    settings = Settings.from_env({"GATEWAY_ROUTING": json.dumps(ROUTING), "GATEWAY_API_KEY": "k"})
+    settings = Settings.from_env(
+        {"GATEWAY_ROUTING": routing_json(**ROUTING), "GATEWAY_API_KEY": "k"}
+    )
     app = GatewayApp(settings, client_factory=lambda: client)  # type: ignore[arg-type, return-value]
     payload = json.dumps(
         {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}], "stream": True, **body}
@@ -172,7 +175,7 @@ def test_text_stream_becomes_openai_chunks_with_usage_last(
     }
     record = log_line(capsys)
     assert record["streamed"] is True and record["output_tokens"] == 2000
-    assert record["cost_usd"] == pytest.approx(0.00275)
+    assert record["cost_usd"] == pytest.approx(0.0121)
 
 
 def test_usage_chunk_only_when_asked_but_usage_always_logged(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from app import GATEWAY_SOURCE
-from stacks.components.gateway_asset import gateway_code
 from stacks.config import KitConfig
 from stacks.kit import compose
 from tests.conftest import load_env
@@ -26,6 +26,8 @@ class Synthesized:
     api: Template
     monitoring: Template
     governance: Template | None
+    # The cloud assembly directory: asset folders (asset.<hash>) live in it.
+    outdir: Path
 
     def templates(self) -> tuple[Template, ...]:
         """Every stack's template."""
@@ -36,7 +38,7 @@ class Synthesized:
 def synthesize(config: KitConfig) -> Synthesized:
     """Compose and synthesize `config` exactly as app.py does (cdk-nag included)."""
     app = App()
-    stacks = compose(app, config, gateway_code=gateway_code(GATEWAY_SOURCE))
+    stacks = compose(app, config, gateway_source=GATEWAY_SOURCE)
     app.synth()  # raises if cdk-nag reports an unacknowledged finding
     return Synthesized(
         config=config,
@@ -46,6 +48,7 @@ def synthesize(config: KitConfig) -> Synthesized:
         api=Template.from_stack(stacks.api),
         monitoring=Template.from_stack(stacks.monitoring),
         governance=Template.from_stack(stacks.governance) if stacks.governance else None,
+        outdir=Path(app.outdir),
     )
 
 

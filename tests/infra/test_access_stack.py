@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from lambdas.gateway.catalog import GEOGRAPHY_REGIONS
+import pytest
+
+from lambdas.gateway.catalog import Geography
+from model_catalog import get_model
+from model_catalog.geographies import DESTINATIONS
+from stacks.components.model_access import model_arns
 from stacks.config import KitConfig, parse_config
 from tests.infra.cfn import as_list, policy_statements, render
 from tests.infra.conftest import Synthesized, synthesize
@@ -24,7 +29,7 @@ def expected_arns(config: KitConfig) -> tuple[set[str], set[str], set[str]]:
         if geo is not None and geo in spec.profile_geographies:
             profiles.add(f"{PROFILE_ARN}{geo.value}.{model_id}")
             routed.add(fm_arn("${AWS::Region}", model_id))
-            routed.update(fm_arn(region, model_id) for region in GEOGRAPHY_REGIONS[geo])
+            routed.update(fm_arn(region, model_id) for region in DESTINATIONS[geo])
         else:
             direct.add(fm_arn("${AWS::Region}", model_id))
     return direct, profiles, routed
@@ -122,8 +127,8 @@ def test_dev_and_prod_grant_different_model_sets(dev: Synthesized, prod: Synthes
     # Promotion from dev to prod changes the allow-list with the config, nothing else.
     dev_resources = {r for s in bedrock_statements(dev) for r in as_list(s["Resource"])}
     prod_resources = {r for s in bedrock_statements(prod) for r in as_list(s["Resource"])}
-    assert any("claude-sonnet-4-5" in r for r in prod_resources)
-    assert not any("claude-sonnet-4-5" in r for r in dev_resources)
+    assert any("claude-opus-4-6" in r for r in prod_resources)
+    assert not any("claude-opus-4-6" in r for r in dev_resources)
 
 
 def test_global_profiles_add_the_region_less_arn_only_for_unspecified_region() -> None:
@@ -167,3 +172,31 @@ def test_without_cross_region_every_model_is_invoked_directly() -> None:
     assert as_list(by_sid["InvokeEnabledModels"]["Resource"]) == [
         fm_arn("${AWS::Region}", "amazon.nova-micro-v1:0")
     ]
+
+
+# AWS's inference-profile tables: regions a first catalog left out, which Bedrock routes to.
+REGIONS_ONCE_MISSING = {
+    "us": {"us-west-1"},
+    "eu": {"eu-west-2", "eu-south-1", "eu-south-2", "eu-central-2"},
+    "apac": {"ap-northeast-3", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "me-central-1"},
+}
+
+
+@pytest.mark.parametrize("geography", ["us", "eu", "apac"])
+def test_every_destination_region_aws_lists_for_a_profile_is_allowed(geography: str) -> None:
+    spec = get_model("amazon.nova-lite-v1:0")
+    arns = model_arns([spec], Geography(geography), region="us-east-1")
+    allowed = {arn.split(":")[3] for arn in arns.routed_models}
+    assert allowed >= set(DESTINATIONS[Geography(geography)]) | {"us-east-1"}
+    assert allowed >= REGIONS_ONCE_MISSING[geography]
+    (profile,) = arns.profiles
+    assert profile.endswith(f":inference-profile/{geography}.amazon.nova-lite-v1:0")
+
+
+def test_destination_models_are_allowed_only_through_the_configured_profile(
+    env: Synthesized,
+) -> None:
+    by_sid = {s["Sid"]: s for s in bedrock_statements(env)}
+    through = by_sid["InvokeModelsThroughProfiles"]
+    assert list(through["Condition"]) == ["StringEquals"]
+    assert set(through["Condition"]["StringEquals"]) == {"bedrock:InferenceProfileArn"}

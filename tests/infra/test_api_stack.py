@@ -43,11 +43,16 @@ def test_gateway_runs_latest_python_on_arm64_through_the_web_adapter(env: Synthe
     assert variables["GATEWAY_TIME_BUDGET_SECONDS"] == str(env.config.gateway.timeout_seconds - 2)
 
 
-def test_gateway_routing_matches_the_config(env: Synthesized) -> None:
-    routing = json.loads(gateway_function(env)["Environment"]["Variables"]["GATEWAY_ROUTING"])
-    assert routing["enabled"] == list(env.config.models.enabled)
+def test_gateway_routing_travels_in_the_asset_and_matches_the_config(env: Synthesized) -> None:
+    function = gateway_function(env)
+    assert function["Environment"]["Variables"]["GATEWAY_ROUTING_FILE"] == "routing.json"
+    asset_hash = function["Code"]["S3Key"].removesuffix(".zip")
+    routing = json.loads((env.outdir / f"asset.{asset_hash}" / "routing.json").read_text())
+    assert [model["id"] for model in routing["models"]] == list(env.config.models.enabled)
     assert routing["aliases"] == {k: list(v) for k, v in env.config.models.aliases.items()}
     assert routing["cross_region"] == env.config.models.cross_region.value
+    # Every variable together stays under Lambda's 4 KB limit.
+    assert len(json.dumps(function["Environment"]["Variables"])) < 4096
 
 
 def test_gateway_function_limits_come_from_config(env: Synthesized) -> None:
@@ -63,8 +68,8 @@ def test_both_functions_share_code_role_network_and_routing(env: Synthesized) ->
     for key in ("Code", "Role", "VpcConfig", "Layers", "Runtime", "Architectures"):
         assert buffered[key] == streaming[key], key
     assert (
-        buffered["Environment"]["Variables"]["GATEWAY_ROUTING"]
-        == streaming["Environment"]["Variables"]["GATEWAY_ROUTING"]
+        buffered["Environment"]["Variables"]["GATEWAY_ROUTING_FILE"]
+        == streaming["Environment"]["Variables"]["GATEWAY_ROUTING_FILE"]
     )
     assert streaming["Timeout"] == env.config.gateway.stream_timeout_seconds
 

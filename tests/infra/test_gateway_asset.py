@@ -17,6 +17,7 @@ import pytest
 
 from app import GATEWAY_SOURCE
 from stacks.components.gateway_bundle import build_gateway_bundle
+from tests.conftest import routing_json
 
 MAX_ZIPPED_BYTES = 5 * 1024 * 1024
 
@@ -24,13 +25,18 @@ MAX_ZIPPED_BYTES = 5 * 1024 * 1024
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("asset")
-    build_gateway_bundle(GATEWAY_SOURCE, target)
+    build_gateway_bundle(
+        GATEWAY_SOURCE, target, routing_json=routing_json(["amazon.nova-micro-v1:0"])
+    )
     return target
 
 
 def test_bundle_holds_the_gateway_package_entry_script_and_vendored_server(bundle: Path) -> None:
     assert (bundle / "gateway" / "app.py").is_file()
-    assert (bundle / "gateway" / "catalog_entries.py").is_file()
+    assert (bundle / "gateway" / "catalog.py").is_file()
+    assert json.loads((bundle / "routing.json").read_text())["models"][0]["id"] == (
+        "amazon.nova-micro-v1:0"
+    )
     assert (bundle / "uvicorn" / "__init__.py").is_file()
     assert (bundle / "h11" / "__init__.py").is_file()
     assert (bundle / "click" / "__init__.py").is_file()
@@ -52,13 +58,12 @@ def test_bundle_serves_health_and_models_from_its_own_directory(bundle: Path) ->
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    routing = {"enabled": ["amazon.nova-micro-v1:0"], "aliases": {}, "cross_region": "none"}
     # -S: no site-packages, so only the stdlib and the bundle itself are importable (boto3 is
     # imported on the first Bedrock call; in Lambda it comes from the runtime).
     env = {
         "PATH": os.environ["PATH"],
         "PORT": str(port),
-        "GATEWAY_ROUTING": json.dumps(routing),
+        "GATEWAY_ROUTING_FILE": "routing.json",
         "GATEWAY_AUTH": "api-gateway",
         "AWS_REGION": "us-east-1",
     }

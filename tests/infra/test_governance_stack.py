@@ -11,10 +11,10 @@ from stacks.config import parse_config
 from tests.infra.cfn import as_list, render
 from tests.infra.conftest import Synthesized, synthesize
 
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
 FULL: dict[str, Any] = {
-    "models": {"enabled": [NOVA, HAIKU]},
+    "models": {"enabled": [NOVA, HAIKU], "cross_region": "us"},
     "access_check": {
         "mode": "strict",
         "accept_offers": True,
@@ -206,14 +206,13 @@ def test_handler_assets_hold_only_their_package(tmp_path: Any) -> None:
     from aws_cdk import App
 
     from app import GATEWAY_SOURCE
-    from stacks.components.gateway_asset import gateway_code
     from stacks.kit import compose
 
     app = App(outdir=str(tmp_path))
     compose(
         app,
         parse_config(FULL, source="inline.toml", env_name="assets"),
-        gateway_code=gateway_code(GATEWAY_SOURCE),
+        gateway_source=GATEWAY_SOURCE,
     )
     app.synth()
     packages = {

@@ -7,7 +7,6 @@ from aws_cdk import App, Validations
 
 from app import GATEWAY_SOURCE
 from stacks import kit
-from stacks.components.gateway_asset import gateway_code
 from stacks.config import KitConfig
 from tests.infra.conftest import Synthesized
 
@@ -18,14 +17,14 @@ def test_synthesis_fails_on_an_unacknowledged_finding(
     # Without the acknowledgments the same app must not synthesize: proof the checks run.
     monkeypatch.setattr(kit, "acknowledge_findings", lambda *_args: None)
     app = App()
-    kit.compose(app, dev_config, gateway_code=gateway_code(GATEWAY_SOURCE))
+    kit.compose(app, dev_config, gateway_source=GATEWAY_SOURCE)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
 
 
 def test_acknowledgments_name_one_finding_with_a_reason(dev_config: KitConfig) -> None:
     app = App()
-    stacks = kit.compose(app, dev_config, gateway_code=gateway_code(GATEWAY_SOURCE))
+    stacks = kit.compose(app, dev_config, gateway_source=GATEWAY_SOURCE)
     acknowledged: dict[str, str] = {}
     for stack in stacks.all():
         for construct in stack.node.find_all():

@@ -102,7 +102,7 @@ def test_the_use_case_form_is_checked_for_the_catalogs_anthropic_models_only(
     assert main(["--env", "prod"], client_factory=factory(fake)) == 1
     out = capsys.readouterr().out
     for spec in prod_config.models.specs():
-        needs_form = spec.provider is Provider.ANTHROPIC
+        needs_form = spec.provider == Provider.ANTHROPIC
         assert (f"NOT READY: {spec.model_id}\n" in out) is needs_form
     assert fake.calls.count("get_use_case_for_model_access") == 1
 
@@ -117,14 +117,32 @@ def test_doctor_is_read_only_unless_asked_to_accept_offers(dev_config: KitConfig
     assert f"create_foundation_model_agreement:token-{model_id}" in fake.calls
 
 
+def regionless(tmp_path: Path) -> str:
+    """A config without deployment.region (an environment-agnostic deployment)."""
+    path = tmp_path / "anywhere.toml"
+    path.write_text(
+        '[models]\ncross_region = "us"\nenabled = ["amazon.nova-micro-v1:0"]\n', encoding="utf-8"
+    )
+    return str(path)
+
+
 def test_region_comes_from_aws_region_when_the_config_has_none(
-    monkeypatch: pytest.MonkeyPatch, dev_config: KitConfig
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert not dev_config.deployment.region
     monkeypatch.setenv("AWS_REGION", "eu-central-1")
     regions: list[str | None] = []
-    main(["--env", "dev"], client_factory=factory(FakeBedrock("eu-central-1"), regions))
+    argv = ["--env", "dev", "--config", regionless(tmp_path)]
+    main(argv, client_factory=factory(FakeBedrock("eu-central-1"), regions))
     assert regions == ["eu-central-1"]
+
+
+def test_the_config_region_wins_over_aws_region(
+    monkeypatch: pytest.MonkeyPatch, dev_config: KitConfig
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    regions: list[str | None] = []
+    main(["--env", "dev"], client_factory=factory(FakeBedrock("us-west-2"), regions))
+    assert regions == [dev_config.deployment.region] == ["us-west-2"]
 
 
 @pytest.mark.parametrize(
@@ -160,7 +178,8 @@ def test_no_region_anywhere_exits_two_with_one_line(
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
-    assert main(["--env", "dev"], client_factory=doctor.default_client) == 2
+    argv = ["--env", "dev", "--config", regionless(tmp_path)]
+    assert main(argv, client_factory=doctor.default_client) == 2
     err = capsys.readouterr().err
     assert err == "doctor: no region: set deployment.region in the config, or AWS_REGION\n"
 

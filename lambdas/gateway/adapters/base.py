@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog import ImageQuality
+
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingRequest:
@@ -35,7 +37,7 @@ class ImageRequest:
     width: int
     height: int
     seed: int | None
-    quality: str
+    quality: ImageQuality
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ def build(request: ImageRequest, count: int, seed: int | None) -> dict[str, Any]
         "numberOfImages": count,
         "width": request.width,
         "height": request.height,
-        "quality": "premium" if request.quality == "hd" else "standard",
+        "quality": request.quality.value,
     }
     if seed is not None:
         config["seed"] = seed
