@@ -26,11 +26,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lambdas.gateway.routing import Routing  # noqa: E402
 from local.emulator import start_emulator  # noqa: E402
+from model_catalog import all_models  # noqa: E402
 from stacks.components.gateway_bundle import build_gateway_bundle  # noqa: E402
 
 MODEL = "amazon.nova-micro-v1:0"
-ROUTING = json.dumps({"enabled": [MODEL], "aliases": {}, "cross_region": "none"})
+# As synthesis writes it: the enabled model's spec travels with the routing.
+ROUTING = Routing(
+    enabled=(all_models()[MODEL],), aliases={}, geography=None, known_ids=frozenset(all_models())
+).to_json()
 CHAT_BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "Hello"}]})
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
 WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
@@ -306,7 +311,7 @@ def asset_zip_bytes() -> int:
     """Zip the gateway bundle as CDK would and return its size."""
     with tempfile.TemporaryDirectory() as folder:
         bundle = Path(folder) / "bundle"
-        build_gateway_bundle(ROOT / "lambdas" / "gateway", bundle)
+        build_gateway_bundle(ROOT / "lambdas" / "gateway", bundle, routing_json=ROUTING)
         archive = Path(folder) / "asset.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
             for path in sorted(bundle.rglob("*")):

@@ -163,3 +163,21 @@ def test_openai_sdk_streams_tool_calls(local_gateway: LocalGateway) -> None:
     assert calls[0].function.name == "get_weather" and calls[0].id
     arguments = "".join(call.function.arguments or "" for call in calls)
     assert json.loads(arguments) == {"city": "emulated"}
+
+
+@pytest.mark.parametrize("alias", ["fast", "balanced", "best", "embed", "image"])
+def test_make_run_answers_on_every_default_alias(local_gateway: LocalGateway, alias: str) -> None:
+    client = OpenAI(base_url=local_gateway.base_url, api_key=API_KEY, max_retries=0)
+    if alias == "embed":
+        vectors = client.embeddings.create(model=alias, input="a lighthouse")
+        assert vectors.data[0].embedding and vectors.usage.prompt_tokens > 0
+    elif alias == "image":
+        image = client.images.generate(
+            model=alias, prompt="a lighthouse", response_format="b64_json"
+        )
+        assert base64.b64decode(image.data[0].b64_json or "").startswith(b"\x89PNG")
+    else:
+        reply = client.chat.completions.create(
+            model=alias, messages=[{"role": "user", "content": "Hi"}]
+        )
+        assert reply.choices[0].message.content and reply.usage is not None
