@@ -13,13 +13,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from lambdas.gateway.catalog import Api, Capability, LifecycleStatus, Modality, ModelSpec
 from local.emulator import Emulator, start_emulator
 from local.emulator.tokens import count_tokens, truncate_to_tokens
 from model_catalog import all_models
+from tests.emulator.clients import error_of, make_client
 from tests.emulator.dates import FORMATS_DAY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,17 +120,6 @@ def _fresh(emulator: Emulator) -> None:
     emulator.clear()
 
 
-def make_client(url: str, **config: Any) -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(**config),
-    )
-
-
 @pytest.fixture(scope="module")
 def client(emulator: Emulator) -> Any:
     """A client that makes one attempt per call, so an injected fault is what it reports."""
@@ -145,17 +133,6 @@ def lenient(emulator: Emulator) -> Any:
         emulator.url,
         retries={"mode": "standard", "total_max_attempts": 1},
         parameter_validation=False,
-    )
-
-
-def error_of(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response
-    return (
-        error["Error"]["Code"],
-        error["ResponseMetadata"]["HTTPStatusCode"],
-        error["Error"]["Message"],
     )
 
 

@@ -12,13 +12,11 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from local.emulator import Emulator, start_emulator
 from model_catalog import get_model
+from tests.emulator.clients import error_of, make_client
 
 HAIKU_3 = "anthropic.claude-3-haiku-20240307-v1:0"
 OPUS_41 = "us.anthropic.claude-opus-4-1-20250805-v1:0"
@@ -28,25 +26,7 @@ EOL_MESSAGE = "This model version has reached the end of its life."
 
 
 def client_for(emulator: Emulator, region: str) -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        region_name=region,
-        endpoint_url=emulator.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
-def failure(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response
-    return (
-        error["Error"]["Code"],
-        error["ResponseMetadata"]["HTTPStatusCode"],
-        error["Error"]["Message"],
-    )
+    return make_client(emulator.url, region, retries={"max_attempts": 1})
 
 
 @pytest.fixture
@@ -67,12 +47,12 @@ def on_day() -> Iterator[Any]:
 def test_a_model_past_its_end_of_life_answers_resource_not_found(on_day: Any) -> None:
     client = client_for(on_day(date(2026, 11, 30)), "us-east-1")
     for model_id in (HAIKU_3, f"us.{HAIKU_3}"):
-        assert failure(client.converse, modelId=model_id, messages=HI) == (
+        assert error_of(client.converse, modelId=model_id, messages=HI) == (
             "ResourceNotFoundException",
             404,
             EOL_MESSAGE,
         )
-    code, status, _ = failure(client.invoke_model, modelId=HAIKU_3, body=b"{}")
+    code, status, _ = error_of(client.invoke_model, modelId=HAIKU_3, body=b"{}")
     assert (code, status) == ("ResourceNotFoundException", 404)
 
 
@@ -84,7 +64,7 @@ def test_the_same_model_answers_the_day_before_its_end_of_life(on_day: Any) -> N
 def test_a_region_where_aws_extends_the_model_still_serves_it(on_day: Any) -> None:
     emulator = on_day(date(2026, 11, 30))
     assert client_for(emulator, "ca-central-1").converse(modelId=HAIKU_3, messages=HI)["output"]
-    code, _, _ = failure(client_for(emulator, "eu-west-1").converse, modelId=HAIKU_3, messages=HI)
+    code, _, _ = error_of(client_for(emulator, "eu-west-1").converse, modelId=HAIKU_3, messages=HI)
     assert code == "ResourceNotFoundException"
 
 
@@ -92,13 +72,13 @@ def test_a_legacy_model_serves_existing_callers_until_its_end_of_life(on_day: An
     legacy = client_for(on_day(date(2026, 11, 30)), "us-east-1")
     assert legacy.converse(modelId=OPUS_41, messages=HI)["output"]
     dead = client_for(on_day(date(2027, 1, 8)), "us-east-1")
-    assert failure(dead.converse, modelId=OPUS_41, messages=HI)[2] == EOL_MESSAGE
+    assert error_of(dead.converse, modelId=OPUS_41, messages=HI)[2] == EOL_MESSAGE
 
 
 def test_without_a_pinned_day_the_emulator_follows_the_calendar(on_day: Any) -> None:
     client = client_for(on_day(None), "us-east-1")
     # Today is after 2026-09-10 whenever this suite runs.
-    assert failure(client.converse, modelId=HAIKU_3, messages=HI)[0] == "ResourceNotFoundException"
+    assert error_of(client.converse, modelId=HAIKU_3, messages=HI)[0] == "ResourceNotFoundException"
     assert client.converse(modelId=NOVA, messages=HI)["output"]
 
 
@@ -107,7 +87,7 @@ def test_a_model_declared_in_config_is_served_and_an_unknown_one_is_not(on_day: 
     client = client_for(on_day(date(2026, 11, 30), declared=[declared]), "us-east-1")
     answer = client.converse(modelId="acme.brand-new-v1:0", messages=HI)
     assert answer["output"]["message"]["content"][0]["text"].startswith("[emulated Acme New]")
-    assert failure(client.converse, modelId="acme.unknown-v1:0", messages=HI) == (
+    assert error_of(client.converse, modelId="acme.unknown-v1:0", messages=HI) == (
         "ValidationException",
         400,
         "The provided model identifier is invalid.",
@@ -118,7 +98,7 @@ def test_a_model_that_cannot_stream_refuses_converse_stream(on_day: Any) -> None
     client = client_for(on_day(date(2026, 11, 30)), "us-east-1")
     llama4 = "us.meta.llama4-maverick-17b-instruct-v1:0"
     assert client.converse(modelId=llama4, messages=HI)["output"]
-    code, status, message = failure(client.converse_stream, modelId=llama4, messages=HI)
+    code, status, message = error_of(client.converse_stream, modelId=llama4, messages=HI)
     assert (code, status) == ("ValidationException", 400)
     assert "streaming" in message
 
@@ -127,7 +107,7 @@ def test_a_model_without_sampling_parameters_refuses_them(on_day: Any) -> None:
     client = client_for(on_day(date(2026, 11, 30)), "us-east-1")
     opus = "us.anthropic.claude-opus-4-7"
     assert client.converse(modelId=opus, messages=HI)["output"]
-    code, _, message = failure(
+    code, _, message = error_of(
         client.converse, modelId=opus, messages=HI, inferenceConfig={"temperature": 0.2}
     )
     assert code == "ValidationException" and "temperature" in message
