@@ -1,7 +1,8 @@
-"""The gateway's one ASGI application: routing, authentication, JSON in and out, errors.
+"""The gateway's one ASGI application: the HTTP side of every route, and the one log line.
 
 Deliberately framework-free: a few routes do not justify a web framework's import cost, and the
-Lambda cold start is a product feature. Served by uvicorn locally, by the Lambda Web Adapter in AWS.
+Lambda cold start is a product feature. The route table lives in `routes.py`; handlers return
+what happened (`responses.py`, the Meter) and this module writes the request's record once.
 """
 
 from __future__ import annotations
@@ -9,17 +10,22 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from functools import partial
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import compare, embeddings, images, passthrough, service
+from .calls import Budget, ClientPool
 from .errors import ApiError
+from .exchange import Exchange
 from .metering import RequestRecord, write_record
+from .request_body import decode_json, read_body
+from .responses import JsonResponse, RawResponse, Response, StreamResponse
+from .router import Body, Match, Router
+from .routes import Handler, routes
 from .settings import AuthMode, Settings
+from .streaming import DONE, sse
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -29,13 +35,11 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
-MODELS_PREFIX = "/v1/models/"
-INVOKE_SUFFIX = "/invoke"
+_INTERNAL = ApiError(500, "Internal error in the gateway.", type_="api_error")
 
 
 class GatewayApp:
-    """ASGI callable serving /health, /v1/models and /v1/chat/completions."""
+    """ASGI callable serving the OpenAI-compatible routes."""
 
     def __init__(
         self,
@@ -43,34 +47,18 @@ class GatewayApp:
         client_factory: Callable[[], BedrockRuntimeClient] | None = None,
     ) -> None:
         self.settings = settings
-        self._client: BedrockRuntimeClient | None = None
-        self._client_lock = threading.Lock()
-        self._client_factory = client_factory or partial(_default_client, settings)
-        routing = settings.routing
-        self._routes: dict[tuple[str, str], Callable[[object, RequestRecord], service.Result]] = {
-            ("GET", "/health"): lambda _body, _record: service.Result({"status": "ok"}),
-            ("GET", "/v1/models"): lambda _body, _record: service.list_models(routing),
-            ("POST", "/v1/chat/completions"): partial(
-                service.chat_completion,
-                routing,
-                self.client,
-                time_budget_seconds=settings.time_budget_seconds,
-                log_content=settings.log_content,
-            ),
-            ("POST", "/v1/embeddings"): partial(embeddings.create_embeddings, routing, self.client),
-            ("POST", "/v1/images/generations"): partial(
-                images.generate_images, routing, self.client
-            ),
-            ("POST", "/v1/compare"): partial(compare.compare, routing, self.client),
-        }
-
-    def client(self) -> BedrockRuntimeClient:
-        """Return the Bedrock client, created on first use (boto3 is imported only then)."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._client_factory()
-        return self._client
+        if client_factory is not None:
+            injected = client_factory
+            self.clients = ClientPool(lambda _timeout: injected())
+        else:
+            self.clients = ClientPool(lambda timeout: _default_client(settings, timeout))
+        self.router: Router[Handler] = Router(routes())
+        # Blocking boto3 calls run here, never on the event loop; sized for many slow calls.
+        self._executor = (
+            ThreadPoolExecutor(settings.workers, thread_name_prefix="bedrock")
+            if settings.threaded_calls
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
@@ -80,134 +68,159 @@ class GatewayApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        method, path = scope["method"], scope["path"]
+        method = scope["method"]
+        raw_path = _raw_path(scope)
         record = RequestRecord(
             request_id=uuid.uuid4().hex,
             method=method,
-            path=path,
+            path=scope["path"][:200],
             namespace=self.settings.metrics_namespace,
         )
-        raw: bytes | None = None
-        content_type = "application/json"
+        exchange: Exchange | None = None
         try:
-            result = await self._dispatch(scope, receive, method, path, record)
-            if result.stream is not None:
-                await self._send_stream(result, receive, send, record, started)
-                return
-            status, body, headers = 200, result.body, result.headers
-            raw, content_type = result.raw, result.content_type
+            match = self.router.match(method, raw_path)
+            if match.route.authenticated:
+                self._authenticate(scope)
+            exchange = await self._exchange(match, receive, record)
+            response = await self._run(match.route.handler, exchange)
         except ApiError as error:
-            status, body, headers = error.status, error.body(), dict(error.headers)
+            response = _error_response(error)
             record.error_code = error.code or error.type
-        except Exception:
-            import logging
-
-            logging.getLogger(__name__).exception("unhandled error in %s %s", method, path)
-            internal = ApiError(500, "Internal error in the gateway.", type_="api_error")
-            status, body, headers = 500, internal.body(), {}
+        except Exception:  # noqa: BLE001 - a bug answers 500, logged, never a traceback
+            _log_exception("unhandled error in %s %s", method, record.path)
+            response = _error_response(_INTERNAL)
             record.error_code = "internal_error"
+        try:
+            if isinstance(response, StreamResponse):
+                await self._send_stream(response, receive, send, record, started)
+            else:
+                await self._send(response, send, record, started, head=method == "HEAD")
+        finally:
+            _fill(record, exchange)
+            record.latency_ms = (time.perf_counter() - started) * 1000
+            if raw_path != "/health":
+                write_record(record)
+
+    async def _exchange(
+        self, match: Match[Handler], receive: Receive, record: RequestRecord
+    ) -> Exchange:
+        body: object = None
+        if match.route.body is not Body.NONE:
+            raw = await read_body(receive)
+            body = raw if match.route.body is Body.RAW else decode_json(raw)
+        settings = self.settings
+        return Exchange(
+            request_id=record.request_id,
+            body=body,
+            params=match.params,
+            routing=settings.routing,
+            budget=Budget(settings.time_budget_seconds),
+            clients=self.clients,
+            attempts_per_model=settings.bedrock_max_attempts,
+            log_content=settings.log_content,
+            write=write_record,
+            namespace=settings.metrics_namespace,
+        )
+
+    async def _run(self, handler: Handler, exchange: Exchange) -> Response:
+        try:
+            if self._executor is None:
+                return handler(exchange)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, handler, exchange)
+        except RecursionError:
+            # Only a client's deeply nested JSON recurses this far.
+            raise ApiError(
+                400, "The request body is nested too deeply.", code="invalid_json"
+            ) from None
+
+    async def _send(
+        self,
+        response: JsonResponse | RawResponse,
+        send: Send,
+        record: RequestRecord,
+        started: float,
+        *,
+        head: bool,
+    ) -> None:
+        if isinstance(response, RawResponse):
+            payload, content_type = response.body, response.content_type
+            status = 200
+        else:
+            payload = json.dumps(response.body, separators=(",", ":")).encode()
+            content_type, status = "application/json", response.status
         record.status = status
-        record.latency_ms = (time.perf_counter() - started) * 1000
-        headers["x-request-id"] = record.request_id
-        headers["x-gateway-latency-ms"] = f"{record.latency_ms:.1f}"
-        payload = raw if raw is not None else json.dumps(body, separators=(",", ":")).encode()
-        await _send(send, status, payload, content_type, headers)
-        if path != "/health":
-            write_record(record)
+        headers = {
+            **response.headers,
+            "x-request-id": record.request_id,
+            "x-gateway-latency-ms": f"{(time.perf_counter() - started) * 1000:.1f}",
+        }
+        raw_headers = [
+            (b"content-type", content_type.encode("latin-1")),
+            (b"content-length", str(len(payload)).encode()),
+            *((name.encode(), value.encode("latin-1")) for name, value in headers.items()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": b"" if head else payload})
 
     async def _send_stream(
         self,
-        result: service.Result,
+        response: StreamResponse,
         receive: Receive,
         send: Send,
         record: RequestRecord,
         started: float,
     ) -> None:
-        """Send server-sent events as they arrive; meter and log however the stream ends."""
-        assert result.stream is not None
-        chunks = result.stream
+        """Send server-sent events as they arrive; the stream always ends with [DONE]."""
+        record.status, record.streamed = 200, True
         headers = {
-            **result.headers,
+            **response.headers,
             "cache-control": "no-cache",
             "x-request-id": record.request_id,
+            # Time to the first byte: a stream's total time is only known at its end.
+            "x-gateway-latency-ms": f"{(time.perf_counter() - started) * 1000:.1f}",
         }
         raw_headers = [(b"content-type", b"text/event-stream; charset=utf-8")]
-        raw_headers.extend((k.encode(), v.encode()) for k, v in headers.items())
-        record.status = 200
+        raw_headers.extend((k.encode(), v.encode("latin-1")) for k, v in headers.items())
         disconnected = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
+        chunks = response.chunks
         try:
             await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
-            while True:
-                if self.settings.threaded_calls:
-                    chunk = await asyncio.to_thread(next, chunks, None)
-                else:
-                    chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                if disconnected.is_set():
-                    # Keep reading Bedrock's stream: usage arrives at its end and is billed anyway.
-                    record.client_disconnected = True
-                    continue
-                try:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                except OSError:  # the server may raise once the peer is gone
-                    disconnected.set()
-                await asyncio.sleep(0)  # let the disconnect watcher run between chunks
+            try:
+                while (chunk := await self._next(chunks)) is not None:
+                    await self._write(send, chunk, disconnected, record)
+            except Exception:  # noqa: BLE001 - the stream must end well whatever broke
+                _log_exception("stream failed for %s", record.path)
+                record.stream_error_status = 500
+                record.error_code = record.error_code or "internal_error"
+                for tail in (sse(_INTERNAL.body()), DONE):
+                    await self._write(send, tail, disconnected, record)
             if not disconnected.is_set():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except Exception:
-            import logging
-
-            logging.getLogger(__name__).exception("stream failed for %s", record.path)
-            record.error_code = record.error_code or "internal_error"
         finally:
             watcher.cancel()
-            record.latency_ms = (time.perf_counter() - started) * 1000
-            write_record(record)
 
-    async def _dispatch(
-        self, scope: Scope, receive: Receive, method: str, path: str, record: RequestRecord
-    ) -> service.Result:
-        handler = self._routes.get((method, path)) or self._model_route(method, path)
-        if handler is None:
-            if any(route_path == path for _, route_path in self._routes) or path.startswith(
-                MODELS_PREFIX
-            ):
-                raise ApiError(
-                    405, f"Method {method} is not allowed on {path}.", code="method_not_allowed"
-                )
-            raise ApiError(
-                404, f"No route {method} {path}.", type_="not_found_error", code="not_found"
-            )
-        if path.startswith("/v1/"):
-            self._authenticate(scope)
-        body: object = None
-        if method == "POST":
-            raw = await _read_body(receive)
-            # The native passthrough forwards the client's bytes untouched.
-            body = raw if path.endswith(INVOKE_SUFFIX) else _decode_json(raw)
-            if self.settings.threaded_calls:
-                # boto3 blocks; a worker thread keeps the event loop free for other requests.
-                return await asyncio.to_thread(handler, body, record)
-        return handler(body, record)
+    async def _next(self, chunks: Iterator[bytes]) -> bytes | None:
+        if self._executor is None:
+            return next(chunks, None)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, next, chunks, None)
 
-    def _model_route(
-        self, method: str, path: str
-    ) -> Callable[[object, RequestRecord], service.Result] | None:
-        """Routes with the model id in the path: GET /v1/models/{id}, POST .../{id}/invoke."""
-        if not path.startswith(MODELS_PREFIX):
-            return None
-        rest = path[len(MODELS_PREFIX) :]
-        routing = self.settings.routing
-        if method == "POST" and rest.endswith(INVOKE_SUFFIX) and len(rest) > len(INVOKE_SUFFIX):
-            model = rest[: -len(INVOKE_SUFFIX)]
-            return lambda body, record: passthrough.invoke_native(
-                routing, self.client, model, body if isinstance(body, bytes) else b"", record
-            )
-        if method == "GET" and rest and "/" not in rest:
-            return lambda _body, _record: service.retrieve_model(routing, rest)
-        return None
+    @staticmethod
+    async def _write(
+        send: Send, chunk: bytes, disconnected: asyncio.Event, record: RequestRecord
+    ) -> None:
+        if disconnected.is_set():
+            # Keep reading Bedrock's stream: usage arrives at its end and is billed anyway.
+            record.client_disconnected = True
+            return
+        try:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except OSError:  # the server may raise once the peer is gone
+            disconnected.set()
+            record.client_disconnected = True
+        await asyncio.sleep(0)  # let the disconnect watcher run between chunks
 
     def _authenticate(self, scope: Scope) -> None:
         if self.settings.auth_mode is AuthMode.API_GATEWAY:
@@ -224,6 +237,30 @@ class GatewayApp:
             raise ApiError(401, "Invalid API key.", code="invalid_api_key")
 
 
+def _fill(record: RequestRecord, exchange: Exchange | None) -> None:
+    """Copy what the handler reported into the request's record (the one place it is set)."""
+    if exchange is None:
+        return
+    meter = exchange.meter
+    if meter.target is not None:
+        record.model = meter.target.spec.model_id
+        record.invocation_id = meter.target.invocation_id
+    record.usage, record.cost_usd, record.fallbacks = meter.usage, meter.cost, meter.fallbacks
+    record.content = exchange.content
+    if exchange.stream_error is not None:
+        record.stream_error_status = exchange.stream_error.status
+        record.error_code = exchange.stream_error.code or exchange.stream_error.type
+
+
+def _error_response(error: ApiError) -> JsonResponse:
+    return JsonResponse(error.body(), dict(error.headers), status=error.status)
+
+
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else str(scope["path"])
+
+
 def _presented_key(scope: Scope) -> str | None:
     headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
     for name, value in headers:
@@ -236,45 +273,10 @@ def _presented_key(scope: Scope) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ApiError(400, "The client disconnected before sending the whole body.")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(
-                413, f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="request_too_large"
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+def _log_exception(message: str, *args: object) -> None:
+    import logging
 
-
-def _decode_json(raw: bytes) -> object:
-    if not raw:
-        raise ApiError(400, "The request body is empty; send a JSON object.", code="invalid_json")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ApiError(
-            400, f"The request body is not valid JSON: {error}.", code="invalid_json"
-        ) from None
-
-
-async def _send(
-    send: Send, status: int, payload: bytes, content_type: str, headers: dict[str, str]
-) -> None:
-    raw_headers = [
-        (b"content-type", content_type.encode("latin-1")),
-        (b"content-length", str(len(payload)).encode()),
-    ]
-    raw_headers.extend((name.encode(), value.encode()) for name, value in headers.items())
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
+    logging.getLogger(__name__).exception(message, *args)
 
 
 async def _watch_disconnect(receive: Receive, disconnected: asyncio.Event) -> None:
@@ -295,7 +297,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def _default_client(settings: Settings) -> BedrockRuntimeClient:
+def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClient:
     from .bedrock import create_client
 
-    return create_client(settings)
+    return create_client(settings, read_timeout)

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
+# Time allowed to open a connection to Bedrock (the read timeout comes from the budget).
+CONNECT_TIMEOUT_SECONDS = 2
+
 RETRY_AFTER_SECONDS = "2"
 
 # Bedrock runtime error code -> (HTTP status, OpenAI error type). Reference section 8.
@@ -34,16 +37,19 @@ _ERRORS: dict[str, tuple[int, str]] = {
 _RETRYABLE_STATUSES = frozenset({429, 503})
 
 
-def create_client(settings: Settings) -> BedrockRuntimeClient:
-    """Create a bedrock-runtime client; its endpoint follows AWS_ENDPOINT_URL_BEDROCK_RUNTIME."""
+def create_client(settings: Settings, read_timeout: float | None = None) -> BedrockRuntimeClient:
+    """Create a bedrock-runtime client; its endpoint follows AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
+
+    One attempt per call: the gateway retries and falls back itself, within the request's
+    time budget (botocore would retry a read timeout and double the wait).
+    """
     import boto3
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=3,
-        read_timeout=settings.bedrock_read_timeout_seconds,
-        # Few attempts: fallbacks to another model beat waiting on one that is throttled.
-        retries={"mode": "standard", "total_max_attempts": settings.bedrock_max_attempts},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=read_timeout or settings.bedrock_read_timeout_seconds,
+        retries={"mode": "standard", "total_max_attempts": 1},
     )
     return boto3.session.Session().client(
         "bedrock-runtime", region_name=settings.region, config=config
@@ -64,7 +70,7 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
         # In-stream errors carry the event member name (throttlingException): same code.
         code = code[:1].upper() + code[1:]
         detail = error.response.get("Error", {}).get("Message", "")
-        status, type_ = _ERRORS.get(code, (502, "api_error"))
+        status, type_ = _ERRORS.get(code) or _unlisted(error)
         if code == "AccessDeniedException":
             # Bedrock's text can name the account and role: keep it in logs, not in answers.
             message = f"The gateway is not allowed to invoke '{model_id}' in this account."
@@ -72,7 +78,7 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
             message = f"Bedrock returned {code} for model '{model_id}': {detail}"
         headers = {"retry-after": RETRY_AFTER_SECONDS} if status in _RETRYABLE_STATUSES else {}
         return ApiError(status, message, type_=type_, code=code or None, headers=headers)
-    if isinstance(error, ReadTimeoutError | ConnectTimeoutError):
+    if isinstance(error, ReadTimeoutError | ConnectTimeoutError) or _is_read_timeout(error):
         return ApiError(
             504,
             f"Bedrock did not answer in time for model '{model_id}'.",
@@ -87,6 +93,19 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
             code="bedrock_unreachable",
         )
     return ApiError(502, f"Bedrock call for model '{model_id}' failed.", type_="api_error")
+
+
+def _unlisted(error: Any) -> tuple[int, str]:
+    """A code the table does not know: Bedrock's own 4xx stays a 4xx, anything else is a 502."""
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return (status, "invalid_request_error") if 400 <= status < 500 else (502, "api_error")
+
+
+def _is_read_timeout(error: Exception) -> bool:
+    # Mid-stream, urllib3's own timeout comes through unwrapped by botocore.
+    from urllib3.exceptions import ReadTimeoutError as SocketReadTimeout
+
+    return isinstance(error, SocketReadTimeout)
 
 
 def converse(client: BedrockRuntimeClient, request: dict[str, Any]) -> dict[str, Any]:
@@ -118,11 +137,9 @@ def converse_stream(
 
 
 def _events(stream: Any, model_id: str) -> Iterator[dict[str, Any]]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         yield from stream
-    except (ClientError, BotoCoreError) as error:
+    except Exception as error:
         raise translate_error(error, model_id) from error
     finally:
         stream.close()

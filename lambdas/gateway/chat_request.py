@@ -103,10 +103,12 @@ def parse_chat_request(body: object) -> ChatRequest:
     for name in _UNSUPPORTED_WHEN_SET:
         if body.get(name) not in (None, False):
             raise invalid_request(f"'{name}' is not supported by this gateway.", param=name)
-    n = body.get("n", 1)
-    if n != 1:
+    # OpenAI accepts null for an optional field: it means the default.
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or n != 1):
         raise invalid_field("n", "1 (Bedrock returns one choice per request)", n)
-    stream = body.get("stream", False)
+    stream = body.get("stream")
+    stream = False if stream is None else stream
     if not isinstance(stream, bool):
         raise invalid_field("stream", "a boolean", stream)
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))

@@ -1,31 +1,32 @@
-"""POST /v1/compare: one chat request sent to several models at once, answers side by side."""
+"""POST /v1/compare: one chat request sent to several models at once, answers side by side.
+
+The shared request is validated once (a malformed body is one 400). Each model gets the
+request's budget and content-logging setting, fails on its own, and writes one model-call log
+line with its usage; the request's own line carries the totals, so nothing is counted twice.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .calls import Meter
+from .chat import parse_chat_request
+from .completions import chat_completion
 from .errors import ApiError, invalid_field, invalid_request
-from .metering import RequestRecord, Usage, format_cost, write_record
-from .routing import Routing
-from .service import Result, chat_completion
-
-if TYPE_CHECKING:
-    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+from .exchange import Exchange
+from .metering import MODEL_CALL_LINE, RequestRecord, Usage, format_cost
+from .responses import JsonResponse
 
 MAX_MODELS = 10
 
 
-def compare(
-    routing: Routing,
-    client_factory: Callable[[], BedrockRuntimeClient],
-    body: object,
-    record: RequestRecord,
-) -> Result:
+def compare(exchange: Exchange) -> JsonResponse:
     """Run the same chat request on every listed model concurrently; failures stay per model."""
+    body = exchange.body
     if not isinstance(body, dict):
         raise invalid_request("The request body must be a JSON object.")
     models = body.get("models")
@@ -40,67 +41,95 @@ def compare(
         )
     if body.get("stream"):
         raise invalid_field("stream", "false (compare answers arrive together)", body["stream"])
+    # One validation of the shared fields, and every name resolved, before any model is called.
+    request = parse_chat_request({**body, "model": models[0]})
     for name in models:
-        routing.resolve(name)  # an unknown or disabled model fails the whole request up front
+        exchange.routing.resolve(name)
 
-    def run(name: str) -> dict[str, Any]:
-        child = RequestRecord(
-            request_id=f"{record.request_id}-{models.index(name)}",
-            method=record.method,
-            path=record.path,
-            namespace=record.namespace,
-        )
+    def run(position: int, name: str) -> dict[str, Any]:
+        child = exchange.child()
+        meter = child.meter
         started = time.perf_counter()
+        model_request = dataclasses.replace(request, model=name)
         try:
-            result = chat_completion(routing, client_factory, {**body, "model": name}, child)
+            response = chat_completion(child, model_request)
         except ApiError as error:
-            child.status, child.error_code = error.status, error.code or error.type
-            _log_child(child, started)
+            _log_call(exchange, position, meter, error.status, started, error.code or error.type)
             return {
                 "model": name,
                 "status": "error",
                 "error": error.body()["error"],
                 "http_status": error.status,
                 "latency_ms": _ms(started),
-                "served_by": child.model,
+                "served_by": meter.target.spec.model_id if meter.target else None,
+                "_child": child,
             }
-        child.status = 200
-        _log_child(child, started)
-        choice = result.body["choices"][0]
+        _log_call(exchange, position, meter, 200, started, None)
+        assert isinstance(response, JsonResponse)  # streaming was refused above
+        choice = response.body["choices"][0]
         return {
             "model": name,
             "status": "ok",
-            "served_by": child.model,
+            "served_by": meter.target.spec.model_id if meter.target else None,
             "latency_ms": _ms(started),
             "content": choice["message"]["content"],
             "tool_calls": choice["message"].get("tool_calls"),
             "finish_reason": choice["finish_reason"],
-            "usage": result.body["usage"],
-            "cost_usd": format_cost(child.cost_usd or Decimal(0)),
-            "_usage": child.usage,
-            "_cost": child.cost_usd or Decimal(0),
+            "usage": response.body["usage"],
+            "cost_usd": format_cost(meter.cost),
+            "_child": child,
         }
 
     # Bedrock calls block on I/O: one thread per model runs them side by side.
     with ThreadPoolExecutor(max_workers=len(models)) as pool:
-        results = list(pool.map(run, models))
-    total_cost = sum((r.pop("_cost", Decimal(0)) for r in results), Decimal(0))
-    usages = [u for r in results if (u := r.pop("_usage", None)) is not None]
-    # Each model call logged its own line (and per-model metrics); this line is the summary.
-    record.usage = Usage(
-        input_tokens=sum(u.input_tokens for u in usages),
-        output_tokens=sum(u.output_tokens for u in usages),
-    )
-    record.cost_usd = total_cost
-    return Result(
-        {"object": "compare", "results": results, "total_cost_usd": format_cost(total_cost)},
-        {"x-gateway-cost-usd": format_cost(total_cost)},
+        results = list(pool.map(run, range(len(models)), models))
+    children: list[Exchange] = [result.pop("_child") for result in results]
+    total = exchange.meter
+    for child in children:
+        if child.meter.calls:
+            total.add(child.meter.usage, child.meter.cost)
+        total.fallbacks += child.meter.fallbacks
+    if exchange.log_content:
+        exchange.content = {
+            "messages": [{"role": m.role, "text": m.text} for m in request.messages],
+            "completions": {
+                name: (child.content or {}).get("completion")
+                for name, child in zip(models, children, strict=True)
+            },
+        }
+    return JsonResponse(
+        {"object": "compare", "results": results, "total_cost_usd": format_cost(total.cost)},
+        {"x-gateway-cost-usd": format_cost(total.cost)},
     )
 
 
-def _log_child(child: RequestRecord, started: float) -> None:
-    child.latency_ms = (time.perf_counter() - started) * 1000
-    write_record(child)
+def _log_call(
+    exchange: Exchange,
+    position: int,
+    meter: Meter,
+    status: int,
+    started: float,
+    error_code: str | None,
+) -> None:
+    """One model's part of the comparison: its own line and per-model usage metrics."""
+    target = meter.target
+    exchange.write(
+        RequestRecord(
+            request_id=f"{exchange.request_id}-{position}",
+            method="POST",
+            path="/v1/compare",
+            status=status,
+            model=target.spec.model_id if target else None,
+            invocation_id=target.invocation_id if target else None,
+            usage=meter.usage if meter.calls else Usage(),
+            cost_usd=meter.cost if meter.calls else Decimal(0),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error_code=error_code,
+            fallbacks=meter.fallbacks,
+            namespace=exchange.namespace,
+            line_type=MODEL_CALL_LINE,
+        )
+    )
 
 
 def _ms(started: float) -> float:

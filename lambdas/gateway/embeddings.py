@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import bedrock
@@ -14,9 +13,10 @@ from .adapters.base import EmbeddingRequest
 from .adapters.cohere_embed import INPUT_TYPES
 from .catalog import Modality
 from .errors import ApiError, invalid_field, invalid_request
-from .metering import RequestRecord, Usage, format_cost
-from .routing import Routing, require_modality
-from .service import Result
+from .exchange import Exchange
+from .metering import Usage
+from .responses import JsonResponse
+from .routing import Target, require_modality
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -59,31 +59,59 @@ def _encode(vector: list[float], encoding: str) -> list[float] | str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
-def create_embeddings(
-    routing: Routing,
-    client_factory: Callable[[], BedrockRuntimeClient],
-    body: object,
-    record: RequestRecord,
-) -> Result:
+def create_embeddings(exchange: Exchange) -> JsonResponse:
     """Embed every input with the requested model, batching as the family allows."""
-    model, request, encoding = parse_embedding_request(body)
-    target = routing.resolve(model)[0]
+    model, request, encoding = parse_embedding_request(exchange.body)
+    targets = exchange.routing.resolve(model)
+    for target in targets:
+        require_modality(target.spec, Modality.EMBEDDING, "embeddings")
+        adapter = EMBEDDING_ADAPTERS[target.spec.adapter]
+        if request.dimensions is not None and request.dimensions not in adapter.allowed_dimensions:
+            allowed = ", ".join(str(d) for d in adapter.allowed_dimensions)
+            raise invalid_field(
+                "dimensions",
+                f"one of {allowed} for '{target.spec.model_id}'",
+                request.dimensions,
+            )
+
+    def attempt(target: Target, client: BedrockRuntimeClient) -> tuple[list[list[float]], int]:
+        return _embed(exchange, target, client, request)
+
+    vectors, input_tokens = exchange.call(targets, attempt)
+    data: list[dict[str, Any]] = [
+        {"object": "embedding", "index": index, "embedding": _encode(vector, encoding)}
+        for index, vector in enumerate(vectors)
+    ]
+    assert exchange.meter.target is not None
+    return JsonResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": exchange.meter.target.spec.model_id,
+            "usage": {"prompt_tokens": input_tokens, "total_tokens": input_tokens},
+        },
+        exchange.meter.headers(),
+    )
+
+
+def _embed(
+    exchange: Exchange, target: Target, client: BedrockRuntimeClient, request: EmbeddingRequest
+) -> tuple[list[list[float]], int]:
+    """All inputs with one model; each batch Bedrock answers is metered at once."""
     spec = target.spec
-    require_modality(spec, Modality.EMBEDDING, "embeddings")
     adapter = EMBEDDING_ADAPTERS[spec.adapter]
-    if request.dimensions is not None and request.dimensions not in adapter.allowed_dimensions:
-        allowed = ", ".join(str(d) for d in adapter.allowed_dimensions)
-        raise invalid_field(
-            "dimensions", f"one of {allowed} for '{spec.model_id}'", request.dimensions
-        )
-    record.model, record.invocation_id = spec.model_id, target.invocation_id
     vectors: list[list[float]] = []
     input_tokens = 0
     for start in range(0, len(request.texts), adapter.batch_size):
+        if start:
+            exchange.budget.require(spec.model_id)
         batch = request.texts[start : start + adapter.batch_size]
         payload = json.dumps(adapter.build(request, batch)).encode()
-        result = bedrock.invoke_model(client_factory(), target.invocation_id, payload)
+        result = bedrock.invoke_model(client, target.invocation_id, payload)
         parsed = adapter.parse(result.json())
+        # The model's own count; Cohere's body has none, so Bedrock's header counts instead.
+        counted = parsed.input_tokens if parsed.input_tokens is not None else result.input_tokens
+        exchange.meter.add_tokens(target, Usage(input_tokens=counted or 0))
         if len(parsed.vectors) != len(batch):
             raise ApiError(
                 502,
@@ -92,21 +120,5 @@ def create_embeddings(
                 type_="model_error",
             )
         vectors.extend(parsed.vectors)
-        # The model's own count; Cohere's body has none, so Bedrock's header counts instead.
-        counted = parsed.input_tokens if parsed.input_tokens is not None else result.input_tokens
         input_tokens += counted or 0
-    usage = Usage(input_tokens=input_tokens)
-    record.usage, record.cost_usd = usage, usage.token_cost(target)
-    data: list[dict[str, Any]] = [
-        {"object": "embedding", "index": index, "embedding": _encode(vector, encoding)}
-        for index, vector in enumerate(vectors)
-    ]
-    return Result(
-        {
-            "object": "list",
-            "data": data,
-            "model": spec.model_id,
-            "usage": {"prompt_tokens": input_tokens, "total_tokens": input_tokens},
-        },
-        {"x-gateway-model": spec.model_id, "x-gateway-cost-usd": format_cost(record.cost_usd)},
-    )
+    return vectors, input_tokens

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import bedrock
@@ -12,9 +11,10 @@ from .adapters import IMAGE_ADAPTERS
 from .adapters.base import ImageRequest
 from .catalog import ImageQuality, Modality, ModelSpec
 from .errors import ApiError, invalid_field, invalid_request
-from .metering import RequestRecord, Usage, format_cost
-from .routing import Routing, require_modality
-from .service import Result
+from .exchange import Exchange
+from .metering import Usage, format_cost
+from .responses import JsonResponse
+from .routing import Target, require_modality
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -37,7 +37,7 @@ def parse_image_request(body: object) -> tuple[str, ImageRequest]:
         raise invalid_field(
             "prompt", f"non-empty text of at most {MAX_PROMPT_CHARS} characters", prompt
         )
-    count = body.get("n", 1)
+    count = 1 if body.get("n") is None else body["n"]
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_IMAGES:
         raise invalid_field("n", f"an integer from 1 to {MAX_IMAGES}", count)
     response_format = body.get("response_format", "b64_json")
@@ -83,13 +83,10 @@ def _parse_size(value: object) -> tuple[int, int]:
 
 
 def _invoke(
-    client_factory: Callable[[], BedrockRuntimeClient],
-    model_id: str,
-    payload: bytes,
-    spec: ModelSpec,
+    client: BedrockRuntimeClient, model_id: str, payload: bytes, spec: ModelSpec
 ) -> bedrock.InvokeResult:
     try:
-        return bedrock.invoke_model(client_factory(), model_id, payload)
+        return bedrock.invoke_model(client, model_id, payload)
     except ApiError as error:
         # Titan Image and Nova Canvas refuse a filtered prompt with a ValidationException.
         if error.code == "ValidationException" and "content filter" in error.message.lower():
@@ -102,32 +99,54 @@ def _invoke(
         raise
 
 
-def generate_images(
-    routing: Routing,
-    client_factory: Callable[[], BedrockRuntimeClient],
-    body: object,
-    record: RequestRecord,
-) -> Result:
+def generate_images(exchange: Exchange) -> JsonResponse:
     """Generate `n` images, calling the model as many times as its family needs."""
-    model, request = parse_image_request(body)
-    target = routing.resolve(model)[0]
+    model, request = parse_image_request(exchange.body)
+    targets = exchange.routing.resolve(model)
+    for target in targets:
+        require_modality(target.spec, Modality.IMAGE, "image generations")
+        adapter = IMAGE_ADAPTERS[target.spec.adapter]
+        if request.seed is not None and request.seed + request.count - 1 > adapter.seed_max:
+            raise invalid_field(
+                "seed",
+                f"at most {adapter.seed_max - request.count + 1} for '{target.spec.model_id}'",
+                request.seed,
+            )
+
+    def attempt(target: Target, client: BedrockRuntimeClient) -> list[str]:
+        return _generate(exchange, target, client, request)
+
+    images = exchange.call(targets, attempt)
+    meter = exchange.meter
+    assert meter.target is not None
+    return JsonResponse(
+        {
+            "created": int(time.time()),
+            "data": [{"b64_json": image, "revised_prompt": None} for image in images],
+            "model": meter.target.spec.model_id,
+            "usage": {"images": len(images), "cost_usd": format_cost(meter.cost)},
+        },
+        meter.headers(),
+    )
+
+
+def _generate(
+    exchange: Exchange, target: Target, client: BedrockRuntimeClient, request: ImageRequest
+) -> list[str]:
+    """All `n` images with one model; each call's images are metered as they arrive."""
     spec = target.spec
-    require_modality(spec, Modality.IMAGE, "image generations")
     adapter = IMAGE_ADAPTERS[spec.adapter]
-    if request.seed is not None and request.seed + request.count - 1 > adapter.seed_max:
-        raise invalid_field(
-            "seed",
-            f"at most {adapter.seed_max - request.count + 1} for '{spec.model_id}'",
-            request.seed,
-        )
-    record.model, record.invocation_id = spec.model_id, target.invocation_id
+    per_image = spec.pricing.image_price(request.width, request.height, request.quality)
     images: list[str] = []
     while len(images) < request.count:
+        if images:
+            exchange.budget.require(spec.model_id)
         count = min(adapter.max_images_per_call, request.count - len(images))
         # Distinct seeds per call, so n images from one-image-per-call models differ.
         seed = None if request.seed is None else request.seed + len(images)
         payload = json.dumps(adapter.build(request, count, seed)).encode()
-        result = adapter.parse(_invoke(client_factory, target.invocation_id, payload, spec).json())
+        result = adapter.parse(_invoke(client, target.invocation_id, payload, spec).json())
+        exchange.meter.add(Usage(images=len(result.images)), per_image * len(result.images))
         if result.filtered_reason is not None:
             raise ApiError(
                 400,
@@ -141,15 +160,4 @@ def generate_images(
                 502, f"The model '{spec.model_id}' returned no image.", type_="model_error"
             )
         images.extend(result.images)
-    usage = Usage(images=len(images))
-    per_image = spec.pricing.image_price(request.width, request.height, request.quality)
-    record.usage, record.cost_usd = usage, per_image * len(images)
-    return Result(
-        {
-            "created": int(time.time()),
-            "data": [{"b64_json": image, "revised_prompt": None} for image in images],
-            "model": spec.model_id,
-            "usage": {"images": len(images), "cost_usd": format_cost(record.cost_usd)},
-        },
-        {"x-gateway-model": spec.model_id, "x-gateway-cost-usd": format_cost(record.cost_usd)},
-    )
+    return images

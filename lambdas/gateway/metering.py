@@ -7,36 +7,47 @@ import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TextIO
-
-if TYPE_CHECKING:
-    from .routing import Target
+from typing import Any, TextIO
 
 METRIC_NAMESPACE = "BedrockKit/Gateway"
-METRICS = [
+# Every request counts, whatever happened to it (refused before a model was known included).
+REQUEST_METRICS = [
     {"Name": "requests", "Unit": "Count"},
     {"Name": "server_errors", "Unit": "Count"},
     {"Name": "client_errors", "Unit": "Count"},
     {"Name": "throttled", "Unit": "Count"},
+    {"Name": "latency_ms", "Unit": "Milliseconds"},
+]
+# What model calls used: per model, and across all models.
+USAGE_METRICS = [
     {"Name": "input_tokens", "Unit": "Count"},
     {"Name": "output_tokens", "Unit": "Count"},
     {"Name": "images", "Unit": "Count"},
     {"Name": "cost_usd", "Unit": "None"},
-    {"Name": "latency_ms", "Unit": "Milliseconds"},
 ]
+METRICS = REQUEST_METRICS + USAGE_METRICS
+REQUEST_LINE = "gateway.request"
+# One model's part of a request that calls several (compare): usage only, not a request.
+MODEL_CALL_LINE = "gateway.model_call"
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token and image counts of one model call."""
+    """Token and image counts of one or more model calls."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     images: int = 0
+    # True when the model did not report the counts (a stream cut before its end): estimated.
+    estimated: bool = False
 
-    def token_cost(self, target: Target) -> Decimal:
-        """Return the list price of these tokens on the path `target` is called through (USD)."""
-        return target.token_cost(self.input_tokens, self.output_tokens)
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.images + other.images,
+            self.estimated or other.estimated,
+        )
 
 
 def format_cost(cost: Decimal) -> str:
@@ -60,22 +71,26 @@ class RequestRecord:
     error_code: str | None = None
     fallbacks: int = 0
     streamed: bool = False
-    # A streamed answer starts with 200; a Bedrock error after that is recorded here.
+    # A streamed answer starts with 200; an error after that is recorded here.
     stream_error_status: int | None = None
     client_disconnected: bool = False
     # Prompt and completion text: only when content logging is explicitly turned on.
     content: dict[str, Any] | None = None
     namespace: str = METRIC_NAMESPACE
+    line_type: str = REQUEST_LINE
 
     def to_json(self, *, now_ms: int | None = None) -> str:
         """Serialize with only metadata fields: no bodies, no headers, no keys.
 
         The line is also a CloudWatch embedded-metric-format (EMF) record: CloudWatch turns its
-        numeric fields into per-model metrics without any API call from the function.
+        numeric fields into metrics without any API call from the function. A request line
+        always counts the request; usage metrics come per model where a model is known.
         """
         usage = self.usage or Usage()
+        worst = max(self.status, self.stream_error_status or 0)
+        is_request = self.line_type == REQUEST_LINE
         record: dict[str, object] = {
-            "type": "gateway.request",
+            "type": self.line_type,
             "request_id": self.request_id,
             "method": self.method,
             "path": self.path,
@@ -85,6 +100,7 @@ class RequestRecord:
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
             "images": usage.images,
+            "usage_estimated": usage.estimated,
             "cost_usd": float(round(self.cost_usd, 8)) if self.cost_usd is not None else 0.0,
             "latency_ms": round(self.latency_ms, 2),
             "error_code": self.error_code,
@@ -92,26 +108,26 @@ class RequestRecord:
             "streamed": self.streamed,
             "stream_error_status": self.stream_error_status,
             "client_disconnected": self.client_disconnected,
-            "requests": 1,
-            "server_errors": 1 if max(self.status, self.stream_error_status or 0) >= 500 else 0,
+            "requests": 1 if is_request else 0,
+            "server_errors": 1 if worst >= 500 else 0,
             "client_errors": 1 if 400 <= self.status < 500 else 0,
             "throttled": 1 if 429 in (self.status, self.stream_error_status) else 0,
         }
         if self.content is not None:
             record["content"] = self.content
-        if self.model is not None:
-            record["_aws"] = {
-                "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": self.namespace,
-                        # Per model, and across all models.
-                        "Dimensions": [["model"], []],
-                        "Metrics": METRICS,
-                    }
-                ],
-            }
+        record["_aws"] = {
+            "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
+            "CloudWatchMetrics": self._metric_sets(is_request),
+        }
         return json.dumps(record, separators=(",", ":"))
+
+    def _metric_sets(self, is_request: bool) -> list[dict[str, object]]:
+        # Usage is attributed to a model; a request refused before one was known has none.
+        if self.model is None:
+            metrics = REQUEST_METRICS if is_request else []
+            return [{"Namespace": self.namespace, "Dimensions": [[]], "Metrics": metrics}]
+        chosen = METRICS if is_request else USAGE_METRICS
+        return [{"Namespace": self.namespace, "Dimensions": [["model"], []], "Metrics": chosen}]
 
 
 def write_record(record: RequestRecord, stream: TextIO | None = None) -> None:

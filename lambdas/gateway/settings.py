@@ -11,6 +11,9 @@ from .metering import METRIC_NAMESPACE
 from .routing import Routing
 
 DEFAULT_LOCAL_API_KEY = "local-dev-key"
+# Worker threads for blocking Bedrock calls in a long-lived server (not Lambda): many calls
+# wait on Bedrock at once, so the pool is sized for waiting, not for CPUs.
+DEFAULT_WORKERS = 64
 """The documented key of a local run when GATEWAY_API_KEY is not set. Never used in AWS."""
 
 
@@ -31,18 +34,24 @@ class Settings:
     auth_mode: AuthMode
     api_key: str | None
     region: str | None
-    bedrock_read_timeout_seconds: float
-    # Run blocking Bedrock calls in a worker thread so one slow call does not stall the server.
-    # Lambda sends one request at a time to an environment, so it turns this off: the thread
-    # hand-off costs ~0.3 ms a request on a small machine (measured in bench/).
-    threaded_calls: bool
-    # How long a chat request may spend trying an alias's models (API Gateway buffers for 29 s).
+    # How long a request may spend calling Bedrock, fallbacks and retries included: under the
+    # function's timeout (API Gateway buffers for 29 s), so the gateway answers its own 504.
     time_budget_seconds: float
+    # Attempts per model on throttling or unavailability (the alias's next model comes after).
+    bedrock_max_attempts: int = 1
+    # Run blocking Bedrock calls in a pool of worker threads so a slow call does not stall the
+    # server. Lambda sends one request at a time to an environment, so it turns this off.
+    threaded_calls: bool = True
+    workers: int = DEFAULT_WORKERS
     # Write prompts and completions into the request log line. Off unless explicitly enabled.
-    bedrock_max_attempts: int
     log_content: bool = False
     # CloudWatch namespace of the per-model metrics (one per environment in the stacks).
     metrics_namespace: str = METRIC_NAMESPACE
+
+    @property
+    def bedrock_read_timeout_seconds(self) -> float:
+        """The read timeout of a client made outside a request (the whole budget)."""
+        return self.time_budget_seconds
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -65,13 +74,27 @@ class Settings:
             api_key=api_key,
             # Lambda sets AWS_REGION; botocore itself only reads AWS_DEFAULT_REGION.
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-            bedrock_read_timeout_seconds=float(env.get("GATEWAY_BEDROCK_READ_TIMEOUT", "25")),
+            time_budget_seconds=_number(env, "GATEWAY_TIME_BUDGET_SECONDS", 27.0, 1.0, 900.0),
+            bedrock_max_attempts=int(_number(env, "GATEWAY_BEDROCK_MAX_ATTEMPTS", 2, 1, 5)),
             threaded_calls=env.get("GATEWAY_THREADED_CALLS", "true").lower() != "false",
-            time_budget_seconds=float(env.get("GATEWAY_TIME_BUDGET_SECONDS", "27")),
+            workers=int(_number(env, "GATEWAY_WORKERS", DEFAULT_WORKERS, 1, 1024)),
             log_content=env.get("GATEWAY_LOG_CONTENT", "false").lower() == "true",
             metrics_namespace=env.get("GATEWAY_METRICS_NAMESPACE") or METRIC_NAMESPACE,
-            bedrock_max_attempts=int(env.get("GATEWAY_BEDROCK_MAX_ATTEMPTS", "2")),
         )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """Read a number from `env`, naming the variable when it is not one or is out of range."""
+    text = env.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text[:40]!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low:g} to {high:g}, got {text[:40]!r}")
+    return value
 
 
 # The bundle's root: the gateway package sits in it, next to the routing file.
@@ -87,6 +110,7 @@ def _read_routing_file(env: Mapping[str, str]) -> str:
         )
     path = Path(name) if Path(name).is_absolute() else _BUNDLE_ROOT / name
     try:
-        return path.read_text(encoding="utf-8")
+        text: str = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ValueError(f"GATEWAY_ROUTING_FILE {name!r} cannot be read: {error}") from None
+    return text

@@ -6,16 +6,19 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-call
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .chat import FINISH_REASONS
 from .errors import ApiError
-from .metering import RequestRecord, Usage
+from .metering import Usage
 
 DONE = b"data: [DONE]\n\n"
+CHARS_PER_TOKEN = 4
 
 
 def sse(payload: Mapping[str, Any]) -> bytes:
@@ -96,9 +99,8 @@ class ChunkMapper:
             self.usage = Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
         return []
 
-    def usage_chunk(self) -> dict[str, Any]:
+    def usage_chunk(self, usage: Usage) -> dict[str, Any]:
         """The final chunk of `stream_options.include_usage`: no choices, the usage."""
-        usage = self.usage or Usage()
         return {
             "id": self.completion_id,
             "object": "chat.completion.chunk",
@@ -112,31 +114,54 @@ class ChunkMapper:
             },
         }
 
+    def usage_or_estimate(self, prompt_chars: int) -> Usage:
+        """What Bedrock reported, or, when the stream ended before it did, an estimate."""
+        if self.usage is not None:
+            return self.usage
+        # About four characters a token; marked as an estimate in the log line.
+        written = sum(len(part) for part in self.text_parts)
+        return Usage(
+            input_tokens=math.ceil(prompt_chars / CHARS_PER_TOKEN),
+            output_tokens=math.ceil(written / CHARS_PER_TOKEN),
+            estimated=True,
+        )
+
+
+StreamEnd = Callable[[Usage, ApiError | None], None]
+
 
 def stream_chunks(
     events: Iterator[Mapping[str, Any]],
     mapper: ChunkMapper,
-    record: RequestRecord,
     *,
     include_usage: bool,
+    prompt_chars: int,
+    on_end: StreamEnd,
 ) -> Iterator[bytes]:
-    """Yield the SSE bytes of a whole streamed completion; metering lands on `record`.
+    """Yield the SSE bytes of a whole streamed completion, ending well however it ends.
 
-    A Bedrock error mid-stream becomes an `error` event (the OpenAI SDK raises it) and the
-    stream still ends with [DONE]. Usage is recorded however the stream ends.
+    Any error after the first byte becomes an `error` event (the OpenAI SDK raises it), and
+    the stream still ends with [DONE]. `on_end` gets the usage (reported or estimated) and the
+    error, exactly once, even when the consumer stops early.
     """
-    yield sse(mapper.first())
+    error: ApiError | None = None
     try:
-        for event in events:
-            for chunk in mapper.feed(event):
-                yield sse(chunk)
-    except ApiError as error:
-        record.stream_error_status = error.status
-        record.error_code = error.code or error.type
-        yield sse(error.body())
+        yield sse(mapper.first())
+        try:
+            for event in events:
+                for chunk in mapper.feed(event):
+                    yield sse(chunk)
+        except ApiError as failure:
+            error = failure
+        except Exception:
+            logging.getLogger(__name__).exception("stream mapping failed")
+            error = ApiError(
+                502, "The answer stream failed.", type_="api_error", code="stream_failed"
+            )
+        if error is not None:
+            yield sse(error.body())
+        if include_usage:
+            yield sse(mapper.usage_chunk(mapper.usage_or_estimate(prompt_chars)))
+        yield DONE
     finally:
-        if mapper.usage is not None:
-            record.usage = mapper.usage
-    if include_usage and mapper.usage is not None:
-        yield sse(mapper.usage_chunk())
-    yield DONE
+        on_end(mapper.usage_or_estimate(prompt_chars), error)

@@ -1,17 +1,20 @@
-"""Queued faults: Bedrock errors answered instead of the next matching calls."""
+"""Queued faults: Bedrock errors, delays and stream breaks applied to the next matching calls."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from .errors import DEFAULT_MESSAGES, STATUS_BY_CODE, BedrockError
 
+T = TypeVar("T")
+
 
 @dataclass(slots=True)
-class _Fault:
-    error: BedrockError
+class _Queued(Generic[T]):
+    item: T
     model_id: str | None
     operation: str | None
     remaining: int
@@ -22,12 +25,47 @@ class _Fault:
         )
 
 
-class FaultQueue:
-    """Thread-safe first-in, first-out list of faults to inject."""
+class MatchQueue(Generic[T]):
+    """Thread-safe first-in, first-out items, each applied to the next N calls it matches."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._faults: list[_Fault] = []
+        self._items: list[_Queued[T]] = []
+
+    def put(
+        self, item: T, *, times: int = 1, model_id: str | None = None, operation: str | None = None
+    ) -> None:
+        """Queue `item` for the next `times` calls matching `model_id` and `operation`."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._items.append(_Queued(item, model_id, operation, times))
+
+    def take(self, operation: str, model_ids: Collection[str]) -> T | None:
+        """Consume and return the first item matching the call, if any."""
+        if not self._items:  # the common case, checked without the lock: nothing queued
+            return None
+        with self._lock:
+            for queued in self._items:
+                if queued.matches(operation, model_ids):
+                    queued.remaining -= 1
+                    if queued.remaining == 0:
+                        self._items.remove(queued)
+                    return queued.item
+        return None
+
+    def clear(self) -> None:
+        """Drop every queued item."""
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+class FaultQueue(MatchQueue[BedrockError]):
+    """Bedrock errors to answer instead of the next matching calls."""
 
     def add(
         self,
@@ -40,34 +78,22 @@ class FaultQueue:
         message: str | None = None,
     ) -> None:
         """Queue `code` for the next `times` calls matching `model_id` and `operation`."""
-        if times < 1:
-            raise ValueError("times must be at least 1")
         if status is None and code not in STATUS_BY_CODE:
             raise ValueError(f"no default HTTP status for {code}: pass status=")
         text = message if message is not None else DEFAULT_MESSAGES.get(code, f"{code} (emulated).")
-        with self._lock:
-            self._faults.append(
-                _Fault(BedrockError(code, text, status), model_id, operation, times)
-            )
+        error = BedrockError(code, text, status)
+        self.put(error, times=times, model_id=model_id, operation=operation)
 
-    def take(self, operation: str, model_ids: Collection[str]) -> BedrockError | None:
-        """Consume and return the first fault matching the call, if any."""
-        if not self._faults:  # the common case, checked without the lock: no faults queued
-            return None
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(operation, model_ids):
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._faults.remove(fault)
-                    return fault.error
-        return None
 
-    def clear(self) -> None:
-        """Drop every queued fault."""
-        with self._lock:
-            self._faults.clear()
+@dataclass(frozen=True, slots=True)
+class StreamBreak:
+    """How a stream breaks after `after_events` events.
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._faults)
+    With `error`, an in-stream Bedrock exception ends it. Otherwise, with `stall_seconds`, the
+    emulator sends nothing for that long and then goes on; without either, it drops the
+    connection (no exception, no end of the chunked body), as a broken network would.
+    """
+
+    after_events: int
+    error: BedrockError | None = None
+    stall_seconds: float = 0.0

@@ -24,24 +24,47 @@ class RecordedRequest:
     headers: Mapping[str, str]
 
 
+# Bodies above this size are not kept (a marker says how big they were).
+MAX_KEPT_BODY_BYTES = 1024 * 1024
+# The kept bodies together stay under this: the oldest entries go first.
+MAX_LOG_BYTES = 32 * 1024 * 1024
+
+
 class RequestLog:
-    """Thread-safe log of the most recent requests (bounded, so long benchmarks stay small)."""
+    """Thread-safe log of the most recent requests, bounded in entries and in bytes.
 
-    def __init__(self, limit: int) -> None:
+    `make run` keeps its emulator for hours: without a byte bound, large requests would make
+    the process grow without end.
+    """
+
+    def __init__(self, limit: int, max_bytes: int = MAX_LOG_BYTES) -> None:
         self._lock = threading.Lock()
-        self._entries: deque[RecordedRequest] = deque(maxlen=limit)
+        self._limit = limit
+        self._max_bytes = max_bytes
+        self._entries: deque[tuple[RecordedRequest, int]] = deque()
+        self._bytes = 0
 
-    def append(self, entry: RecordedRequest) -> None:
-        """Record one request."""
+    def append(self, entry: RecordedRequest, size: int = 0) -> None:
+        """Record one request whose body was `size` bytes."""
+        if size > MAX_KEPT_BODY_BYTES:
+            body = {"emulator": f"a body of {size} bytes, not kept"}
+            entry = RecordedRequest(entry.operation, entry.model_id, body, entry.headers)
+            size = 0
         with self._lock:
-            self._entries.append(entry)
+            self._entries.append((entry, size))
+            self._bytes += size
+            while self._entries and (
+                len(self._entries) > self._limit or self._bytes > self._max_bytes
+            ):
+                self._bytes -= self._entries.popleft()[1]
 
     def snapshot(self) -> list[RecordedRequest]:
         """Return a copy of the log, oldest first."""
         with self._lock:
-            return list(self._entries)
+            return [entry for entry, _ in self._entries]
 
     def clear(self) -> None:
         """Forget every recorded request."""
         with self._lock:
             self._entries.clear()
+            self._bytes = 0

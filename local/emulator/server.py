@@ -20,7 +20,7 @@ from lambdas.gateway.catalog import ModelSpec
 from . import eventstream
 from .converse_stream import StreamReply
 from .errors import BedrockError
-from .faults import FaultQueue
+from .faults import FaultQueue, MatchQueue, StreamBreak
 from .models import Resolved, identifier_table, require_alive, signed_region, with_declared
 from .request_log import UNKNOWN_OPERATION, RecordedRequest, RequestLog
 from .routes import not_emulated, route, unknown_route
@@ -48,9 +48,11 @@ class EmulatorState:
         self.faults = FaultQueue()
         self.log = RequestLog(log_limit)
         self.verbose = verbose
-        # Streaming: a pause before each event (as a model generates), and queued mid-stream cuts.
+        # Seconds to wait before answering the next matching calls (a slow or hung model).
+        self.delays: MatchQueue[float] = MatchQueue()
+        # Streaming: a pause before each event (as a model generates), and queued stream breaks.
         self.stream_chunk_delay_ms = 0.0
-        self.stream_cuts = FaultQueue()
+        self.stream_breaks: MatchQueue[StreamBreak] = MatchQueue()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -91,11 +93,15 @@ class _Handler(BaseHTTPRequestHandler):
         body, body_error = decode_json(raw)
         matched = route(self.command, path)
         if matched is None:
-            state.log.append(RecordedRequest(UNKNOWN_OPERATION, None, body, headers))
+            state.log.append(RecordedRequest(UNKNOWN_OPERATION, None, body, headers), len(raw))
             return error_reply(unknown_route(self.command, path))
         operation, model_id = matched
-        state.log.append(RecordedRequest(operation.name, model_id, body, headers))
-        fault = state.faults.take(operation.name, _fault_keys(model_id))
+        state.log.append(RecordedRequest(operation.name, model_id, body, headers), len(raw))
+        keys = _fault_keys(model_id)
+        delay = state.delays.take(operation.name, keys)
+        if delay:
+            time.sleep(delay)
+        fault = state.faults.take(operation.name, keys)
         if fault is not None:
             return error_reply(fault)
         if operation.handler is None:
@@ -151,10 +157,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(reply.body)
 
     def _send_stream(self, reply: StreamReply) -> None:
-        """Write events one chunk at a time, paced, possibly cut by a queued in-stream error."""
+        """Write events one chunk at a time, paced, possibly broken by a queued stream break."""
         state = self.server.state
         model_id = route(self.command, self.path.split("?", 1)[0])
-        cut = state.stream_cuts.take("stream", _fault_keys(model_id[1]) if model_id else ())
+        cut = state.stream_breaks.take("stream", _fault_keys(model_id[1]) if model_id else ())
         self.send_response(200)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -164,9 +170,18 @@ class _Handler(BaseHTTPRequestHandler):
             for index, (event_type, payload) in enumerate(reply.events):
                 if state.stream_chunk_delay_ms:
                     time.sleep(state.stream_chunk_delay_ms / 1000)
-                if cut is not None and index == cut_after(cut):
-                    self._write_chunk(eventstream.exception(in_stream_code(cut.code), cut.message))
-                    break
+                if cut is not None and index == cut.after_events:
+                    if cut.error is not None:
+                        error = cut.error
+                        self._write_chunk(
+                            eventstream.exception(in_stream_code(error.code), error.message)
+                        )
+                        break
+                    if not cut.stall_seconds:
+                        # A broken network: no exception, no end of the chunked body.
+                        self.close_connection = True
+                        return
+                    time.sleep(cut.stall_seconds)
                 self._write_chunk(eventstream.event(event_type, payload))
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
@@ -182,11 +197,6 @@ class _Handler(BaseHTTPRequestHandler):
 def in_stream_code(code: str) -> str:
     """In-stream exceptions are named like event members: throttlingException."""
     return code[:1].lower() + code[1:]
-
-
-def cut_after(error: BedrockError) -> int:
-    """How many events go out before the cut (carried in the error's status field)."""
-    return error.status
 
 
 def _fault_keys(model_id: str) -> tuple[str, ...]:
@@ -314,20 +324,51 @@ class Emulator:
         message: str | None = None,
     ) -> None:
         """End the next `times` streams after `after_events` events with an in-stream error."""
-        # The queue's status slot carries the cut position: in-stream errors have no status.
-        self._state.stream_cuts.add(
-            code,
+        error = BedrockError(code, message or f"Emulated {code} in the middle of the stream.")
+        self._state.stream_breaks.put(
+            StreamBreak(after_events, error), times=times, model_id=model_id, operation="stream"
+        )
+
+    def drop_stream(
+        self, *, after_events: int = 2, times: int = 1, model_id: str | None = None
+    ) -> None:
+        """Drop the connection of the next `times` streams after `after_events` events."""
+        self._state.stream_breaks.put(
+            StreamBreak(after_events), times=times, model_id=model_id, operation="stream"
+        )
+
+    def stall_stream(
+        self,
+        seconds: float,
+        *,
+        after_events: int = 2,
+        times: int = 1,
+        model_id: str | None = None,
+    ) -> None:
+        """Pause the next `times` streams for `seconds` after `after_events` events."""
+        self._state.stream_breaks.put(
+            StreamBreak(after_events, stall_seconds=seconds),
             times=times,
             model_id=model_id,
             operation="stream",
-            status=after_events,
-            message=message or f"Emulated {code} in the middle of the stream.",
         )
+
+    def delay(
+        self,
+        seconds: float,
+        *,
+        times: int = 1,
+        model_id: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        """Wait `seconds` before answering the next `times` matching calls (a slow model)."""
+        self._state.delays.put(seconds, times=times, model_id=model_id, operation=operation)
 
     def clear(self) -> None:
         """Forget queued faults and recorded requests."""
         self._state.faults.clear()
-        self._state.stream_cuts.clear()
+        self._state.delays.clear()
+        self._state.stream_breaks.clear()
         self._state.log.clear()
 
     def start(self) -> Emulator:

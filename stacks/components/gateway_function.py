@@ -84,8 +84,10 @@ class GatewayFunction(Construct):
                 "GATEWAY_THREADED_CALLS": "false",
                 "GATEWAY_LOG_CONTENT": "true" if log_content else "false",
                 "GATEWAY_METRICS_NAMESPACE": metrics_namespace,
-                # Leave 2 s of the function's time for the answer to travel back.
+                # Leave 2 s of the function's time for the answer and its log line; every
+                # Bedrock read ends within what is left of this budget.
                 "GATEWAY_TIME_BUDGET_SECONDS": str(max(timeout.to_seconds() - 2, 1)),
-                "GATEWAY_BEDROCK_READ_TIMEOUT": str(max(timeout.to_seconds() - 4, 1)),
+                # One attempt per model: an alias's next model is the retry.
+                "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
             },
         )

@@ -94,7 +94,12 @@ class Gateway:
 def gateway() -> Iterator[Gateway]:
     client = boto3.client("bedrock-runtime", region_name="us-east-1")
     settings = Settings.from_env(
-        {"GATEWAY_ROUTING": routing_json(**ROUTING), "GATEWAY_API_KEY": API_KEY}
+        {
+            "GATEWAY_ROUTING": routing_json(**ROUTING),
+            "GATEWAY_API_KEY": API_KEY,
+            # One attempt per model, as deployed: each stubbed error is one Bedrock answer.
+            "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
+        }
     )
     with Stubber(client) as stubber:
         yield Gateway(GatewayApp(settings, client_factory=lambda: client), stubber)

@@ -196,12 +196,12 @@ def test_unknown_route_is_404_and_wrong_method_405(gateway: Gateway) -> None:
 def test_unexpected_failure_is_a_500_without_a_traceback(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambdas.gateway import service
+    from lambdas.gateway import completions
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(service, "to_converse", explode)
+    monkeypatch.setattr(completions, "to_converse", explode)
     response = gateway.chat()
     assert response.status_code == 500
     assert "secret internal detail" not in response.text

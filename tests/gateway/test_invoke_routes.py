@@ -303,7 +303,7 @@ def test_fallback_stops_when_the_time_budget_is_spent(gateway: Gateway) -> None:
             "GATEWAY_TIME_BUDGET_SECONDS": "1",
         }
     )
-    client = gateway.app.client()
+    client = gateway.stubber.client
     gateway.app = GatewayApp(settings, client_factory=lambda: client)
     gateway.stubber.add_client_error(
         "converse",

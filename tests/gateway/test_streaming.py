@@ -99,7 +99,11 @@ def run_stream(
 ) -> tuple[int, list[bytes], dict[str, str]]:
     """Drive the ASGI app directly; optionally the client goes away after N body chunks."""
     settings = Settings.from_env(
-        {"GATEWAY_ROUTING": routing_json(**ROUTING), "GATEWAY_API_KEY": "k"}
+        {
+            "GATEWAY_ROUTING": routing_json(**ROUTING),
+            "GATEWAY_API_KEY": "k",
+            "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
+        }
     )
     app = GatewayApp(settings, client_factory=lambda: client)  # type: ignore[arg-type, return-value]
     payload = json.dumps(

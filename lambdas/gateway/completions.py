@@ -1,0 +1,106 @@
+"""POST /v1/chat/completions: one chat completion, buffered or streamed, through Converse."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import bedrock
+from .calls import Meter
+from .catalog import Modality
+from .chat import from_converse, parse_chat_request, to_converse
+from .chat_request import ChatRequest
+from .errors import ApiError
+from .exchange import Exchange
+from .metering import Usage
+from .responses import JsonResponse, StreamResponse
+from .routing import Target, require_modality
+from .streaming import ChunkMapper, stream_chunks
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+
+def chat_completion_route(exchange: Exchange) -> JsonResponse | StreamResponse:
+    """Serve one chat completion, trying an alias's models in order within the budget."""
+    request = parse_chat_request(exchange.body)
+    return chat_completion(exchange, request)
+
+
+def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | StreamResponse:
+    """Serve a validated request; usage lands on the exchange's meter."""
+    meter = exchange.meter
+    targets = exchange.routing.resolve(request.model)
+    for target in targets:
+        require_modality(target.spec, Modality.TEXT, "chat completions")
+    if request.stream:
+        return _stream(exchange, request, targets, meter)
+
+    def attempt(target: Target, client: BedrockRuntimeClient) -> JsonResponse:
+        return _converse_once(exchange, request, target, client, meter)
+
+    return exchange.call(targets, attempt)
+
+
+def _converse_once(
+    exchange: Exchange,
+    request: ChatRequest,
+    target: Target,
+    client: BedrockRuntimeClient,
+    meter: Meter,
+) -> JsonResponse:
+    started = time.perf_counter()
+    response = bedrock.converse(client, to_converse(request, target.spec, target.invocation_id))
+    bedrock_ms = (time.perf_counter() - started) * 1000
+    body = from_converse(
+        response,
+        completion_id=f"chatcmpl-{exchange.request_id}",
+        created=int(time.time()),
+        model=target.spec.model_id,
+    )
+    usage = Usage(body["usage"]["prompt_tokens"], body["usage"]["completion_tokens"])
+    meter.add_tokens(target, usage)
+    if exchange.log_content:
+        exchange.content = _content(request, body["choices"][0]["message"]["content"])
+    return JsonResponse(
+        body, {**meter.headers(), "x-gateway-bedrock-latency-ms": f"{bedrock_ms:.1f}"}
+    )
+
+
+def _stream(
+    exchange: Exchange, request: ChatRequest, targets: tuple[Target, ...], meter: Meter
+) -> StreamResponse:
+    # Errors up to the first event (refused request, throttling) are plain HTTP errors and
+    # fall back; after it, the stream itself reports them.
+    def attempt(target: Target, client: BedrockRuntimeClient) -> tuple[Target, Any]:
+        converse_request = to_converse(request, target.spec, target.invocation_id)
+        return target, bedrock.converse_stream(client, converse_request)
+
+    target, events = exchange.call(targets, attempt)
+    exchange.streamed = True
+    mapper = ChunkMapper(
+        completion_id=f"chatcmpl-{exchange.request_id}", model=target.spec.model_id
+    )
+
+    def finish(usage: Usage, error: ApiError | None) -> None:
+        meter.add_tokens(target, usage)
+        exchange.stream_error = error
+        if exchange.log_content:
+            exchange.content = _content(request, "".join(mapper.text_parts))
+
+    chunks = stream_chunks(
+        events,
+        mapper,
+        include_usage=request.include_usage,
+        prompt_chars=sum(len(m.text) for m in request.messages),
+        on_end=finish,
+    )
+    return StreamResponse(chunks, meter.headers())
+
+
+def _content(request: ChatRequest, completion: str | None) -> dict[str, Any]:
+    """The text a content-logging deployment records: messages (images omitted) and answer."""
+    return {
+        "messages": [{"role": m.role, "text": m.text} for m in request.messages],
+        "completion": completion,
+    }

@@ -1,0 +1,62 @@
+"""One request as a handler sees it: its body and path parameters, and the shared services.
+
+Handlers read the request from here and report through it (the Meter, content to log, a
+stream's late error); the app turns that into the one log line. Handlers never write records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .calls import Budget, ClientPool, Meter, call_targets
+from .errors import ApiError
+from .metering import RequestRecord
+from .routing import Routing, Target
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """The request, the services it may use and what it reports back."""
+
+    request_id: str
+    body: object
+    params: Mapping[str, str]
+    routing: Routing
+    budget: Budget
+    clients: ClientPool
+    attempts_per_model: int = 1
+    log_content: bool = False
+    # Writes a record of its own (compare's per-model lines); the app's writer by default.
+    write: Callable[[RequestRecord], None] = lambda _record: None
+    namespace: str = ""
+    meter: Meter = field(default_factory=Meter)
+    # Prompt and completion text, set by handlers only when log_content is on.
+    content: dict[str, Any] | None = None
+    # An error after a stream's first byte (the response itself is already a 200).
+    stream_error: ApiError | None = None
+    streamed: bool = False
+
+    def child(self) -> Exchange:
+        """The same request and services with a fresh meter and nothing reported yet."""
+        return dataclasses.replace(self, meter=Meter(), content=None, stream_error=None)
+
+    def call(
+        self, targets: Sequence[Target], attempt: Callable[[Target, BedrockRuntimeClient], T]
+    ) -> T:
+        """Call the targets in order (fallback, retry, budget), metering on this exchange."""
+        return call_targets(
+            targets,
+            attempt,
+            meter=self.meter,
+            budget=self.budget,
+            clients=self.clients,
+            attempts_per_model=self.attempts_per_model,
+        )
