@@ -18,6 +18,8 @@ class _Queued(Generic[T]):
     model_id: str | None
     operation: str | None
     remaining: int
+    # Matching calls to let through before this item applies.
+    skip: int = 0
 
     def matches(self, operation: str, model_ids: Collection[str]) -> bool:
         return (self.operation is None or self.operation == operation) and (
@@ -33,13 +35,19 @@ class MatchQueue(Generic[T]):
         self._items: list[_Queued[T]] = []
 
     def put(
-        self, item: T, *, times: int = 1, model_id: str | None = None, operation: str | None = None
+        self,
+        item: T,
+        *,
+        times: int = 1,
+        model_id: str | None = None,
+        operation: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Queue `item` for the next `times` calls matching `model_id` and `operation`."""
-        if times < 1:
-            raise ValueError("times must be at least 1")
+        """Queue `item` for `times` calls matching `model_id` and `operation`, after `after`."""
+        if times < 1 or after < 0:
+            raise ValueError("times must be at least 1 and after at least 0")
         with self._lock:
-            self._items.append(_Queued(item, model_id, operation, times))
+            self._items.append(_Queued(item, model_id, operation, times, after))
 
     def take(self, operation: str, model_ids: Collection[str]) -> T | None:
         """Consume and return the first item matching the call, if any."""
@@ -48,6 +56,9 @@ class MatchQueue(Generic[T]):
         with self._lock:
             for queued in self._items:
                 if queued.matches(operation, model_ids):
+                    if queued.skip:
+                        queued.skip -= 1
+                        return None
                     queued.remaining -= 1
                     if queued.remaining == 0:
                         self._items.remove(queued)
@@ -76,13 +87,14 @@ class FaultQueue(MatchQueue[BedrockError]):
         operation: str | None = None,
         status: int | None = None,
         message: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Queue `code` for the next `times` calls matching `model_id` and `operation`."""
+        """Queue `code` for `times` calls matching `model_id` and `operation`, after `after`."""
         if status is None and code not in STATUS_BY_CODE:
             raise ValueError(f"no default HTTP status for {code}: pass status=")
         text = message if message is not None else DEFAULT_MESSAGES.get(code, f"{code} (emulated).")
         error = BedrockError(code, text, status)
-        self.put(error, times=times, model_id=model_id, operation=operation)
+        self.put(error, times=times, model_id=model_id, operation=operation, after=after)
 
 
 @dataclass(frozen=True, slots=True)

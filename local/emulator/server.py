@@ -285,6 +285,7 @@ class Emulator:
         status: int | None = None,
         message: str | None = None,
         operation: str | None = None,
+        after: int = 0,
     ) -> None:
         """Answer the next `times` matching calls with Bedrock error `code` instead.
 
@@ -295,6 +296,7 @@ class Emulator:
             status: HTTP status; defaults to Bedrock's status for `code`.
             message: Error message; defaults to Bedrock's wording for `code`.
             operation: Only calls of this operation (e.g. "Converse") fail.
+            after: Matching calls to serve normally first (fail the third call: after=2).
         """
         self._state.faults.add(
             code,
@@ -303,6 +305,7 @@ class Emulator:
             operation=operation,
             status=status,
             message=message,
+            after=after,
         )
 
     @property
