@@ -51,7 +51,8 @@ class Round:
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         return (
             f"  {self.mode:8} c={self.concurrency:<3} {done:6} req"
-            f"  {done / self.seconds:7.1f} req/s  p50 {statistics.median(ordered):7.1f} ms  p99 {p99:7.1f} ms  errors {self.errors}"
+            f"  {done / self.seconds:7.1f} req/s"
+            f"  p50 {statistics.median(ordered):7.1f} ms  p99 {p99:7.1f} ms  errors {self.errors}"
         )
 
 
