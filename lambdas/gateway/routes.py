@@ -1,16 +1,16 @@
-"""The gateway's routes: one table, shared by the ASGI app and the Lambda handler."""
+"""The gateway's routes: one table, shared by the ASGI app and the Lambda handler.
+
+Each route's module is imported on its first request, so a cold start loads only the code of
+the route it serves (the streaming function never loads images or embeddings; bench/README.md
+has what that saves when Lambda compiles every module at a cold start).
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-from .compare import compare
-from .completions import chat_completion_route
-from .embeddings import create_embeddings
 from .exchange import Exchange
-from .images import generate_images
-from .models_route import list_models_route, retrieve_model_route
-from .passthrough import invoke_native
 from .responses import JsonResponse, Response
 from .router import Body, Route
 
@@ -22,15 +22,59 @@ def health(_exchange: Exchange) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+class ImportedOnFirstUse:
+    """A handler whose module of this package is imported on its first call."""
+
+    def __init__(self, module: str, function: str) -> None:
+        self.module = module
+        self.function = function
+        self._target: Handler | None = None
+
+    def resolve(self) -> Handler:
+        """Import the module (once) and return the handler function."""
+        if self._target is None:
+            module = importlib.import_module(f"{__package__}.{self.module}")
+            self._target = getattr(module, self.function)
+        return self._target
+
+    def __call__(self, exchange: Exchange) -> Response:
+        """Serve the request with the imported handler."""
+        return self.resolve()(exchange)
+
+
 def routes() -> list[Route[Handler]]:
     """Every route: method, path pattern, handler and how its body is read."""
     return [
         Route("GET", "/health", health, authenticated=False),
-        Route("GET", "/v1/models", list_models_route),
-        Route("GET", "/v1/models/{model}", retrieve_model_route),
-        Route("POST", "/v1/models/{model}/invoke", invoke_native, Body.RAW),
-        Route("POST", "/v1/chat/completions", chat_completion_route, Body.JSON),
-        Route("POST", "/v1/embeddings", create_embeddings, Body.JSON),
-        Route("POST", "/v1/images/generations", generate_images, Body.JSON),
-        Route("POST", "/v1/compare", compare, Body.JSON),
+        Route("GET", "/v1/models", ImportedOnFirstUse("models_route", "list_models_route")),
+        Route(
+            "GET",
+            "/v1/models/{model}",
+            ImportedOnFirstUse("models_route", "retrieve_model_route"),
+        ),
+        Route(
+            "POST",
+            "/v1/models/{model}/invoke",
+            ImportedOnFirstUse("passthrough", "invoke_native"),
+            Body.RAW,
+        ),
+        Route(
+            "POST",
+            "/v1/chat/completions",
+            ImportedOnFirstUse("completions", "chat_completion_route"),
+            Body.JSON,
+        ),
+        Route(
+            "POST",
+            "/v1/embeddings",
+            ImportedOnFirstUse("embeddings", "create_embeddings"),
+            Body.JSON,
+        ),
+        Route(
+            "POST",
+            "/v1/images/generations",
+            ImportedOnFirstUse("images", "generate_images"),
+            Body.JSON,
+        ),
+        Route("POST", "/v1/compare", ImportedOnFirstUse("compare", "compare"), Body.JSON),
     ]

@@ -5,7 +5,6 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-call
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -15,15 +14,10 @@ from typing import Any
 
 from .chat import FINISH_REASONS
 from .errors import ApiError
+from .events import DONE, sse
 from .metering import Usage
 
-DONE = b"data: [DONE]\n\n"
 CHARS_PER_TOKEN = 4
-
-
-def sse(payload: Mapping[str, Any]) -> bytes:
-    """Encode one server-sent event carrying JSON."""
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
 @dataclass(slots=True)

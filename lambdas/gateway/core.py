@@ -1,0 +1,254 @@
+"""The gateway's framework-free core: route, authenticate, run the handler, answer, log once.
+
+Transports are thin: the ASGI app (app.py: uvicorn locally and behind the Web Adapter) and the
+Lambda handler (lambda_handler.py: API Gateway's proxy event, no HTTP hop) open a `Call` with
+the request line and headers, hand it the body when it asks for one, send what it answers and
+call `finish`, which writes the request's one record. Synchronous, with no asyncio, so the
+Lambda handler imports nothing it does not use.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from .calls import Budget, ClientPool
+from .errors import ApiError
+from .events import DONE, sse
+from .exchange import Exchange
+from .metering import RequestRecord, write_record
+from .request_body import MAX_BODY_BYTES, decode_json
+from .responses import JsonResponse, RawResponse, Response, StreamResponse
+from .router import Body, Match, Router
+from .routes import Handler, routes
+from .settings import AuthMode, Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+Headers = Sequence[tuple[bytes, bytes]]
+INTERNAL_ERROR = ApiError(500, "Internal error in the gateway.", type_="api_error")
+# Health checks (the Web Adapter's readiness probe) are not requests worth a log line.
+_UNLOGGED_PATHS = frozenset({"/health"})
+
+
+class Gateway:
+    """Settings, routes and Bedrock clients shared by every request of a process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client_factory: Callable[[], BedrockRuntimeClient] | None = None,
+    ) -> None:
+        self.settings = settings
+        if client_factory is not None:
+            injected = client_factory
+            self.clients = ClientPool(lambda _timeout: injected())
+        else:
+            self.clients = ClientPool(lambda timeout: _default_client(settings, timeout))
+        self.router: Router[Handler] = Router(routes())
+
+    def begin(self, method: str, raw_path: str, headers: Headers) -> Call:
+        """Open one request: match its route and check its key."""
+        return Call(self, method, raw_path, headers)
+
+
+class Call:
+    """One request, from routing to its single log line."""
+
+    def __init__(self, gateway: Gateway, method: str, raw_path: str, headers: Headers) -> None:
+        self.started = time.perf_counter()
+        self._gateway = gateway
+        self._method = method
+        self._logged = raw_path not in _UNLOGGED_PATHS
+        self.record = RequestRecord(
+            request_id=uuid.uuid4().hex,
+            method=method,
+            path=unquote(raw_path)[:200],
+            namespace=gateway.settings.metrics_namespace,
+        )
+        self._exchange: Exchange | None = None
+        self._payload: bytes | None = None
+        self._match: Match[Handler] | None = None
+        self._refused: ApiError | None = None
+        try:
+            self._match = gateway.router.match(method, raw_path)
+            if self._match.route.authenticated:
+                _authenticate(gateway.settings, headers)
+        except ApiError as error:
+            self._refused = error
+
+    @property
+    def body_kind(self) -> Body:
+        """How the route reads its body (NONE once refused: the body is never read)."""
+        if self._match is None or self._refused is not None:
+            return Body.NONE
+        return self._match.route.body
+
+    def refuse(self, error: ApiError) -> None:
+        """Record that the transport could not read the request (size, disconnect)."""
+        self._refused = error
+
+    def respond(self, body: bytes | None = None) -> Response:
+        """Run the route's handler on the body; any failure becomes its error response."""
+        try:
+            if self._refused is not None:
+                raise self._refused
+            assert self._match is not None
+            self._exchange = self._new_exchange(self._match, body)
+            return self._match.route.handler(self._exchange)
+        except RecursionError:
+            # Only a client's deeply nested JSON recurses this far.
+            return self._error(
+                ApiError(400, "The request body is nested too deeply.", code="invalid_json")
+            )
+        except ApiError as error:
+            return self._error(error)
+        except Exception:  # noqa: BLE001 - a bug answers 500, logged, never a traceback
+            _log_exception("unhandled error in %s %s", self._method, self.record.path)
+            self.record.error_code = "internal_error"
+            return _error_response(INTERNAL_ERROR)
+
+    def head(self, response: Response) -> tuple[int, list[tuple[bytes, bytes]]]:
+        """Status and headers of the answer; a stream's latency is its time to first byte."""
+        headers = {
+            **response.headers,
+            "x-request-id": self.record.request_id,
+            "x-gateway-latency-ms": f"{(time.perf_counter() - self.started) * 1000:.1f}",
+        }
+        if isinstance(response, StreamResponse):
+            self.record.status, self.record.streamed = 200, True
+            raw = [(b"content-type", b"text/event-stream; charset=utf-8")]
+            headers["cache-control"] = "no-cache"
+        else:
+            status = response.status if isinstance(response, JsonResponse) else 200
+            self.record.status = status
+            raw = [
+                (b"content-type", _content_type(response).encode("latin-1")),
+                (b"content-length", str(len(self.payload(response))).encode()),
+            ]
+        raw.extend((name.encode(), value.encode("latin-1")) for name, value in headers.items())
+        return self.record.status, raw
+
+    def payload(self, response: JsonResponse | RawResponse) -> bytes:
+        """The body bytes of a buffered answer (encoded once, whatever asks first)."""
+        if isinstance(response, RawResponse):
+            return response.body
+        if self._payload is None:
+            self._payload = json.dumps(response.body, separators=(",", ":")).encode()
+        return self._payload
+
+    def body_to_send(self, response: JsonResponse | RawResponse) -> bytes:
+        """What goes on the wire after the head: nothing for HEAD."""
+        return b"" if self._method == "HEAD" else self.payload(response)
+
+    def chunks(self, response: StreamResponse) -> Iterator[bytes]:
+        """The stream's events; if producing them fails, an error event and [DONE] end it."""
+        try:
+            yield from response.chunks
+        except Exception:  # noqa: BLE001 - the stream must end well whatever broke
+            _log_exception("stream failed for %s", self.record.path)
+            self.record.stream_error_status = 500
+            self.record.error_code = self.record.error_code or "internal_error"
+            yield sse(INTERNAL_ERROR.body())
+            yield DONE
+
+    def finish(self) -> None:
+        """Write the request's record (once, whatever happened)."""
+        if not self._logged:
+            return
+        self._logged = False
+        record, exchange = self.record, self._exchange
+        if exchange is not None:
+            meter = exchange.meter
+            if meter.target is not None:
+                record.model = meter.target.spec.model_id
+                record.invocation_id = meter.target.invocation_id
+            record.usage, record.cost_usd = meter.usage, meter.cost
+            record.fallbacks = meter.fallbacks
+            record.content = exchange.content
+            if exchange.stream_error is not None:
+                record.stream_error_status = exchange.stream_error.status
+                record.error_code = exchange.stream_error.code or exchange.stream_error.type
+        record.latency_ms = (time.perf_counter() - self.started) * 1000
+        write_record(record)
+
+    def _new_exchange(self, match: Match[Handler], raw: bytes | None) -> Exchange:
+        body: object = None
+        if match.route.body is not Body.NONE:
+            raw = raw or b""
+            if len(raw) > MAX_BODY_BYTES:
+                raise ApiError(
+                    413,
+                    f"The request body exceeds {MAX_BODY_BYTES} bytes.",
+                    code="request_too_large",
+                )
+            body = raw if match.route.body is Body.RAW else decode_json(raw)
+        settings = self._gateway.settings
+        return Exchange(
+            request_id=self.record.request_id,
+            body=body,
+            params=match.params,
+            routing=settings.routing,
+            budget=Budget(settings.time_budget_seconds),
+            clients=self._gateway.clients,
+            attempts_per_model=settings.bedrock_max_attempts,
+            log_content=settings.log_content,
+            write=write_record,
+            namespace=settings.metrics_namespace,
+        )
+
+    def _error(self, error: ApiError) -> JsonResponse:
+        self.record.error_code = error.code or error.type
+        return _error_response(error)
+
+
+def _error_response(error: ApiError) -> JsonResponse:
+    return JsonResponse(error.body(), dict(error.headers), status=error.status)
+
+
+def _content_type(response: JsonResponse | RawResponse) -> str:
+    return response.content_type if isinstance(response, RawResponse) else "application/json"
+
+
+def _authenticate(settings: Settings, headers: Headers) -> None:
+    if settings.auth_mode is AuthMode.API_GATEWAY:
+        return  # API Gateway validated the usage-plan key before invoking the function.
+    presented = _presented_key(headers)
+    if presented is None:
+        raise ApiError(
+            401,
+            "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
+            code="invalid_api_key",
+        )
+    expected = settings.api_key or ""
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise ApiError(401, "Invalid API key.", code="invalid_api_key")
+
+
+def _presented_key(headers: Headers) -> str | None:
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+        elif name == b"x-api-key" and value:
+            return value.decode("latin-1")
+    return None
+
+
+def _log_exception(message: str, *args: object) -> None:
+    import logging
+
+    logging.getLogger(__name__).exception(message, *args)
+
+
+def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClient:
+    from .bedrock import create_client
+
+    return create_client(settings, read_timeout)
