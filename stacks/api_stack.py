@@ -49,7 +49,7 @@ class ApiStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
 
         def gateway_function(
-            construct_id: str, timeout_seconds: int, invoke_mode: str, description: str
+            construct_id: str, timeout_seconds: int, *, streaming: bool, description: str
         ) -> GatewayFunction:
             return GatewayFunction(
                 self,
@@ -64,22 +64,26 @@ class ApiStack(Stack):
                 timeout=Duration.seconds(timeout_seconds),
                 reserved_concurrency=gateway.reserved_concurrency,
                 web_adapter_layer_version=gateway.web_adapter_layer_version,
-                invoke_mode=invoke_mode,
+                streaming=streaming,
                 description=description,
                 log_content=log_content,
                 metrics_namespace=metrics_namespace,
             )
 
-        # Two functions from one asset: the Web Adapter's invoke mode is per function, and only
-        # the chat route goes through API Gateway's streaming (InvokeWithResponseStream) path.
+        # Two functions from one asset: only the chat route goes through API Gateway's
+        # streaming (InvokeWithResponseStream) path, which needs the Web Adapter; every other
+        # route is served by a plain Python handler, without the HTTP hop (bench/README.md).
         self.gateway = gateway_function(
-            "Gateway", gateway.timeout_seconds, "buffered", "OpenAI-compatible Bedrock gateway"
+            "Gateway",
+            gateway.timeout_seconds,
+            streaming=False,
+            description="OpenAI-compatible Bedrock gateway",
         )
         self.streaming_gateway = gateway_function(
             "StreamingGateway",
             gateway.stream_timeout_seconds,
-            "response_stream",
-            "OpenAI-compatible Bedrock gateway: chat completions, streamed",
+            streaming=True,
+            description="OpenAI-compatible Bedrock gateway: chat completions, streamed",
         )
         self.key_authorizer: KeyAuthorizer | None = None
         if api.auth is AuthMode.API_KEY:

@@ -5,8 +5,11 @@ Standard library only, so benchmarks and tests can build the asset without loadi
 
 from __future__ import annotations
 
+import compileall
 import importlib.metadata
+import py_compile
 import shutil
+import sys
 from pathlib import Path
 
 # Pinned in lambdas/gateway/requirements.txt; boto3 comes with the Lambda runtime itself.
@@ -33,17 +36,34 @@ def _copy_distribution(name: str, target: Path) -> None:
         shutil.copy2(Path(str(distribution.locate_file(file))), destination)
 
 
+# The functions' runtime (gateway_function.py): bytecode is only valid for this CPython minor.
+LAMBDA_PYTHON = (3, 14)
+# Where Lambda unpacks the code: what tracebacks show, and the same bytes whoever builds.
+LAMBDA_TASK_ROOT = "/var/task"
+
 ROUTING_FILE = "routing.json"
 """The deployment's models and aliases, next to the package (Lambda limits environments to 4 KB)."""
 
 
+def interpreter_matches_runtime() -> bool:
+    """Whether this interpreter writes bytecode the Lambda runtime can load."""
+    return sys.implementation.name == "cpython" and sys.version_info[:2] == LAMBDA_PYTHON
+
+
 def build_gateway_bundle(
-    source_dir: Path, output_dir: Path, *, routing_json: str | None = None
+    source_dir: Path,
+    output_dir: Path,
+    *,
+    routing_json: str | None = None,
+    bytecode: bool | None = None,
 ) -> None:
     """Write the deployable gateway tree (package `gateway/`, `run.sh`, vendored deps).
 
     With `routing_json`, the deployment's routing (enabled models' specs, aliases) goes into
     `routing.json` at the root, where the gateway reads it (GATEWAY_ROUTING_FILE).
+    `bytecode` (default: when this interpreter is the runtime's CPython) also writes compiled
+    bytecode: Lambda's code directory is read-only, so without it every cold start compiles
+    the gateway and its vendored server again (bench/README.md has what it costs).
     """
     _copy_tree(source_dir, output_dir / "gateway")
     if routing_json is not None:
@@ -51,3 +71,21 @@ def build_gateway_bundle(
     shutil.copy2(source_dir / "run.sh", output_dir / "run.sh")
     for name in VENDORED_DISTRIBUTIONS:
         _copy_distribution(name, output_dir)
+    if bytecode if bytecode is not None else interpreter_matches_runtime():
+        compile_bytecode(output_dir)
+
+
+def compile_bytecode(root: Path) -> None:
+    """Compile every module under `root` as the runtime will find it.
+
+    Unchecked-hash pycs are used without comparing source timestamps (zips and asset staging
+    do not keep them) and, with paths recorded under /var/task, are the same bytes on every build.
+    """
+    compiled = compileall.compile_dir(
+        root,
+        ddir=LAMBDA_TASK_ROOT,
+        quiet=1,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not compiled:
+        raise RuntimeError(f"compiling the gateway bundle in {root} failed")

@@ -8,16 +8,15 @@ from stacks.components.gateway_function import web_adapter_layer_arn
 from tests.infra.cfn import render
 from tests.infra.conftest import Synthesized
 
+HANDLERS = {"gateway.lambda_handler.handler": "buffered", "run.sh": "response_stream"}
+
 
 def gateway_functions(env: Synthesized) -> dict[str, tuple[str, dict]]:
-    """The gateway functions by Web Adapter invoke mode: (logical id, properties)."""
+    """The gateway functions, buffered and response_stream: (logical id, properties)."""
     functions = {
-        f["Properties"]["Environment"]["Variables"]["AWS_LWA_INVOKE_MODE"]: (
-            logical_id,
-            f["Properties"],
-        )
+        HANDLERS[f["Properties"]["Handler"]]: (logical_id, f["Properties"])
         for logical_id, f in env.api.find_resources("AWS::Lambda::Function").items()
-        if f["Properties"].get("Handler") == "run.sh"
+        if f["Properties"].get("Handler") in HANDLERS
     }
     assert set(functions) == {"buffered", "response_stream"}
     return functions
@@ -27,10 +26,25 @@ def gateway_function(env: Synthesized) -> dict:
     return gateway_functions(env)["buffered"][1]
 
 
-def test_gateway_runs_latest_python_on_arm64_through_the_web_adapter(env: Synthesized) -> None:
+def test_buffered_gateway_runs_latest_python_on_arm64_as_a_plain_handler(
+    env: Synthesized,
+) -> None:
     function = gateway_function(env)
     assert function["Runtime"] == "python3.14"
     assert function["Architectures"] == ["arm64"]
+    # No Web Adapter and no HTTP server: the event goes straight into the app.
+    assert not function.get("Layers")
+    variables = function["Environment"]["Variables"]
+    assert not [name for name in variables if name.startswith(("AWS_LWA_", "AWS_LAMBDA_EXEC"))]
+    assert variables["GATEWAY_AUTH"] == "api-gateway"
+    assert variables["GATEWAY_THREADED_CALLS"] == "false"
+    assert variables["GATEWAY_BEDROCK_MAX_ATTEMPTS"] == "1"
+    assert variables["GATEWAY_TIME_BUDGET_SECONDS"] == str(env.config.gateway.timeout_seconds - 2)
+
+
+def test_streaming_gateway_streams_through_the_web_adapter(env: Synthesized) -> None:
+    function = gateway_functions(env)["response_stream"][1]
+    assert function["Runtime"] == "python3.14"
     layers = [render(layer) for layer in function["Layers"]]
     assert layers == [
         "arn:${AWS::Partition}:lambda:${AWS::Region}:753240598075:layer:LambdaAdapterLayerArm64:"
@@ -39,8 +53,10 @@ def test_gateway_runs_latest_python_on_arm64_through_the_web_adapter(env: Synthe
     variables = function["Environment"]["Variables"]
     assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert variables["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
-    assert variables["GATEWAY_AUTH"] == "api-gateway"
-    assert variables["GATEWAY_TIME_BUDGET_SECONDS"] == str(env.config.gateway.timeout_seconds - 2)
+    assert variables["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert variables["GATEWAY_TIME_BUDGET_SECONDS"] == str(
+        env.config.gateway.stream_timeout_seconds - 2
+    )
 
 
 def test_gateway_routing_travels_in_the_asset_and_matches_the_config(env: Synthesized) -> None:
@@ -65,7 +81,7 @@ def test_gateway_function_limits_come_from_config(env: Synthesized) -> None:
 
 def test_both_functions_share_code_role_network_and_routing(env: Synthesized) -> None:
     (_, buffered), (_, streaming) = gateway_functions(env).values()
-    for key in ("Code", "Role", "VpcConfig", "Layers", "Runtime", "Architectures"):
+    for key in ("Code", "Role", "VpcConfig", "Runtime", "Architectures"):
         assert buffered[key] == streaming[key], key
     assert (
         buffered["Environment"]["Variables"]["GATEWAY_ROUTING_FILE"]

@@ -1,4 +1,4 @@
-"""The Lambda asset is self-sufficient: it starts the gateway the way the Web Adapter does."""
+"""The Lambda asset is self-sufficient: it serves as a Python handler and under the Web Adapter."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from app import GATEWAY_SOURCE
-from stacks.components.gateway_bundle import build_gateway_bundle
+from stacks.components.gateway_bundle import build_gateway_bundle, interpreter_matches_runtime
+from stacks.components.gateway_environment import PYTHON_HANDLER
 from tests.conftest import routing_json
 
 MAX_ZIPPED_BYTES = 5 * 1024 * 1024
@@ -90,3 +91,62 @@ def test_bundle_serves_health_and_models_from_its_own_directory(bundle: Path) ->
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# As the Lambda Python runtime does: import the handler from the code directory, call it.
+LAMBDA_RUNTIME = """
+import importlib, json, sys
+module_name, _, function_name = sys.argv[1].rpartition(".")
+handler = getattr(importlib.import_module(module_name), function_name)
+event = {"httpMethod": "GET", "path": "/v1/models/amazon.nova-micro-v1%3A0", "headers": {}}
+result = handler(event, None)
+sys.stderr.write(json.dumps(result) + "\\n")
+"""
+
+
+def run_handler_from(bundle: Path, handler: str) -> dict:
+    """Invoke `handler` from a bare interpreter whose only code is the bundle (like /var/task)."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "GATEWAY_ROUTING_FILE": "routing.json",
+        "GATEWAY_AUTH": "api-gateway",
+        "AWS_REGION": "us-east-1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": str(bundle),
+    }
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", LAMBDA_RUNTIME, handler],
+        cwd=bundle,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return dict(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_bundle_answers_a_proxy_event_through_the_configured_python_handler(bundle: Path) -> None:
+    result = run_handler_from(bundle, PYTHON_HANDLER)
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"])["id"] == "amazon.nova-micro-v1:0"
+    assert result["multiValueHeaders"]["content-type"] == ["application/json"]
+
+
+def test_bytecode_is_written_only_for_the_runtime_interpreter_and_is_reproducible(
+    tmp_path: Path,
+) -> None:
+    routing = routing_json(["amazon.nova-micro-v1:0"])
+    default = tmp_path / "default"
+    build_gateway_bundle(GATEWAY_SOURCE, default, routing_json=routing)
+    assert bool(list(default.rglob("*.pyc"))) == interpreter_matches_runtime()
+    first, second = tmp_path / "first", tmp_path / "second"
+    for target in (first, second):
+        build_gateway_bundle(GATEWAY_SOURCE, target, routing_json=routing, bytecode=True)
+    tag = sys.implementation.cache_tag
+    pyc = first / "gateway" / "__pycache__" / f"app.{tag}.pyc"
+    assert pyc.read_bytes() == (second / pyc.relative_to(first)).read_bytes()
+    assert (first / "uvicorn" / "__pycache__" / f"main.{tag}.pyc").is_file()
+    # Loaded as is: the handler answers from the bundle without compiling anything.
+    (first / "gateway" / "lambda_handler.py").write_text("raise SystemExit('source was read')")
+    assert run_handler_from(first, PYTHON_HANDLER)["statusCode"] == 200
