@@ -1,10 +1,16 @@
-"""Benchmark the gateway against the raw boto3 floor, side by side in one run (ratios, not ms).
+"""Benchmark the gateway as deployed against a bare boto3 handler, side by side in one run.
 
-Measures, against the same local Bedrock emulator on loopback:
-- cold start: a fresh process imports the code and serves its first chat request;
-- warm overhead: per-request latency after warm-up;
-- the Lambda asset's zipped size.
-Goals (DEVELOPERS.md): cold <= 1.5x floor, warm <= 1.3x floor, asset < 5 MiB zipped.
+Every process runs in the Lambda shape: the code comes from the Lambda bundle as the stacks
+build it, in a fresh directory without bytecode (Lambda's code directory is read-only, so
+nothing compiled at a cold start is kept), with the environment the stacks set. The backend
+is `fake_bedrock.py`, which answers Converse in tens of microseconds, so the ratios are the
+gateway's own overhead; streaming runs against the emulator's paced chunks.
+
+Measures, each against the floor in the same run (goals from DEVELOPERS.md):
+- buffered function (Python handler): cold start <= 1.3x, warm median <= 1.25x, p99 <= 1.5x;
+- levers: bytecode in the bundle (cold), the HTTP hop of the Web Adapter path (cold, warm);
+- streaming (Web Adapter + uvicorn): time to first content, overhead < 5 ms;
+- the Lambda asset zipped: < 5 MiB.
 Run with `make bench`; results also go to bench/results/latest.json.
 """
 
@@ -13,6 +19,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shlex
 import socket
 import statistics
 import subprocess
@@ -20,16 +27,26 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from lambdas.gateway.routing import Routing  # noqa: E402
 from local.emulator import start_emulator  # noqa: E402
 from model_catalog import all_models  # noqa: E402
-from stacks.components.gateway_bundle import build_gateway_bundle  # noqa: E402
+from stacks.components.gateway_bundle import (  # noqa: E402
+    LAMBDA_TASK_ROOT,
+    build_gateway_bundle,
+)
+from stacks.components.gateway_environment import (  # noqa: E402
+    PYTHON_HANDLER,
+    gateway_environment,
+)
 
 MODEL = "amazon.nova-micro-v1:0"
 # As synthesis writes it: the enabled model's spec travels with the routing.
@@ -40,38 +57,14 @@ CHAT_BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content":
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
 WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
 WARMUP = 100
-
-FLOOR_COLD = """
-import time, json
-start = time.perf_counter()
-import boto3
-client = boto3.client("bedrock-runtime")
-def handler(event):
-    messages = [{"role": "user", "content": [{"text": "Hello"}]}]
-    r = client.converse(modelId=event["model"], messages=messages)
-    return {"statusCode": 200, "body": json.dumps(r["output"])}
-handler({"model": "__MODEL__"})
-print((time.perf_counter() - start) * 1000, flush=True)
-""".replace("__MODEL__", MODEL)
-
-GATEWAY_COLD = """
-import asyncio, os, time
-start = time.perf_counter()
-from lambdas.gateway.app import GatewayApp
-from lambdas.gateway.settings import Settings
-app = GatewayApp(Settings.from_env(os.environ))
-body = __BODY__.encode()
-sent = []
-async def receive():
-    return {"type": "http.request", "body": body, "more_body": False}
-async def send(message):
-    sent.append(message)
-scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions",
-         "headers": [(b"authorization", b"Bearer bench")]}
-asyncio.run(app(scope, receive, send))
-assert sent[0]["status"] == 200, sent
-print((time.perf_counter() - start) * 1000, flush=True)
-""".replace("__BODY__", repr(CHAT_BODY))
+TTFB_RUNS = int(os.environ.get("BENCH_TTFB_RUNS", "30"))
+STREAM_CHUNK_DELAY_MS = 20
+# The default config's timeouts (stacks/config.py).
+BUFFERED_TIMEOUT_SECONDS, STREAM_TIMEOUT_SECONDS = 29, 300
+WORKER = str(BENCH / "lambda_worker.py")
+# The interpreter of the Lambda-shaped processes: this one unless BENCH_PYTHON names another
+# (e.g. a CPython 3.14 with boto3 importable, the functions' runtime).
+PYTHON = shlex.split(os.environ.get("BENCH_PYTHON", "")) or [sys.executable]
 
 
 def free_port() -> int:
@@ -81,68 +74,101 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_env(emulator_url: str) -> dict[str, str]:
-    """Environment shared by every measured process."""
+@contextmanager
+def fake_bedrock() -> Iterator[str]:
+    """Run the instant Converse endpoint in its own process; yield its URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH / "fake_bedrock.py")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        yield f"http://127.0.0.1:{process.stdout.readline().strip()}"
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def lambda_env(backend_url: str, *, streaming: bool) -> dict[str, str]:
+    """A clean process environment: the stacks' variables, AWS settings, no bytecode writes."""
+    timeout = STREAM_TIMEOUT_SECONDS if streaming else BUFFERED_TIMEOUT_SECONDS
     return {
-        **os.environ,
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator_url,
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": backend_url,
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
-        "GATEWAY_ROUTING": ROUTING,
-        "GATEWAY_API_KEY": "bench",
-        # As the stacks configure the Lambda: one request at a time, no thread hand-off.
-        "GATEWAY_THREADED_CALLS": "false",
-        "PYTHONPATH": str(ROOT),
+        "BENCH_CHAT_BODY": CHAT_BODY,
+        **gateway_environment(
+            streaming=streaming,
+            timeout_seconds=timeout,
+            log_content=False,
+            metrics_namespace="BedrockKit/Bench",
+        ),
     }
 
 
-def cold_once(code: str, env: dict[str, str]) -> float:
-    """Run `code` in a fresh interpreter; ms from spawn until it reports its first answer.
+def build_bundle(folder: Path, *, bytecode: bool) -> Path:
+    """The Lambda bundle as the stacks build it, with or without the measured one's bytecode."""
+    bundle = folder / ("bundle-bytecode" if bytecode else "bundle")
+    build_gateway_bundle(ROOT / "lambdas" / "gateway", bundle, routing_json=ROUTING, bytecode=False)
+    if bytecode:
+        # As compile_bytecode() does, but by the interpreter that will load it.
+        options = ["-q", "-d", LAMBDA_TASK_ROOT, "--invalidation-mode", "unchecked-hash"]
+        subprocess.run(
+            [*PYTHON, "-m", "compileall", *options, str(bundle)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    assert bytecode == bool(list(bundle.rglob("*.pyc"))), "unexpected bytecode in the bundle"
+    return bundle
 
-    The clock stops when the answer line arrives, not at process exit, so this compares
-    with the server path, which is timed to its first response.
-    """
+
+def cold_handler(directory: Path, handler: str, env: dict[str, str]) -> float:
+    """Ms from spawning a fresh interpreter to its first answer through `handler`."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True
+        [*PYTHON, WORKER, "cold", str(directory), handler],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
     elapsed = (time.perf_counter() - started) * 1000
     process.wait()
-    assert process.returncode == 0 and line.strip(), "cold-start script failed"
+    assert line.strip() == "200", f"cold start of {handler} answered {line!r}"
     return elapsed
 
 
-def spawn_gateway(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """Start the gateway server as the Web Adapter does, on `port`."""
+def spawn_server(bundle: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """Start the bundle's server as the Web Adapter's run.sh does, on `port`."""
     return subprocess.Popen(
-        [sys.executable, "-m", "lambdas.gateway.server"],
-        env={**env, "PORT": str(port)},
-        cwd=ROOT,
+        [*PYTHON, "-m", "gateway.server"],
+        env={**env, "PORT": str(port), "PYTHONPATH": str(bundle)},
+        cwd=bundle,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
     )
 
 
-def cold_uvicorn_once(env: dict[str, str]) -> float:
-    """Spawn the server as the Web Adapter does; ms from spawn to the first chat answer."""
+def post_chat(port: int, body: str = CHAT_BODY, timeout: float = 5) -> http.client.HTTPResponse:
+    """Send one chat request to the server on `port`."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"content-type": "application/json", "x-api-key": "bench"}
+    connection.request("POST", "/v1/chat/completions", body, headers)
+    return connection.getresponse()
+
+
+def cold_server(bundle: Path, env: dict[str, str]) -> float:
+    """Ms from spawning the server to its first chat answer over HTTP."""
     port = free_port()
     started = time.perf_counter()
-    process = spawn_gateway(env, port)
+    process = spawn_server(bundle, env, port)
     try:
         while True:
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request(
-                    "POST",
-                    "/v1/chat/completions",
-                    CHAT_BODY,
-                    {"authorization": "Bearer bench", "content-type": "application/json"},
-                )
-                response = connection.getresponse()
+                response = post_chat(port)
                 response.read()
                 assert response.status == 200, response.status
                 return (time.perf_counter() - started) * 1000
@@ -153,112 +179,53 @@ def cold_uvicorn_once(env: dict[str, str]) -> float:
         process.wait()
 
 
-def floor_client(emulator_url: str) -> Any:
-    """A plain boto3 bedrock-runtime client on the emulator, as the floor handler uses."""
+@contextmanager
+def running_server(bundle: Path, env: dict[str, str]) -> Iterator[int]:
+    """The bundle's server, up and answering; yield its port."""
+    port = free_port()
+    process = spawn_server(bundle, env, port)
+    try:
+        for _ in range(500):
+            try:
+                post_chat(port).read()
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.01)
+        yield port
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def warm(bundle: Path, env: dict[str, str], port: int) -> dict[str, list[float]]:
+    """µs per request of the floor, the gateway handler and the gateway over HTTP."""
+    done = subprocess.run(
+        [*PYTHON, WORKER, "warm", str(bundle), str(port), str(WARMUP), str(WARM_REQUESTS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    samples: dict[str, list[float]] = json.loads(done.stdout)
+    return samples
+
+
+def floor_client(endpoint_url: str) -> Any:
+    """A plain boto3 bedrock-runtime client, as the floor handler uses."""
     import boto3
 
     return boto3.client(
         "bedrock-runtime",
-        endpoint_url=emulator_url,
+        endpoint_url=endpoint_url,
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",  # noqa: S106 - the emulator ignores credentials
     )
 
 
-def warm_floor(emulator_url: str) -> list[float]:
-    """Per-request µs of the bare boto3 converse call."""
-    client = floor_client(emulator_url)
-    messages: Any = [{"role": "user", "content": [{"text": "Hello"}]}]
-    samples = []
-    for index in range(WARMUP + WARM_REQUESTS):
-        started = time.perf_counter()
-        client.converse(modelId=MODEL, messages=messages)
-        if index >= WARMUP:
-            samples.append((time.perf_counter() - started) * 1e6)
-    return samples
-
-
-def warm_gateway_http(env: dict[str, str]) -> list[float]:
-    """Per-request µs through uvicorn over HTTP (client included), as behind the Web Adapter."""
-    port = free_port()
-    process = spawn_gateway(env, port)
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        headers = {"authorization": "Bearer bench", "content-type": "application/json"}
-        samples = []
-        index = 0
-        while index < WARMUP + WARM_REQUESTS:
-            try:
-                started = time.perf_counter()
-                connection.request("POST", "/v1/chat/completions", CHAT_BODY, headers)
-                response = connection.getresponse()
-                response.read()
-            except (ConnectionRefusedError, http.client.RemoteDisconnected):
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                time.sleep(0.01)
-                continue
-            assert response.status == 200, response.status
-            if index >= WARMUP:
-                samples.append((time.perf_counter() - started) * 1e6)
-            index += 1
-        return samples
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def warm_gateway_in_process(emulator_url: str) -> list[float]:
-    """Per-request µs of the ASGI app called directly: the gateway's own cost, no HTTP hop."""
-    import asyncio
-
-    from lambdas.gateway import app as app_module
-    from lambdas.gateway.app import GatewayApp
-    from lambdas.gateway.settings import Settings
-
-    env = bench_env(emulator_url)
-    # In this process boto3 reads its endpoint and credentials from the real environment.
-    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
-    application = GatewayApp(Settings.from_env(env))
-    # The per-request log line goes to stdout; the HTTP measurement discards it too.
-    app_module.write_record = lambda record, stream=None: None  # type: ignore[attr-defined]
-    body = CHAT_BODY.encode()
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/v1/chat/completions",
-        "headers": [(b"authorization", b"Bearer bench")],
-    }
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def run() -> list[float]:
-        samples = []
-        statuses: list[int] = []
-
-        async def send(message: dict[str, object]) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(int(message["status"]))  # type: ignore[call-overload]
-
-        for index in range(WARMUP + WARM_REQUESTS):
-            started = time.perf_counter()
-            await application(scope, receive, send)  # type: ignore[arg-type]
-            if index >= WARMUP:
-                samples.append((time.perf_counter() - started) * 1e6)
-        assert set(statuses) == {200}, set(statuses)
-        return samples
-
-    return asyncio.run(run())
-
-
-STREAM_CHUNK_DELAY_MS = 20
-TTFB_RUNS = int(os.environ.get("BENCH_TTFB_RUNS", "30"))
-
-
-def ttfb_floor(emulator_url: str) -> list[float]:
+def ttfb_floor(endpoint_url: str) -> list[float]:
     """Ms from calling ConverseStream with boto3 to its first text delta."""
-    client = floor_client(emulator_url)
+    client = floor_client(endpoint_url)
     messages: Any = [{"role": "user", "content": [{"text": "Hello"}]}]
     samples = []
     for _ in range(TTFB_RUNS):
@@ -272,51 +239,34 @@ def ttfb_floor(emulator_url: str) -> list[float]:
     return samples
 
 
-def ttfb_gateway(env: dict[str, str]) -> list[float]:
+def ttfb_gateway(port: int) -> list[float]:
     """Ms from sending a streamed chat request to the gateway to its first content chunk."""
-    port = free_port()
-    process = spawn_gateway(env, port)
     body = json.dumps(
         {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": True}
     )
-    headers = {"authorization": "Bearer bench", "content-type": "application/json"}
     samples: list[float] = []
-    try:
-        while len(samples) < TTFB_RUNS:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                started = time.perf_counter()
-                connection.request("POST", "/v1/chat/completions", body, headers)
-                response = connection.getresponse()
-                while True:
-                    line = response.readline()
-                    if b'"content":"' in line and b'"content":""' not in line:
-                        samples.append((time.perf_counter() - started) * 1000)
-                        break
-                    if not line:
-                        raise AssertionError("stream ended without content")
-                # Read to the end: the gateway (one request at a time, as in Lambda) finishes
-                # the stream before it serves the next request.
-                response.read()
-                connection.close()
-            except ConnectionRefusedError:
-                time.sleep(0.01)
-        return samples
-    finally:
-        process.terminate()
-        process.wait()
+    while len(samples) < TTFB_RUNS:
+        started = time.perf_counter()
+        response = post_chat(port, body)
+        while True:
+            line = response.readline()
+            if b'"content":"' in line and b'"content":""' not in line:
+                samples.append((time.perf_counter() - started) * 1000)
+                break
+            if not line:
+                raise AssertionError("stream ended without content")
+        # Read to the end: one request at a time, as in Lambda.
+        response.read()
+    return samples
 
 
-def asset_zip_bytes() -> int:
-    """Zip the gateway bundle as CDK would and return its size."""
-    with tempfile.TemporaryDirectory() as folder:
-        bundle = Path(folder) / "bundle"
-        build_gateway_bundle(ROOT / "lambdas" / "gateway", bundle, routing_json=ROUTING)
-        archive = Path(folder) / "asset.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-            for path in sorted(bundle.rglob("*")):
-                zipped.write(path, path.relative_to(bundle))
-        return archive.stat().st_size
+def asset_zip_bytes(bundle: Path, folder: Path) -> int:
+    """Zip the bundle as CDK ships it and return the size."""
+    archive = folder / "asset.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for path in sorted(bundle.rglob("*")):
+            zipped.write(path, path.relative_to(bundle))
+    return archive.stat().st_size
 
 
 def p99(samples: list[float]) -> float:
@@ -324,91 +274,102 @@ def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98]
 
 
-def main() -> int:
-    """Run every measurement, print the table and write bench/results/latest.json."""
-    emulator = start_emulator()
-    env = bench_env(emulator.url)
-    # Warm the page cache and bytecode caches once so the runs compare like with like.
-    cold_once(FLOOR_COLD, env)
-    cold_once(GATEWAY_COLD, env)
-    floor_cold, gateway_cold, uvicorn_cold = [], [], []
-    for _ in range(COLD_RUNS):  # interleaved: drift hits both sides alike
-        floor_cold.append(cold_once(FLOOR_COLD, env))
-        gateway_cold.append(cold_once(GATEWAY_COLD, env))
-        uvicorn_cold.append(cold_uvicorn_once(env))
-    floor_warm = warm_floor(emulator.url)
-    gateway_warm = warm_gateway_http(env)
-    in_process_warm = warm_gateway_in_process(emulator.url)
-    # Paced chunks, as a model produces them: the first one leaves the emulator after a delay.
-    emulator.stream_chunk_delay_ms = STREAM_CHUNK_DELAY_MS
-    floor_ttfb = ttfb_floor(emulator.url)
-    gateway_ttfb = ttfb_gateway(env)
-    emulator.stop()
+def measure(folder: Path) -> dict[str, Any]:
+    """Run every measurement; return the figures."""
+    bundle = build_bundle(folder, bytecode=False)
+    compiled = build_bundle(folder, bytecode=True)
+    handler = PYTHON_HANDLER
+    floor_handler = "floor_handler.handler"
+    cold: dict[str, list[float]] = {
+        "floor": [],
+        "gateway": [],
+        "bytecode": [],
+        "server": [],
+        "server_bytecode": [],
+    }
+    with fake_bedrock() as backend:
+        buffered_env = lambda_env(backend, streaming=False)
+        server_env = lambda_env(backend, streaming=True)
+        # Warm the page cache once so the runs compare like with like.
+        cold_handler(BENCH, floor_handler, buffered_env)
+        cold_handler(bundle, handler, buffered_env)
+        for _ in range(COLD_RUNS):  # interleaved: drift hits every variant alike
+            cold["floor"].append(cold_handler(BENCH, floor_handler, buffered_env))
+            cold["gateway"].append(cold_handler(bundle, handler, buffered_env))
+            cold["bytecode"].append(cold_handler(compiled, handler, buffered_env))
+            cold["server"].append(cold_server(bundle, server_env))
+            cold["server_bytecode"].append(cold_server(compiled, server_env))
+        with running_server(bundle, server_env) as port:
+            warm_us = warm(bundle, buffered_env, port)
+    with start_emulator() as emulator:
+        # Paced chunks, as a model produces them: the first leaves the emulator after a delay.
+        emulator.stream_chunk_delay_ms = STREAM_CHUNK_DELAY_MS
+        with running_server(bundle, lambda_env(emulator.url, streaming=True)) as port:
+            ttfb = {"floor": ttfb_floor(emulator.url), "gateway": ttfb_gateway(port)}
+    return {
+        "cold_ms": {name: statistics.median(runs) for name, runs in cold.items()},
+        "warm_us": {
+            **{f"{name}_median": statistics.median(runs) for name, runs in warm_us.items()},
+            **{f"{name}_p99": p99(runs) for name, runs in warm_us.items()},
+        },
+        "ttfb_ms": {name: statistics.median(runs) for name, runs in ttfb.items()},
+        "asset_zip_bytes": asset_zip_bytes(bundle, folder),
+        "asset_zip_bytes_with_bytecode": asset_zip_bytes(compiled, folder),
+    }
 
-    cold: dict[str, float] = {
-        "floor_median": statistics.median(floor_cold),
-        "gateway_in_process_median": statistics.median(gateway_cold),
-        "gateway_uvicorn_median": statistics.median(uvicorn_cold),
-    }
-    warm: dict[str, float] = {
-        "floor_median": statistics.median(floor_warm),
-        "floor_p99": p99(floor_warm),
-        "gateway_http_median": statistics.median(gateway_warm),
-        "gateway_http_p99": p99(gateway_warm),
-        "gateway_in_process_median": statistics.median(in_process_warm),
-        "gateway_in_process_p99": p99(in_process_warm),
-    }
-    ratios = {
-        "cold_in_process": cold["gateway_in_process_median"] / cold["floor_median"],
-        "cold_uvicorn": cold["gateway_uvicorn_median"] / cold["floor_median"],
-        "warm_http": warm["gateway_http_median"] / warm["floor_median"],
-        "warm_in_process": warm["gateway_in_process_median"] / warm["floor_median"],
-    }
-    size = asset_zip_bytes()
-    ttfb = {
-        "floor_median_ms": statistics.median(floor_ttfb),
-        "gateway_median_ms": statistics.median(gateway_ttfb),
-    }
-    ttfb["overhead_ms"] = ttfb["gateway_median_ms"] - ttfb["floor_median_ms"]
-    results = {
-        "cold_ms": cold,
-        "warm_us": warm,
-        "ratios": ratios,
-        "ttfb": ttfb,
-        "asset_zip_bytes": size,
-    }
-    print(f"cold start (median of {COLD_RUNS}, fresh process, import + first chat request)")
-    print(f"  raw boto3 floor            {cold['floor_median']:8.1f} ms   1.00x")
-    print(
-        f"  gateway, in-process ASGI   {cold['gateway_in_process_median']:8.1f} ms"
-        f"   {ratios['cold_in_process']:.2f}x  (goal <= 1.5x)"
-    )
-    print(
-        f"  gateway, uvicorn over HTTP {cold['gateway_uvicorn_median']:8.1f} ms"
-        f"   {ratios['cold_uvicorn']:.2f}x  (Web Adapter path)"
-    )
-    print(f"warm (median / p99 of {WARM_REQUESTS} after {WARMUP} warm-up requests)")
-    print(f"  raw boto3 floor            {warm['floor_median']:8.0f} / {warm['floor_p99']:.0f} µs")
-    print(
-        f"  gateway over HTTP          {warm['gateway_http_median']:8.0f} /"
-        f" {warm['gateway_http_p99']:.0f} µs   {ratios['warm_http']:.2f}x  (goal <= 1.3x,"
-        " client included)"
-    )
-    print(
-        f"  gateway in-process (no HTTP){warm['gateway_in_process_median']:7.0f} /"
-        f" {warm['gateway_in_process_p99']:.0f} µs   {ratios['warm_in_process']:.2f}x"
-    )
-    print(
-        f"streaming time to first content (median of {TTFB_RUNS},"
-        f" chunks paced {STREAM_CHUNK_DELAY_MS} ms)"
-    )
-    print(f"  boto3 ConverseStream       {ttfb['floor_median_ms']:8.2f} ms")
-    print(
-        f"  gateway SSE over HTTP      {ttfb['gateway_median_ms']:8.2f} ms"
-        f"   +{ttfb['overhead_ms']:.2f} ms  (goal < 5 ms)"
-    )
-    print(f"Lambda asset zipped          {size / 1024:8.0f} KiB  (goal < 5 MiB)")
-    out = ROOT / "bench" / "results"
+
+def report(results: dict[str, Any]) -> str:
+    """The table `make bench` prints."""
+    cold, warm_us, ttfb = results["cold_ms"], results["warm_us"], results["ttfb_ms"]
+
+    def cold_line(label: str, name: str, note: str = "") -> str:
+        ratio = cold[name] / cold["floor"]
+        return f"  {label:<34}{cold[name]:8.1f} ms   {ratio:.2f}x{note}"
+
+    def warm_line(label: str, name: str, note: str = "") -> str:
+        median, tail = warm_us[f"{name}_median"], warm_us[f"{name}_p99"]
+        ratios = f"{median / warm_us['floor_median']:.2f}x / {tail / warm_us['floor_p99']:.2f}x"
+        return f"  {label:<34}{median:8.0f} / {tail:5.0f} µs   {ratios}{note}"
+
+    overhead = ttfb["gateway"] - ttfb["floor"]
+    lines = [
+        f"Lambda-shaped processes on Python {results['python']}",
+        f"cold start (median of {COLD_RUNS} fresh processes: import + first chat request,"
+        " no bytecode cache)",
+        f"  {'bare boto3 handler (floor)':<34}{cold['floor']:8.1f} ms   1.00x",
+        cold_line("gateway, Python handler", "gateway", "  (goal <= 1.3x)"),
+        cold_line("  lever: + bytecode in the bundle", "bytecode"),
+        cold_line("Web Adapter path (uvicorn, HTTP)", "server", "  (streaming function)"),
+        cold_line("  lever: + bytecode in the bundle", "server_bytecode"),
+        f"warm (median / p99 of {WARM_REQUESTS} each after {WARMUP} warm-up, interleaved)",
+        f"  {'bare boto3 handler (floor)':<34}{warm_us['floor_median']:8.0f} /"
+        f" {warm_us['floor_p99']:5.0f} µs   1.00x / 1.00x",
+        warm_line("gateway, Python handler", "gateway", "  (goal <= 1.25x / 1.5x)"),
+        warm_line("Web Adapter path (uvicorn, HTTP)", "http", "  (client included)"),
+        f"streaming time to first content (median of {TTFB_RUNS}, chunks paced"
+        f" {STREAM_CHUNK_DELAY_MS} ms, emulator)",
+        f"  {'boto3 ConverseStream':<34}{ttfb['floor']:8.2f} ms",
+        f"  {'gateway SSE (uvicorn, HTTP)':<34}{ttfb['gateway']:8.2f} ms"
+        f"   +{overhead:.2f} ms  (goal < 5 ms)",
+        f"Lambda asset zipped {results['asset_zip_bytes'] / 1024:20.0f} KiB"
+        f"  (with bytecode {results['asset_zip_bytes_with_bytecode'] / 1024:.0f} KiB;"
+        " goal < 5 MiB)",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Measure, print the table and write bench/results/latest.json."""
+    with tempfile.TemporaryDirectory() as folder:
+        results = measure(Path(folder))
+    results["python"] = subprocess.run(
+        [*PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    print(report(results))
+    out = BENCH / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
