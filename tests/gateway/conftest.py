@@ -90,10 +90,9 @@ class Gateway:
         return self.request("POST", "/v1/chat/completions", content=json.dumps(payload))
 
 
-@pytest.fixture
-def gateway() -> Iterator[Gateway]:
-    client = boto3.client("bedrock-runtime", region_name="us-east-1")
-    settings = Settings.from_env(
+def stubbed_settings() -> Settings:
+    """Settings of a gateway whose Bedrock client is stubbed: ROUTING, API_KEY, one attempt."""
+    return Settings.from_env(
         {
             "GATEWAY_ROUTING": routing_json(**ROUTING),
             "GATEWAY_API_KEY": API_KEY,
@@ -101,8 +100,13 @@ def gateway() -> Iterator[Gateway]:
             "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
         }
     )
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    client = boto3.client("bedrock-runtime", region_name="us-east-1")
     with Stubber(client) as stubber:
-        yield Gateway(GatewayApp(settings, client_factory=lambda: client), stubber)
+        yield Gateway(GatewayApp(stubbed_settings(), client_factory=lambda: client), stubber)
         stubber.assert_no_pending_responses()
 
 

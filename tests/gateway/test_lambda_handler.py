@@ -15,16 +15,15 @@ from botocore.stub import Stubber
 
 from lambdas.gateway.core import Gateway
 from lambdas.gateway.lambda_handler import LambdaAdapter, ProxyHandler, create_handler
-from lambdas.gateway.settings import Settings
 from local.emulator import start_emulator
 from tests.conftest import routing_json
 from tests.gateway.conftest import (
     API_KEY,
     HAIKU,
     NOVA_MICRO,
-    ROUTING,
     SD35,
     converse_response,
+    stubbed_settings,
 )
 from tests.gateway.harness import NOVA, TODAY, log_lines, sse_events
 
@@ -67,15 +66,8 @@ class StubbedLambda:
 @pytest.fixture
 def function() -> Iterator[StubbedLambda]:
     client = boto3.client("bedrock-runtime", region_name="us-east-1")
-    settings = Settings.from_env(
-        {
-            "GATEWAY_ROUTING": routing_json(**ROUTING),
-            "GATEWAY_API_KEY": API_KEY,
-            "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
-        }
-    )
     with Stubber(client) as stubber:
-        yield StubbedLambda(LambdaAdapter(Gateway(settings, lambda: client)), stubber)
+        yield StubbedLambda(LambdaAdapter(Gateway(stubbed_settings(), lambda: client)), stubber)
         stubber.assert_no_pending_responses()
 
 
