@@ -56,15 +56,19 @@ class GatewayApp:
             return
         call = self.gateway.begin(scope["method"], _raw_path(scope), scope.get("headers", []))
         try:
-            body: bytes | None = None
-            if call.body_kind is not Body.NONE:
-                try:
-                    body = await read_body(receive)
-                except ApiError as error:
-                    call.refuse(error)
-            response = await self._blocking(call.respond, body)
+            try:
+                body: bytes | None = None
+                if call.body_kind is not Body.NONE:
+                    try:
+                        body = await read_body(receive)
+                    except ApiError as error:
+                        call.refuse(error)
+                response = await self._blocking(call.respond, body)
+            except Exception:  # noqa: BLE001 - a bug answers an OpenAI-shaped 500, logged
+                response = call.fail()
             status, headers = call.head(response)
-            await send({"type": "http.response.start", "status": status, "headers": headers})
+            raw = [(name.encode(), value.encode("latin-1")) for name, value in headers]
+            await send({"type": "http.response.start", "status": status, "headers": raw})
             if isinstance(response, StreamResponse):
                 await self._send_stream(call, response, receive, send)
             else:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .core import Gateway
 from .errors import ApiError
+from .metering import METRIC_NAMESPACE, RequestRecord, write_record
 from .responses import StreamResponse
 from .router import Body
 from .settings import Settings
@@ -40,19 +41,36 @@ class LambdaAdapter:
 
     def __call__(self, event: ProxyEvent, _context: object = None) -> ProxyResult:
         """Serve one proxy event; always return a proxy result (errors included)."""
+        if not isinstance(event, Mapping):
+            event = {}  # only a hand-made invocation: answered as the 404 of GET /
         method = str(event.get("httpMethod") or "GET").upper()
         # REST APIs pass the path still percent-encoded (HTTP APIs decode it), as routing wants.
         call = self._gateway.begin(method, str(event.get("path") or "/"), _header_pairs(event))
         try:
-            body = _request_body(event) if call.body_kind is not Body.NONE else None
-            response = call.respond(body)
-            status, headers = call.head(response)
-            if isinstance(response, StreamResponse):
-                # Only a direct invocation gets here (API Gateway sends streamed chat to the
-                # streaming function): answer the whole stream at once.
-                payload = b"".join(call.chunks(response))
-            else:
-                payload = call.body_to_send(response)
+            try:
+                body = None
+                if call.body_kind is not Body.NONE:
+                    try:
+                        body = _request_body(event)
+                    except ApiError as error:
+                        call.refuse(error)
+                response = call.respond(body)
+                status, headers = call.head(response)
+                if isinstance(response, StreamResponse):
+                    # Only a direct invocation gets here (API Gateway sends streamed chat to the
+                    # streaming function): answer the whole stream at once.
+                    payload = b"".join(call.chunks(response))
+                else:
+                    payload = call.body_to_send(response)
+            except Exception:  # noqa: BLE001 - a bug answers an OpenAI-shaped 500, logged
+                # Built here, not by the core's answer path, which may be what failed.
+                call.record.status = 500
+                payload = json.dumps(call.fail().body, separators=(",", ":")).encode()
+                headers = [
+                    ("content-type", "application/json"),
+                    ("x-request-id", call.record.request_id),
+                ]
+                status = 500
             return _proxy_result(status, headers, payload)
         finally:
             call.finish()
@@ -60,37 +78,45 @@ class LambdaAdapter:
 
 def _header_pairs(event: ProxyEvent) -> list[tuple[bytes, bytes]]:
     """The request headers as (lower-case name, value) pairs, every value kept."""
-    multi: Mapping[str, list[str]] | None = event.get("multiValueHeaders")
-    items: list[tuple[str, str]]
-    if multi:
-        items = [(name, value) for name, values in multi.items() for value in values or ()]
-    else:
-        items = list((event.get("headers") or {}).items())
+    multi = event.get("multiValueHeaders")
+    single = event.get("headers")
+    items: list[tuple[object, object]] = []
+    if isinstance(multi, Mapping) and multi:
+        for name, values in multi.items():
+            if isinstance(values, list):
+                items.extend((name, value) for value in values)
+    elif isinstance(single, Mapping):
+        items = list(single.items())
     return [
-        (name.lower().encode("latin-1", "replace"), str(value).encode("latin-1", "replace"))
+        (str(name).lower().encode("latin-1", "replace"), str(value).encode("latin-1", "replace"))
         for name, value in items
     ]
 
 
 def _request_body(event: ProxyEvent) -> bytes:
+    """The body's bytes, or a 400 when the event carries something no client could send."""
     body = event.get("body")
-    if not body:
+    if body is None or body == "":
         return b""
+    if not isinstance(body, str):
+        raise ApiError(400, "The request body must be text.", code="invalid_body")
     if event.get("isBase64Encoded"):
         try:
-            return base64.b64decode(body, validate=True)
+            return base64.b64decode("".join(body.split()), validate=True)
         except ValueError:
-            return b""  # API Gateway encoded it; a broken one reads as an empty body
-    return str(body).encode()
+            raise ApiError(
+                400, "The request body is marked base64 but is not.", code="invalid_body"
+            ) from None
+    # A lone surrogate has no UTF-8 form: kept as is, as the JSON decoder reads it back.
+    return body.encode("utf-8", "surrogatepass")
 
 
-def _proxy_result(status: int, headers: list[tuple[bytes, bytes]], payload: bytes) -> ProxyResult:
+def _proxy_result(status: int, headers: list[tuple[str, str]], payload: bytes) -> ProxyResult:
     """The proxy result API Gateway expects."""
     grouped: dict[str, list[str]] = {}
     for name, value in headers:
-        key = name.decode("latin-1")
-        if key not in _DROPPED_RESPONSE_HEADERS:
-            grouped.setdefault(key, []).append(value.decode("latin-1"))
+        if name not in _DROPPED_RESPONSE_HEADERS:
+            grouped.setdefault(name, []).append(value)
     try:
         text, encoded = payload.decode(), False
     except UnicodeDecodeError:
@@ -105,10 +131,25 @@ def _proxy_result(status: int, headers: list[tuple[bytes, bytes]], payload: byte
     }
 
 
-def _misconfigured(_event: ProxyEvent, _context: object = None) -> ProxyResult:
-    """Answer every request while the environment's settings are unusable."""
-    body = json.dumps(_MISCONFIGURED.body(), separators=(",", ":"))
-    return _proxy_result(500, [(b"content-type", b"application/json")], body.encode())
+def misconfigured(namespace: str) -> ProxyHandler:
+    """A handler answering every request with a 500 while the settings are unusable."""
+    body = json.dumps(_MISCONFIGURED.body(), separators=(",", ":")).encode()
+
+    def handler(event: ProxyEvent, _context: object = None) -> ProxyResult:
+        fields = event if isinstance(event, Mapping) else {}
+        record = RequestRecord(
+            request_id=os.urandom(16).hex(),
+            method=str(fields.get("httpMethod") or "GET")[:16],
+            path=str(fields.get("path") or "/")[:200],
+            status=500,
+            error_code="misconfigured",
+            namespace=namespace,
+        )
+        write_record(record)  # counted: the 5xx alarm sees a broken deployment
+        headers = [("content-type", "application/json"), ("x-request-id", record.request_id)]
+        return _proxy_result(500, headers, body)
+
+    return handler
 
 
 def create_handler(env: Mapping[str, str]) -> ProxyHandler:
@@ -118,7 +159,7 @@ def create_handler(env: Mapping[str, str]) -> ProxyHandler:
     except ValueError as error:
         # Said once, at start-up, where the operator looks; clients get an OpenAI-shaped 500.
         sys.stderr.write(f"gateway: configuration error: {error}\n")
-        return _misconfigured
+        return misconfigured(env.get("GATEWAY_METRICS_NAMESPACE") or METRIC_NAMESPACE)
     return LambdaAdapter(Gateway(settings))
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any, TextIO
 
 METRIC_NAMESPACE = "BedrockKit/Gateway"
@@ -115,19 +116,24 @@ class RequestRecord:
         }
         if self.content is not None:
             record["content"] = self.content
-        record["_aws"] = {
-            "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
-            "CloudWatchMetrics": self._metric_sets(is_request),
-        }
-        return json.dumps(record, separators=(",", ":"))
+        timestamp = now_ms if now_ms is not None else int(time.time() * 1000)
+        # The metric declarations are the same on every line of a kind: encoded once, spliced.
+        emf = _metric_declarations(self.namespace, self.model is not None, is_request)
+        encoded = json.dumps(record, separators=(",", ":"))
+        return f'{encoded[:-1]},"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{emf}}}}}'
 
-    def _metric_sets(self, is_request: bool) -> list[dict[str, object]]:
-        # Usage is attributed to a model; a request refused before one was known has none.
-        if self.model is None:
-            metrics = REQUEST_METRICS if is_request else []
-            return [{"Namespace": self.namespace, "Dimensions": [[]], "Metrics": metrics}]
+
+@cache
+def _metric_declarations(namespace: str, has_model: bool, is_request: bool) -> str:
+    """The EMF `CloudWatchMetrics` array of a line, as JSON."""
+    # Usage is attributed to a model; a request refused before one was known has none.
+    if not has_model:
+        metrics = REQUEST_METRICS if is_request else []
+        declaration = {"Namespace": namespace, "Dimensions": [[]], "Metrics": metrics}
+    else:
         chosen = METRICS if is_request else USAGE_METRICS
-        return [{"Namespace": self.namespace, "Dimensions": [["model"], []], "Metrics": chosen}]
+        declaration = {"Namespace": namespace, "Dimensions": [["model"], []], "Metrics": chosen}
+    return json.dumps([declaration], separators=(",", ":"))
 
 
 def write_record(record: RequestRecord, stream: TextIO | None = None) -> None:

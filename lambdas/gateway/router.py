@@ -70,8 +70,10 @@ class Router(Generic[H]):
     """Finds the route of a request, or raises the 404 or 405 it deserves."""
 
     def __init__(self, routes: Sequence[Route[H]]) -> None:
-        self._routes = tuple(routes)
-        self._segments = [route.segments for route in self._routes]
+        # Grouped by segment count, in table order: a path is compared only with its peers.
+        self._by_length: dict[int, list[tuple[Route[H], tuple[str, ...]]]] = {}
+        for route in routes:
+            self._by_length.setdefault(len(route.segments), []).append((route, route.segments))
 
     def match(self, method: str, raw_path: str) -> Match[H]:
         """Return the route for `method` on `raw_path` (HEAD matches GET routes)."""
@@ -79,7 +81,7 @@ class Router(Generic[H]):
         segments = raw_path.split("?", 1)[0].removeprefix("/").split("/")
         wanted = "GET" if method == "HEAD" else method
         allowed: list[str] = []
-        for route, pattern in zip(self._routes, self._segments, strict=True):
+        for route, pattern in self._by_length.get(len(segments), ()):
             params = _capture(pattern, segments)
             if params is None:
                 continue

@@ -59,7 +59,8 @@ class Settings:
         routing_json = env.get("GATEWAY_ROUTING") or _read_routing_file(env)
         try:
             routing = Routing.from_json(routing_json)
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            # AttributeError: valid JSON of the wrong shape ([] or null instead of an object).
             raise ValueError(f"GATEWAY_ROUTING is invalid: {error}") from None
         try:
             auth_mode = AuthMode(env.get("GATEWAY_AUTH", AuthMode.KEY.value))

@@ -37,6 +37,15 @@ def test_head_is_served_wherever_get_is(gateway: Gateway) -> None:
     assert int(response.headers["content-length"]) > 0
 
 
+def test_the_logged_path_never_holds_the_query_string(
+    gateway: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert gateway.request("GET", "/health?probe=1", key=None).status_code == 200
+    assert gateway.request("GET", "/v1/models?secret=s3cr3t").status_code == 200
+    (line,) = lines(capsys)  # the health check writes none
+    assert line["path"] == "/v1/models"
+
+
 def test_model_ids_with_encoded_colons_are_found(gateway: Gateway) -> None:
     encoded = NOVA_MICRO.replace(":", "%3A")
     response = gateway.request("GET", f"/v1/models/{encoded}")

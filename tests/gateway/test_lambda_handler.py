@@ -179,11 +179,76 @@ def test_a_streamed_request_is_answered_whole_and_ends_with_done(
     assert line["streamed"] is True and line["output_tokens"] > 0
 
 
+@pytest.mark.parametrize("routing", ["not json", "[]", "null"])
 def test_unusable_settings_answer_a_500_that_says_where_to_look(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], routing: str
 ) -> None:
-    handler: ProxyHandler = create_handler({"GATEWAY_ROUTING": "not json"})
+    handler: ProxyHandler = create_handler(
+        {"GATEWAY_ROUTING": routing, "GATEWAY_METRICS_NAMESPACE": "Kit/dev"}
+    )
     result = handler({"httpMethod": "GET", "path": "/v1/models"}, None)
     assert result["statusCode"] == 500
     assert body_of(result)["error"]["code"] == "misconfigured"
     assert "GATEWAY_ROUTING is invalid" in capsys.readouterr().err
+    # Counted like any server error, so the 5xx alarm sees a broken deployment.
+    handler({"httpMethod": "GET", "path": "/v1/models"}, None)
+    (line,) = log_lines(capsys)
+    assert (line["status"], line["error_code"], line["server_errors"]) == (500, "misconfigured", 1)
+    assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Kit/dev"
+
+
+def chat_event(body: object, **fields: object) -> dict[str, object]:
+    """A chat event with the key, carrying `body` as is."""
+    return {
+        "httpMethod": "POST",
+        "path": "/v1/chat/completions",
+        "headers": {"x-api-key": API_KEY},
+        "body": body,
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "code"),
+    [
+        (chat_event(5), 400, "invalid_body"),
+        (chat_event("!!!", isBase64Encoded=True), 400, "invalid_body"),
+        (chat_event('{"model": "\ud800"}'), 400, None),
+        ({"httpMethod": "GET", "path": "/v1/models", "headers": [["x-api-key", "k"]]}, 401, None),
+        (["not", "an", "event"], 404, "not_found"),
+    ],
+    ids=["body-not-text", "bad-base64", "lone-surrogate", "headers-not-a-map", "not-a-map"],
+)
+def test_malformed_events_get_an_openai_error_and_one_log_line(
+    function: StubbedLambda,
+    capsys: pytest.CaptureFixture[str],
+    event: Any,
+    status: int,
+    code: str | None,
+) -> None:
+    result = function.adapter(event, None)
+    assert result["statusCode"] == status
+    if code is not None:
+        assert body_of(result)["error"]["code"] == code
+    (line,) = log_lines(capsys)
+    assert line["status"] == status
+
+
+def test_a_bug_after_the_handler_still_answers_an_openai_500_and_logs_it(
+    function: StubbedLambda,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: object) -> bytes:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("lambdas.gateway.core.Call.body_to_send", broken)
+    result = function.invoke("GET", "/v1/models")
+    assert result["statusCode"] == 500
+    assert body_of(result)["error"]["type"] == "api_error"
+    (line,) = log_lines(capsys)
+    assert (line["status"], line["error_code"], line["server_errors"]) == (
+        500,
+        "internal_error",
+        1,
+    )
