@@ -2,9 +2,11 @@
 
 `cold DIR MODULE.FUNCTION`: put DIR first on sys.path (Lambda's /var/task), import the handler,
 serve one chat event, print its status. The parent times spawn to that line.
+`ttfb RUNS`: time boto3 ConverseStream to its first text delta (the streaming floor).
 `warm BUNDLE PORT WARMUP REQUESTS`: load the floor and the gateway's handler, then alternate
-requests between them and the gateway's HTTP server on PORT (the Web Adapter path), so drift
-hits all three alike; print µs per request of each as JSON.
+requests, in random order, between the floor and the handler, then between the floor and the
+gateway's HTTP server on PORT (the Web Adapter path), so drift hits both sides alike; print µs
+per request of each as JSON.
 The gateway's log lines go to /dev/null; results go to the original stdout.
 """
 
@@ -14,6 +16,7 @@ import http.client
 import importlib
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+# Long enough for the server to write its log line after answering (about 0.1 ms of work).
+IDLE_AFTER_HTTP_SECONDS = 0.002
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
 
 
@@ -59,13 +64,17 @@ def cold(directory: str, dotted: str, body: str, out: Any) -> None:
 
 
 def warm(bundle: str, port: int, warmup: int, requests: int, body: str, out: Any) -> None:
-    """Alternate floor, in-process gateway and HTTP gateway requests; report µs of each."""
+    """µs per request of the floor, the gateway's handler and the gateway over HTTP.
+
+    Two phases, each against the floor in random order every round: the handler, then HTTP.
+    The server finishes its work (the log line) after its answer, so after an HTTP request the
+    worker waits for it to go idle: otherwise whatever ran next would pay for it.
+    """
     floor = load_handler(str(BENCH_DIR), "floor_handler.handler")
     gateway = load_handler(bundle, "gateway.lambda_handler.handler")
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"content-type": "application/json", "x-api-key": "bench"}
     event = chat_event(body)
-    samples: dict[str, list[float]] = {"floor": [], "gateway": [], "http": []}
 
     def over_http() -> int:
         connection.request("POST", "/v1/chat/completions", body, headers)
@@ -78,15 +87,45 @@ def warm(bundle: str, port: int, warmup: int, requests: int, body: str, out: Any
         "gateway": lambda: int(gateway(event, None)["statusCode"]),
         "http": over_http,
     }
-    for index in range(warmup + requests):
-        for name, call in calls.items():
-            started = time.perf_counter()
-            status = call()
-            elapsed = (time.perf_counter() - started) * 1e6
-            if status != 200:
-                raise SystemExit(f"{name} answered {status}")
-            if index >= warmup:
-                samples[name].append(elapsed)
+    samples: dict[str, list[float]] = {"floor": [], "gateway": [], "http_floor": [], "http": []}
+    shuffle = random.Random(7).shuffle  # noqa: S311 - an order, not a secret
+    for phase in ("gateway", "http"):
+        floor_key = "floor" if phase == "gateway" else "http_floor"
+        for index in range(warmup + requests):
+            order = ["floor", phase]
+            shuffle(order)
+            for name in order:
+                started = time.perf_counter()
+                status = calls[name]()
+                elapsed = (time.perf_counter() - started) * 1e6
+                if status != 200:
+                    raise SystemExit(f"{name} answered {status}")
+                if index >= warmup:
+                    samples[floor_key if name == "floor" else name].append(elapsed)
+                if name == "http":
+                    time.sleep(IDLE_AFTER_HTTP_SECONDS)
+    out.write(json.dumps(samples) + "\n")
+    out.flush()
+
+
+def ttfb(runs: int, body: str, out: Any) -> None:
+    """Ms from calling ConverseStream with boto3 to its first text delta, `runs` times."""
+    import boto3
+
+    request = json.loads(body)
+    messages: Any = [
+        {"role": m["role"], "content": [{"text": m["content"]}]} for m in request["messages"]
+    ]
+    client = boto3.client("bedrock-runtime")
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        stream = client.converse_stream(modelId=request["model"], messages=messages)["stream"]
+        for event in stream:
+            if "contentBlockDelta" in event:
+                samples.append((time.perf_counter() - started) * 1000)
+                break
+        stream.close()
     out.write(json.dumps(samples) + "\n")
     out.flush()
 
@@ -98,6 +137,8 @@ def main() -> None:
     body = os.environ["BENCH_CHAT_BODY"]
     if sys.argv[1] == "cold":
         cold(sys.argv[2], sys.argv[3], body, out)
+    elif sys.argv[1] == "ttfb":
+        ttfb(int(sys.argv[2]), body, out)
     else:
         warm(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), body, out)
 

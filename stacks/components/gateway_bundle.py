@@ -80,11 +80,15 @@ def compile_bytecode(root: Path) -> None:
 
     Unchecked-hash pycs are used without comparing source timestamps (zips and asset staging
     do not keep them) and, with paths recorded under /var/task, are the same bytes on every build.
+    They are also used when the source changes: edit the function's code by redeploying, not
+    in the Lambda console.
     """
     compiled = compileall.compile_dir(
         root,
         ddir=LAMBDA_TASK_ROOT,
         quiet=1,
+        # The runtime runs without -O: optimised pycs (.opt-1.pyc) would be ignored.
+        optimize=0,
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
     if not compiled:
