@@ -46,16 +46,31 @@ def anthropic_model_ids(config: KitConfig) -> set[str]:
     return {spec.model_id for spec in config.models.specs() if spec.provider == Provider.ANTHROPIC}
 
 
-def _cannot_check(error: Exception) -> str:
+def cannot_check(error: Exception, *, region_hint: str, endpoint: str) -> str:
+    """The one line that says why a read-only check against AWS could not run.
+
+    `region_hint` says where a region can come from; `endpoint` names the service called.
+    """
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials found: log in (aws sso login, AWS_PROFILE) and retry"
     if isinstance(error, NoRegionError):
-        return "no region: set deployment.region in the config, or AWS_REGION"
+        return f"no region: {region_hint}"
     if isinstance(error, EndpointConnectionError):
-        return f"cannot reach the Bedrock endpoint: {error}"
+        return f"cannot reach the {endpoint} endpoint: {error}"
     if isinstance(error, ClientError):
-        return f"the AWS credentials were refused ({error_code(error)}): refresh them and retry"
+        code = error_code(error)
+        if code in CREDENTIAL_ERROR_CODES:
+            return f"the AWS credentials were refused ({code}): refresh them and retry"
+        return f"{error.operation_name} failed ({code}): {error}"
     return f"cannot check: {error}"
+
+
+def _cannot_check(error: Exception) -> str:
+    return cannot_check(
+        error,
+        region_hint="set deployment.region in the config, or AWS_REGION",
+        endpoint="Bedrock",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,13 +13,9 @@ from typing import Any
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
 )
 
-from lambdas.model_access_check.checks import CREDENTIAL_ERROR_CODES, error_code
-from local.doctor import default_client
+from local.doctor import cannot_check, default_client
 from model_catalog import CatalogError, all_models
 from stacks.config import ConfigError, load_config
 
@@ -118,15 +114,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cannot_check(error: Exception) -> str:
     """The one line that says why the check could not run."""
-    if isinstance(error, NoCredentialsError):
-        return "no AWS credentials found: log in (aws sso login, AWS_PROFILE) and retry"
-    if isinstance(error, NoRegionError):
-        return "no region: pass --region, set deployment.region in the config, or AWS_REGION"
-    if isinstance(error, EndpointConnectionError):
-        return f"cannot reach the AWS endpoint: {error}"
-    if isinstance(error, ClientError):
-        code = error_code(error)
-        if code in CREDENTIAL_ERROR_CODES:
-            return f"the AWS credentials were refused ({code}): refresh them and retry"
-        return f"{error.operation_name} failed ({code}): {error}"
-    return f"cannot check: {error}"
+    return cannot_check(
+        error,
+        region_hint="pass --region, set deployment.region in the config, or AWS_REGION",
+        endpoint="AWS",
+    )
