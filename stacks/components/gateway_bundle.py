@@ -36,7 +36,8 @@ def _copy_distribution(name: str, target: Path) -> None:
         shutil.copy2(Path(str(distribution.locate_file(file))), destination)
 
 
-# The functions' runtime (gateway_function.py): bytecode is only valid for this CPython minor.
+# The gateway functions' Python (gateway_function.py takes its runtime from here): bytecode is
+# only valid for this CPython minor version.
 LAMBDA_PYTHON = (3, 14)
 # Where Lambda unpacks the code: what tracebacks show, and the same bytes whoever builds.
 LAMBDA_TASK_ROOT = "/var/task"

@@ -14,12 +14,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.components.gateway_bundle import LAMBDA_PYTHON
 from stacks.components.gateway_environment import (
     PYTHON_HANDLER,
     WEB_ADAPTER_HANDLER,
     gateway_environment,
 )
 
+# The one place the gateway's Python version is set: the bundle compiles bytecode for it.
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_{}_{}".format(*LAMBDA_PYTHON))
 # Published by the Lambda Web Adapter project (aws/aws-lambda-web-adapter README, "Lambda layer").
 WEB_ADAPTER_LAYER_ACCOUNT = "753240598075"
 
@@ -67,7 +70,7 @@ class GatewayFunction(Construct):
             self,
             "Function",
             description=description,
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=WEB_ADAPTER_HANDLER if streaming else PYTHON_HANDLER,
             code=code,
