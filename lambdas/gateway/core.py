@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -21,7 +20,7 @@ from .calls import Budget, ClientPool
 from .errors import ApiError
 from .events import DONE, sse
 from .exchange import Exchange
-from .metering import RequestRecord, write_record
+from .metering import RequestRecord, new_request_id, write_record
 from .request_body import MAX_BODY_BYTES, decode_json
 from .responses import JsonResponse, RawResponse, Response, StreamResponse
 from .router import Body, Match, Router
@@ -68,8 +67,7 @@ class Call:
         path = unquote(raw_path.split("?", 1)[0])
         self._logged = path not in _UNLOGGED_PATHS
         self.record = RequestRecord(
-            # 128 random bits as 32 hex digits, like a uuid4's hex at a fifth of the cost.
-            request_id=os.urandom(16).hex(),
+            request_id=new_request_id(),
             method=method,
             path=path[:200],
             namespace=gateway.settings.metrics_namespace,

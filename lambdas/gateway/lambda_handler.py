@@ -17,7 +17,7 @@ from typing import Any
 
 from .core import Gateway
 from .errors import ApiError
-from .metering import METRIC_NAMESPACE, RequestRecord, write_record
+from .metering import METRIC_NAMESPACE, RequestRecord, new_request_id, write_record
 from .responses import StreamResponse
 from .router import Body
 from .settings import Settings
@@ -138,7 +138,7 @@ def misconfigured(namespace: str) -> ProxyHandler:
     def handler(event: ProxyEvent, _context: object = None) -> ProxyResult:
         fields = event if isinstance(event, Mapping) else {}
         record = RequestRecord(
-            request_id=os.urandom(16).hex(),
+            request_id=new_request_id(),
             method=str(fields.get("httpMethod") or "GET")[:16],
             path=str(fields.get("path") or "/")[:200],
             status=500,
