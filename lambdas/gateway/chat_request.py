@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import invalid_field, invalid_request
+from .errors import invalid_field, invalid_request, object_with_model
 
 # OpenAI fields Converse has no equivalent for: refuse them rather than silently ignore them.
 _UNSUPPORTED_WHEN_SET = ("logprobs", "top_logprobs", "logit_bias", "response_format", "audio")
@@ -95,11 +95,7 @@ class ChatRequest:
 
 def parse_chat_request(body: object) -> ChatRequest:
     """Validate a decoded JSON body; raise ApiError(400) naming the first bad field."""
-    if not isinstance(body, dict):
-        raise invalid_request("The request body must be a JSON object.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise invalid_field("model", "a model id or alias (string)", model)
+    body, model = object_with_model(body)
     for name in _UNSUPPORTED_WHEN_SET:
         if body.get(name) not in (None, False):
             raise invalid_request(f"'{name}' is not supported by this gateway.", param=name)

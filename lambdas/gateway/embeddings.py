@@ -12,7 +12,7 @@ from .adapters import EMBEDDING_ADAPTERS
 from .adapters.base import EmbeddingRequest
 from .adapters.cohere_embed import INPUT_TYPES
 from .catalog import Modality
-from .errors import ApiError, invalid_field, invalid_request
+from .errors import ApiError, invalid_field, object_with_model
 from .exchange import Exchange
 from .metering import Usage
 from .responses import JsonResponse
@@ -26,11 +26,7 @@ MAX_INPUTS = 2048
 
 def parse_embedding_request(body: object) -> tuple[str, EmbeddingRequest, str]:
     """Validate the body; return the model name, the request and the encoding format."""
-    if not isinstance(body, dict):
-        raise invalid_request("The request body must be a JSON object.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise invalid_field("model", "a model id or alias (string)", model)
+    body, model = object_with_model(body)
     raw = body.get("input")
     texts = [raw] if isinstance(raw, str) else raw
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):

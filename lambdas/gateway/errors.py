@@ -50,3 +50,13 @@ def invalid_field(param: str, expectation: str, value: object) -> ApiError:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return ApiError(400, f"'{param}' must be {expectation}, got {shown}", param=param)
+
+
+def object_with_model(body: object) -> tuple[dict[str, Any], str]:
+    """A POST body's first check: a JSON object naming a model; return it and the model."""
+    if not isinstance(body, dict):
+        raise invalid_request("The request body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise invalid_field("model", "a model id or alias (string)", model)
+    return body, model

@@ -10,7 +10,7 @@ from . import bedrock
 from .adapters import IMAGE_ADAPTERS
 from .adapters.base import ImageRequest
 from .catalog import ImageQuality, Modality, ModelSpec
-from .errors import ApiError, invalid_field, invalid_request
+from .errors import ApiError, invalid_field, object_with_model
 from .exchange import Exchange
 from .metering import Usage, format_cost
 from .responses import JsonResponse
@@ -27,11 +27,7 @@ MIN_SIDE, MAX_SIDE, SIDE_STEP = 256, 4096, 16
 
 def parse_image_request(body: object) -> tuple[str, ImageRequest]:
     """Validate the body; return the model name and the request."""
-    if not isinstance(body, dict):
-        raise invalid_request("The request body must be a JSON object.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise invalid_field("model", "a model id or alias (string)", model)
+    body, model = object_with_model(body)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > MAX_PROMPT_CHARS:
         raise invalid_field(
