@@ -39,7 +39,6 @@ class GatewayApp:
         client_factory: Callable[[], BedrockRuntimeClient] | None = None,
     ) -> None:
         self.gateway = Gateway(settings, client_factory)
-        self.settings = settings
         # Blocking boto3 calls run here, never on the event loop; sized for many slow calls.
         self._executor = (
             ThreadPoolExecutor(settings.workers, thread_name_prefix="bedrock")
