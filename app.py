@@ -34,7 +34,7 @@ def main() -> int:
     except ConfigError as error:
         sys.stderr.write(f"config error: {error}\n")
         return 1
-    for warning in config.models.warnings:
+    for warning in config.warnings:
         sys.stderr.write(f"config warning: {config.source}: {warning}\n")
     compose(app, config, gateway_source=GATEWAY_SOURCE)
     try:

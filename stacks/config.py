@@ -1,7 +1,8 @@
 """Typed, validated kit configuration parsed from one TOML file per environment.
 
-Standard library only: `app.py`, the local runner and the tests all parse config the same way.
-Every problem raises ConfigError with one line naming the file, the key and what is allowed.
+Each table is a frozen pydantic model (synthesis time only, like model_catalog.schema): its
+fields, bounds and validators are the rules, written once. `app.py`, the local runner and the
+tests all parse config the same way; each problem becomes one line naming the file and the key.
 """
 
 from __future__ import annotations
@@ -10,12 +11,30 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from lambdas.gateway.catalog import Geography, ModelSpec
 from lambdas.gateway.routing import Routing
@@ -26,7 +45,7 @@ from model_catalog.schema import declared_spec
 
 
 class ConfigError(Exception):
-    """A configuration problem, described in one line for the person editing the file."""
+    """A configuration problem: one line per problem, for the person editing the file."""
 
 
 class NetworkMode(StrEnum):
@@ -43,43 +62,128 @@ class EndpointType(StrEnum):
     PRIVATE = "PRIVATE"
 
 
-class AuthMode(StrEnum):
-    """How callers authenticate at API Gateway."""
+class ApiAuth(StrEnum):
+    """How callers authenticate at API Gateway (unrelated to the gateway Lambda's AuthMode)."""
 
     # Per-team API keys sent as `Authorization: Bearer <key>` (what the OpenAI SDK sends).
     API_KEY = "api_key"
-    # AWS SigV4 (IAM) for callers inside AWS.
+    # AWS SigV4 for callers inside AWS, limited to api.iam_principals / api.organization_id.
     IAM = "iam"
+
+
+class AccessCheckMode(StrEnum):
+    """What the deploy-time model access pre-flight does with a problem."""
+
+    STRICT = "strict"
+    WARN = "warn"
+    OFF = "off"
+
+
+class OnExisting(StrEnum):
+    """What invocation logging does when the account already has a configuration."""
+
+    ADOPT = "adopt"
+    REPLACE = "replace"
+    FAIL = "fail"
 
 
 CROSS_REGION_NONE = "none"
 # The current Lambda Web Adapter layer (v1.1.0, 2026-09-18; version 29 was never published).
 WEB_ADAPTER_LAYER_VERSION = 30
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ALIAS = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+# RFC 2606 names: mail to them never arrives.
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS = ("example", "test", "invalid", "localhost")
+
+# What each string pattern expects, as error messages say it ("'x' is not <form>").
+_FORMS: dict[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class DeploymentConfig:
+def _pattern(regex: str, form: str) -> str:
+    _FORMS[regex] = form
+    return regex
+
+
+_ACCOUNT = _pattern(r"^\d{12}$", "a 12-digit AWS account id")
+_REGION = _pattern(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "an AWS region such as us-east-1")
+_NAME = _pattern(r"^[a-z][a-z0-9-]{0,31}$", "a name of lowercase letters, digits and '-' (max 32)")
+_STAGE = _pattern(r"^[A-Za-z0-9_]{1,64}$", "a stage name: letters, digits and '_' (max 64)")
+_VPC_ID = _pattern(r"^vpc-[0-9a-f]{8,17}$", "a VPC id such as vpc-0abc1234")
+_SUBNET_ID = _pattern(r"^subnet-[0-9a-f]{8,17}$", "a subnet id such as subnet-0abc1234")
+_EMAIL = _pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address")
+_PRINCIPAL = _pattern(
+    r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/.+|user/.+)$",
+    "an IAM principal ARN (arn:aws:iam::123456789012:role/NAME, :user/NAME or :root)",
+)
+_ORGANIZATION = _pattern(r"^o-[a-z0-9]{10,32}$", "an AWS Organizations id such as o-a1b2c3d4e5")
+_TOPIC = _pattern(
+    r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$",
+    "an SNS topic ARN (arn:aws:sns:us-east-1:123456789012:NAME)",
+)
+_POLICY = _pattern(
+    r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+$",
+    "an IAM managed policy ARN (arn:aws:iam::123456789012:policy/NAME)",
+)
+_ROLE = _pattern(
+    r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", "an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
+)
+_PARAMETER = _pattern(
+    r"^/?[A-Za-z0-9_.\-/]{1,1011}$", "an SSM parameter name such as /bedrock-kit/anthropic-use-case"
+)
+_PRODUCT_ID = _pattern(
+    r"^prod-[a-z0-9]{8,20}$", "an AWS Marketplace product id such as prod-xdkflymybwmvi"
+)
+_Name = Annotated[str, Field(pattern=_NAME)]
+_VpcId = Annotated[str, Field(pattern=_VPC_ID)]
+
+
+class _Problem(ValueError):
+    """A broken rule; `key` (dotted, or "") is relative to the table being validated."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class _Section(BaseModel):
+    """One TOML table: frozen, and an unknown key is an error (a typo never becomes a default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Keys the table no longer accepts, with what to do instead.
+    RETIRED_KEYS: ClassVar[Mapping[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_table(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        for key in data:
+            if key in cls.RETIRED_KEYS:
+                raise _Problem(key, cls.RETIRED_KEYS[key])
+            if key not in cls.model_fields:
+                raise _Problem(key, f"unknown key; allowed keys: {', '.join(cls.model_fields)}")
+        # `key = ""` means "not set" for optional keys, as in the shipped `account = ""`.
+        unset = {k for k, v in data.items() if v == "" and cls.model_fields[k].default is None}
+        return {k: None if k in unset else v for k, v in data.items()}
+
+
+class DeploymentConfig(_Section):
     """Target account and region; both optional (environment-agnostic stacks by default)."""
 
-    account: str | None
-    region: str | None
+    account: str | None = Field(default=None, pattern=_ACCOUNT)
+    region: str | None = Field(default=None, pattern=_REGION)
+    # Production environments get stricter defaults (api.waf) and must route their alarms.
+    production: StrictBool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ModelsConfig:
+class ModelsConfig(_Section):
     """Which models are enabled, their aliases and the cross-region geography."""
 
     enabled: tuple[str, ...]
-    aliases: Mapping[str, tuple[str, ...]]
+    aliases: Annotated[Mapping[str, tuple[str, ...]], AfterValidator(MappingProxyType)]
     cross_region: Geography | None
     # The enabled models' specs: catalog entries, or the config's own declarations.
-    table: Mapping[str, ModelSpec]
+    table: Annotated[Mapping[str, InstanceOf[ModelSpec]], AfterValidator(MappingProxyType)]
     # Every model id the catalog or the config knows (enabled or not).
     known_ids: frozenset[str] = frozenset()
     # One line per LEGACY model or overridden catalog entry, printed at synthesis.
@@ -88,10 +192,6 @@ class ModelsConfig:
     def specs(self) -> tuple[ModelSpec, ...]:
         """Return the specs of the enabled models, in config order."""
         return tuple(self.table[model_id] for model_id in self.enabled)
-
-    def specs_by_id(self) -> Mapping[str, ModelSpec]:
-        """Return the enabled catalog entries keyed by model id."""
-        return {spec.model_id: spec for spec in self.specs()}
 
     def routing(self) -> Routing:
         """Return the gateway routing these settings describe."""
@@ -103,202 +203,443 @@ class ModelsConfig:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkConfig:
+def _cross_region(value: object) -> object:
+    if value != CROSS_REGION_NONE and value not in tuple(Geography):
+        raise ValueError(f"{value!r} is not one of {', '.join((CROSS_REGION_NONE, *Geography))}")
+    return None if value == CROSS_REGION_NONE else value
+
+
+def _fallbacks(value: object) -> object:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError("must be a model id or a non-empty list of model ids (fallbacks)")
+    return value
+
+
+class _ModelsTable(_Section):
+    """The [models] table as written; resolve() checks it against the catalog on a day."""
+
+    enabled: tuple[str, ...] = ()
+    cross_region: Annotated[Geography | None, BeforeValidator(_cross_region)] = None
+    # Catalog ids contain '.' and ':', so an alias can never shadow a model id.
+    aliases: dict[_Name, Annotated[tuple[str, ...], BeforeValidator(_fallbacks)]] = {}
+    declared: dict[str, InstanceOf[ModelSpec]] = {}
+
+    @field_validator("declared", mode="before")
+    @classmethod
+    def _declared_specs(cls, tables: object) -> object:
+        if not isinstance(tables, dict):
+            return tables
+        specs = {}
+        for model_id, data in tables.items():
+            try:
+                specs[model_id] = declared_spec(model_id, data)
+            except ValueError as error:
+                raise _Problem(model_id, str(error)) from None
+        return specs
+
+    def resolve(self, today: date, region: str | None) -> ModelsConfig:
+        """Check lifecycles, regions, profiles and aliases (keys relative to [models])."""
+        geography = self.cross_region
+        if geography is not None and region is not None and not callable_from(geography, region):
+            raise _Problem(
+                "cross_region",
+                f"{geography.value!r} profiles cannot be called from deployment.region {region}; "
+                f"their source regions are {', '.join(SOURCES[geography])}",
+            )
+        catalog = all_models()
+        # Every lifecycle check, and the successors it suggests, read the same table.
+        table = {**catalog, **self.declared}
+        overrides = (model_id for model_id in self.declared if model_id in catalog)
+        warnings = [
+            f"models.declared.{model_id}: overrides the catalog entry" for model_id in overrides
+        ]
+
+        def check_lifecycle(key: str, spec: ModelSpec) -> None:
+            notice = lifecycle_notice(spec, table, today, region)
+            if notice is not None and notice.fatal:
+                raise _Problem(key, notice.message)
+            if notice is not None and f"models.{key}: {notice.message}" not in warnings:
+                warnings.append(f"models.{key}: {notice.message}")
+
+        if not self.enabled:
+            raise _Problem("enabled", "must list at least one model id from the catalog")
+        for index, model_id in enumerate(self.enabled):
+            if model_id not in table:
+                raise _Problem(
+                    "enabled",
+                    f"{model_id!r} is not in the model catalog (docs/models.md lists the ids; "
+                    "declare a newer model under models.declared)",
+                )
+            if model_id in self.enabled[:index]:
+                raise _Problem("enabled", f"{model_id!r} is listed twice")
+            spec = table[model_id]
+            check_lifecycle("enabled", spec)
+            profiled = geography is not None and geography in spec.profile_geographies
+            if not profiled and region is not None and spec.regions and region not in spec.regions:
+                raise _Problem(
+                    "enabled",
+                    f"{model_id!r} is served in {', '.join(spec.regions)} only, not in {region} "
+                    "(deployment.region)",
+                )
+            if spec.requires_profile and not profiled:
+                raise _Problem(
+                    "cross_region",
+                    f"{model_id!r} is only served through a cross-region inference profile; set "
+                    f"cross_region to one of: {', '.join(sorted(spec.profile_geographies))}",
+                )
+        for alias, targets in self.aliases.items():
+            for model_id in targets:
+                if model_id in table:
+                    check_lifecycle(f"aliases.{alias}", table[model_id])
+                if model_id not in self.enabled:
+                    raise _Problem(
+                        f"aliases.{alias}",
+                        f"points to {model_id!r}, which is not in models.enabled; "
+                        f"allowed: {', '.join(self.enabled)}",
+                    )
+            if len({table[model_id].modality for model_id in targets}) > 1:
+                mixed = ", ".join(f"{m} ({table[m].modality.value})" for m in targets)
+                raise _Problem(
+                    f"aliases.{alias}",
+                    f"mixes modalities ({mixed}): every target of an alias must produce the same "
+                    "kind of output",
+                )
+        return ModelsConfig(
+            enabled=self.enabled,
+            aliases=self.aliases,
+            cross_region=geography,
+            table={model_id: table[model_id] for model_id in self.enabled},
+            known_ids=frozenset(table),
+            warnings=tuple(warnings),
+        )
+
+
+def _ipv4_block(cidr: str) -> str:
+    try:
+        network = ipaddress.ip_network(cidr)
+    except ValueError:
+        raise ValueError(f"{cidr!r} is not a CIDR block such as 10.40.0.0/16") from None
+    if network.version != 4 or not 16 <= network.prefixlen <= 24:
+        raise ValueError(f"{cidr!r} must be an IPv4 block from /16 to /24")
+    return cidr
+
+
+class NetworkConfig(_Section):
     """VPC placement of the gateway."""
 
-    mode: NetworkMode
-    vpc_cidr: str
-    vpc_id: str | None
-    subnet_ids: tuple[str, ...]
-    availability_zones: tuple[str, ...]
+    mode: NetworkMode = NetworkMode.CREATE
+    vpc_cidr: Annotated[str, AfterValidator(_ipv4_block)] = "10.40.0.0/16"
+    vpc_id: _VpcId | None = None
+    subnet_ids: tuple[Annotated[str, Field(pattern=_SUBNET_ID)], ...] = ()
+    availability_zones: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _fits_the_mode(self) -> Self:
+        zones, existing = self.availability_zones, self.mode is NetworkMode.EXISTING
+        if existing and self.vpc_id is None:
+            raise _Problem("vpc_id", "mode 'existing' needs a VPC id such as vpc-0abc1234")
+        if existing and len(self.subnet_ids) < 2:
+            raise _Problem("subnet_ids", "mode 'existing' needs two or more subnet ids")
+        if existing and len(zones) != len(self.subnet_ids):
+            raise _Problem(
+                "availability_zones",
+                "mode 'existing' needs one availability zone per subnet id, in the same order",
+            )
+        for key in ("vpc_id", "subnet_ids"):
+            if not existing and getattr(self, key):
+                raise _Problem(key, "only allowed with mode 'existing'")
+        if zones and not existing and len(zones) < 2:
+            raise _Problem("availability_zones", "list two or more zones, or none")
+        return self
 
 
-@dataclass(frozen=True, slots=True)
-class TeamConfig:
+class _Limits(_Section):
+    """A usage plan's limits: the [api] ones (the stage's), and each [api.teams.NAME] table."""
+
+    throttle_rate_limit: StrictFloat = Field(default=10.0, ge=0.1, le=10_000)
+    throttle_burst_limit: StrictInt = Field(default=20, ge=1, le=5_000)
+    quota_requests_per_day: StrictInt = Field(default=10_000, ge=1, le=100_000_000)
+
+
+class TeamConfig(_Limits):
     """One team's API key and the usage plan limiting it."""
 
     name: str
-    throttle_rate_limit: float
-    throttle_burst_limit: int
-    quota_requests_per_day: int
 
 
-@dataclass(frozen=True, slots=True)
-class ApiConfig:
-    """The API Gateway front door."""
-
-    endpoint_type: EndpointType
-    stage_name: str
-    throttle_rate_limit: float
-    throttle_burst_limit: int
-    quota_requests_per_day: int
-    auth: AuthMode
-    waf: bool
-    allowed_vpc_ids: tuple[str, ...]
-    teams: tuple[TeamConfig, ...]
+_TEAM_TABLES = TypeAdapter(dict[_Name, _Limits])
 
 
-@dataclass(frozen=True, slots=True)
-class AlarmsConfig:
-    """Alarm thresholds and who hears about them."""
+class ApiConfig(_Limits):
+    """The API Gateway front door; its limits are the stage's and the teams' defaults."""
 
-    emails: tuple[str, ...]
-    error_rate_percent: float
-    throttle_rate_percent: float
-    p99_latency_ms: int
-    daily_cost_usd: float
+    endpoint_type: EndpointType = EndpointType.REGIONAL
+    stage_name: str = Field(default="api", pattern=_STAGE)
+    auth: ApiAuth = ApiAuth.API_KEY
+    # Who may call with auth "iam": principal ARNs and/or one AWS Organization.
+    iam_principals: tuple[Annotated[str, Field(pattern=_PRINCIPAL)], ...] = ()
+    organization_id: str | None = Field(default=None, pattern=_ORGANIZATION)
+    # Default: on for a production REGIONAL API (KitConfig fills it in from [deployment]).
+    waf: StrictBool = False
+    # Requests per client IP per 5-minute window (a WAF rate-based rule).
+    waf_rate_limit_per_ip: StrictInt = Field(default=1000, ge=10, le=2_000_000_000)
+    authorizer_reserved_concurrency: StrictInt = Field(default=0, ge=0, le=1000)  # 0: none
+    # Whether this environment owns API Gateway's account-level CloudWatch role.
+    manage_account_logging_role: StrictBool = False
+    allowed_vpc_ids: tuple[_VpcId, ...] = ()
+    teams: tuple[TeamConfig, ...] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("teams", mode="before")
+    @classmethod
+    def _teams_from_tables(cls, tables: object, info: ValidationInfo) -> object:
+        if not isinstance(tables, dict):
+            raise ValueError("must be tables, one [api.teams.NAME] per team")
+        if not set(_Limits.model_fields) <= set(info.data):
+            return ()  # an [api] limit is invalid (and reported): the teams would inherit it
+        inherited = {key: info.data[key] for key in _Limits.model_fields}
+        # Without any team, one team named `default` has the API's own limits.
+        tables = {n: {**inherited, **t} if isinstance(t, dict) else t for n, t in tables.items()}
+        teams = _TEAM_TABLES.validate_python(tables or {"default": inherited})
+        return tuple(TeamConfig(name=name, **dict(limits)) for name, limits in teams.items())
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.waf and self.endpoint_type is EndpointType.PRIVATE:
+            raise _Problem("waf", "AWS WAF is offered here for REGIONAL APIs only")
+        if self.allowed_vpc_ids and self.endpoint_type is not EndpointType.PRIVATE:
+            raise _Problem("allowed_vpc_ids", "only allowed with endpoint_type 'PRIVATE'")
+        for key in ("iam_principals", "organization_id"):
+            if getattr(self, key) and self.auth is not ApiAuth.IAM:
+                raise _Problem(key, "only allowed with auth 'iam'")
+        if self.auth is ApiAuth.IAM and not (self.iam_principals or self.organization_id):
+            raise _Problem(
+                "iam_principals",
+                "auth 'iam' needs api.iam_principals or api.organization_id: SigV4 alone admits "
+                "any AWS principal",
+            )
+        for key in ("throttle_rate_limit", "throttle_burst_limit"):
+            stage = getattr(self, key)
+            for team in self.teams:
+                if getattr(team, key) > stage:
+                    raise _Problem(
+                        f"teams.{team.name}.{key}",
+                        f"{getattr(team, key):g} is above api.{key} ({stage:g})",
+                    )
+            total = round(sum(getattr(team, key) for team in self.teams), 6)
+            if total > stage:
+                raise _Problem(
+                    key,
+                    f"{stage:g} is below the sum of the teams' {key} ({total:g}): the stage "
+                    "throttle must stay at or above the sum of the team plans so one team or "
+                    "anonymous traffic cannot use up the others' share",
+                )
+        return self
 
 
-class AccessCheckMode(StrEnum):
-    """What the deploy-time model access pre-flight does with a problem."""
+class GatewayFunctionConfig(_Section):
+    """The gateway Lambda functions."""
 
-    STRICT = "strict"
-    WARN = "warn"
-    OFF = "off"
-
-
-@dataclass(frozen=True, slots=True)
-class AccessCheckConfig:
-    """Deploy-time model access pre-flight."""
-
-    mode: AccessCheckMode
-    accept_offers: bool
-    anthropic_use_case: Mapping[str, str]
+    memory_mb: StrictInt = Field(default=512, ge=128, le=10_240)
+    # API Gateway's buffered integrations time out at 29 s.
+    timeout_seconds: StrictInt = Field(default=29, ge=3, le=900)
+    # The chat route streams through API Gateway (STREAM transfer mode): up to 15 minutes.
+    stream_timeout_seconds: StrictInt = Field(default=300, ge=30, le=900)
+    reserved_concurrency: StrictInt = Field(default=0, ge=0, le=1000)  # 0: no reservation
+    # Lambda Web Adapter v1.1.0 (aws/aws-lambda-web-adapter PR #871); docs/configuration.md.
+    web_adapter_layer_version: StrictInt = Field(default=WEB_ADAPTER_LAYER_VERSION, ge=1, le=1000)
 
 
-class OnExisting(StrEnum):
-    """What invocation logging does when the account already has a configuration."""
-
-    ADOPT = "adopt"
-    REPLACE = "replace"
-    FAIL = "fail"
-
-
-@dataclass(frozen=True, slots=True)
-class InvocationLoggingConfig:
-    """Bedrock model invocation logging (one setting per account and region)."""
-
-    enabled: bool
-    on_existing: OnExisting
-    text: bool
-    image: bool
-    embedding: bool
-    transition_to_infrequent_access_days: int
-    expiration_days: int
+def _retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+        raise ValueError(f"{days} is not a CloudWatch retention; allowed: {allowed}")
+    return days
 
 
-@dataclass(frozen=True, slots=True)
-class SecurityConfig:
-    """Organisation-wide guard rails applied to what the kit creates."""
-
-    permissions_boundary_arn: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayFunctionConfig:
-    """The gateway Lambda function."""
-
-    memory_mb: int
-    timeout_seconds: int
-    reserved_concurrency: int
-    web_adapter_layer_version: int
-    stream_timeout_seconds: int
-
-
-@dataclass(frozen=True, slots=True)
-class ObservabilityConfig:
+class ObservabilityConfig(_Section):
     """Retention and removal of the kit's log groups."""
 
-    log_retention_days: int
-    retain_logs: bool
-    log_content: bool
+    log_retention_days: Annotated[StrictInt, AfterValidator(_retention)] = 30
+    # Retained by default: deleting a stack must not delete audit data unless asked to.
+    retain_logs: StrictBool = True
+    # Prompts and completions stay out of logs unless a config says otherwise, explicitly.
+    log_content: StrictBool = False
 
 
-@dataclass(frozen=True, slots=True)
-class KitConfig:
+class SecurityConfig(_Section):
+    """Organisation-wide guard rails applied to what the kit creates."""
+
+    permissions_boundary_arn: str | None = Field(default=None, pattern=_POLICY)
+
+
+def _placeholder(email: str) -> bool:
+    domain = email.rpartition("@")[2].lower()
+    return domain.rpartition(".")[2] in _RESERVED_TLDS or any(
+        domain == name or domain.endswith(f".{name}") for name in _RESERVED_DOMAINS
+    )
+
+
+class AlarmsConfig(_Section):
+    """Alarm thresholds and who hears about them."""
+
+    emails: tuple[Annotated[str, Field(pattern=_EMAIL)], ...] = ()
+    # An existing SNS topic the alarms also go to (a pager, a chat integration...).
+    topic_arn: str | None = Field(default=None, pattern=_TOPIC)
+    # Why a production environment sends its alarms to nobody.
+    no_subscriber_reason: str | None = Field(default=None, min_length=20)
+    error_rate_percent: StrictFloat = Field(default=5.0, ge=0.1, le=100)
+    throttle_rate_percent: StrictFloat = Field(default=10.0, ge=0.1, le=100)
+    p99_latency_ms: StrictInt = Field(default=20_000, ge=100, le=900_000)
+    daily_cost_usd: StrictFloat = Field(default=100.0, ge=0.01, le=1_000_000)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per address that can never receive mail."""
+        return tuple(
+            f"alarms.emails: {email} is a placeholder address (RFC 2606 domain): "
+            "nobody receives these alarms"
+            for email in self.emails
+            if _placeholder(email)
+        )
+
+
+class AccessCheckConfig(_Section):
+    """Deploy-time model access pre-flight."""
+
+    RETIRED_KEYS: ClassVar[Mapping[str, str]] = {
+        "anthropic_use_case": "no longer read from config: it ended up in the CloudFormation "
+        "template and in CDK's provider logs; store the form as an SSM SecureString and name it "
+        "in access_check.anthropic_use_case_parameter (see docs/configuration.md)",
+    }
+
+    mode: AccessCheckMode = AccessCheckMode.WARN
+    accept_offers: StrictBool = False
+    # An SSM SecureString holding Anthropic's first-time-use form as JSON.
+    anthropic_use_case_parameter: str | None = Field(default=None, pattern=_PARAMETER)
+    # The Marketplace products accept_offers may subscribe to (AWS lists each model's id in
+    # the Bedrock user guide, "Product IDs for Amazon Bedrock models").
+    marketplace_product_ids: tuple[Annotated[str, Field(pattern=_PRODUCT_ID)], ...] = ()
+
+    @model_validator(mode="after")
+    def _offers_name_their_products(self) -> Self:
+        if self.accept_offers and not self.marketplace_product_ids:
+            raise _Problem(
+                "marketplace_product_ids",
+                "accept_offers needs the Marketplace product ids it may subscribe to "
+                "(Bedrock user guide: Product IDs for Amazon Bedrock models); without them "
+                "the handler could subscribe the account to any product",
+            )
+        if self.marketplace_product_ids and not self.accept_offers:
+            raise _Problem("marketplace_product_ids", "only used with accept_offers = true")
+        return self
+
+
+class InvocationLoggingConfig(_Section):
+    """Bedrock model invocation logging (one setting per account and region)."""
+
+    # Off by default: the setting is account-wide and captures prompts and completions.
+    enabled: StrictBool = False
+    on_existing: OnExisting = OnExisting.FAIL
+    text: StrictBool = True
+    image: StrictBool = False
+    embedding: StrictBool = False
+    transition_to_infrequent_access_days: StrictInt = Field(default=30, ge=30, le=3650)
+    expiration_days: StrictInt = Field(default=365, ge=1, le=3650)
+    # Also deliver to a CloudWatch log group (S3 only by default).
+    cloudwatch: StrictBool = False
+    # An existing role allowed to read the logs; without one the kit creates an auditor role.
+    auditor_role_arn: str | None = Field(default=None, pattern=_ROLE)
+
+    @model_validator(mode="after")
+    def _expires_after_transition(self) -> Self:
+        if self.expiration_days <= self.transition_to_infrequent_access_days:
+            raise _Problem(
+                "expiration_days",
+                "must be after transition_to_infrequent_access_days "
+                f"({self.transition_to_infrequent_access_days})",
+            )
+        return self
+
+
+class KitConfig(_Section):
     """The whole configuration of one environment."""
 
-    env_name: str
-    source: str
-    deployment: DeploymentConfig
-    models: ModelsConfig
-    network: NetworkConfig
-    api: ApiConfig
-    gateway: GatewayFunctionConfig
-    observability: ObservabilityConfig
-    security: SecurityConfig
-    alarms: AlarmsConfig
-    access_check: AccessCheckConfig
-    invocation_logging: InvocationLoggingConfig
+    deployment: DeploymentConfig = DeploymentConfig()
+    # Read from the [models] table (_ModelsTable), with deployment.region and the day.
+    models: ModelsConfig = Field(default_factory=dict, validate_default=True)
+    network: NetworkConfig = NetworkConfig()
+    api: ApiConfig = ApiConfig()
+    gateway: GatewayFunctionConfig = GatewayFunctionConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    security: SecurityConfig = SecurityConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
+    access_check: AccessCheckConfig = AccessCheckConfig()
+    invocation_logging: InvocationLoggingConfig = InvocationLoggingConfig()
+    # Set by parse_config: they name the environment and the file, they are not keys in it.
+    _env_name: str = PrivateAttr("")
+    _source: str = PrivateAttr("")
 
+    @property
+    def env_name(self) -> str:
+        """The environment's name (`-c env=NAME`)."""
+        return self._env_name
 
-class _Section:
-    """Reads one TOML table, tracking which keys were used so unknown ones are reported."""
+    @property
+    def source(self) -> str:
+        """The file the configuration was read from."""
+        return self._source
 
-    def __init__(self, source: str, path: str, data: object) -> None:
-        self.source = source
-        self.path = path
-        if not isinstance(data, dict):
-            self.fail(path, "must be a table")
-        self.data: dict[str, Any] = data
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning line (models, alarms), printed at synthesis."""
+        return (*self.models.warnings, *self.alarms.warnings)
 
-    def fail(self, key: str, message: str) -> NoReturn:
-        raise ConfigError(f"{self.source}: {key}: {message}")
+    @model_validator(mode="before")
+    @classmethod
+    def _production_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict) or not isinstance(api := data.get("api", {}), dict):
+            return data
+        deployment = data.get("deployment")
+        production = isinstance(deployment, dict) and deployment.get("production") is True
+        regional = api.get("endpoint_type", EndpointType.REGIONAL) == EndpointType.REGIONAL
+        return {**data, "api": {"waf": production and regional, **api}}
 
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models_from_table(cls, data: object, info: ValidationInfo) -> object:
+        if isinstance(data, ModelsConfig):
+            return data
+        deployment = info.data.get("deployment")
+        region = deployment.region if isinstance(deployment, DeploymentConfig) else None
+        today = (info.context or {}).get("today") or date.today()
+        return _ModelsTable.model_validate(data).resolve(today, region)
 
-    def raw(self, name: str, default: object) -> object:
-        return self.data.get(name, default)
-
-    def str_(self, name: str, default: str | None = None) -> str | None:
-        value = self.raw(name, default)
-        if value is not None and not isinstance(value, str):
-            self.fail(self.key(name), f"must be a string, got {value!r}")
-        return value
-
-    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = self.str_(name, default)
-        if value not in allowed:
-            self.fail(self.key(name), f"{value!r} is not one of {', '.join(allowed)}")
-        return value
-
-    def int_(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.raw(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(self.key(name), f"must be an integer from {low} to {high}, got {value!r}")
-        return value
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        value = self.raw(name, default)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not low <= value <= high
+    @model_validator(mode="after")
+    def _fits_the_deployment(self) -> Self:
+        region, zones = self.deployment.region, self.network.availability_zones
+        if zones and region and not all(zone.startswith(region) for zone in zones):
+            raise _Problem(
+                "network.availability_zones", f"zones must be in deployment.region {region}"
+            )
+        if self.network.mode is NetworkMode.CREATE and region and not zones:
+            # With a fixed region CDK would look zones up in the account at synth: forbidden.
+            raise _Problem(
+                "network.availability_zones",
+                "required when deployment.region is set (synthesis never looks them up)",
+            )
+        alarms = self.alarms
+        if self.deployment.production and not (
+            alarms.emails or alarms.topic_arn or alarms.no_subscriber_reason
         ):
-            self.fail(self.key(name), f"must be a number from {low} to {high}, got {value!r}")
-        return float(value)
-
-    def bool_(self, name: str, default: bool) -> bool:
-        value = self.raw(name, default)
-        if not isinstance(value, bool):
-            self.fail(self.key(name), f"must be true or false, got {value!r}")
-        return value
-
-    def str_list(self, name: str) -> tuple[str, ...]:
-        value = self.raw(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(self.key(name), f"must be a list of strings, got {value!r}")
-        return tuple(value)
-
-    def section(self, name: str) -> _Section:
-        return _Section(self.source, self.key(name), self.raw(name, {}))
-
-    def reject_unknown(self, known: tuple[str, ...]) -> None:
-        for name in self.data:
-            if name not in known:
-                self.fail(self.key(name), f"unknown key; allowed keys: {', '.join(known)}")
+            raise _Problem(
+                "alarms.emails",
+                "a production environment (deployment.production) must send its alarms to "
+                "someone: set alarms.emails or alarms.topic_arn, or say why not in "
+                "alarms.no_subscriber_reason",
+            )
+        return self
 
 
 def load_config(path: Path, env_name: str, *, today: date | None = None) -> KitConfig:
@@ -322,417 +663,45 @@ def parse_config(
     data: Mapping[str, object], *, source: str, env_name: str, today: date | None = None
 ) -> KitConfig:
     """Validate already-parsed TOML data into a KitConfig (`today` as in load_config)."""
-    root = _Section(source, "", dict(data))
-    root.reject_unknown(
-        (
-            "deployment",
-            "models",
-            "network",
-            "api",
-            "gateway",
-            "observability",
-            "security",
-            "alarms",
-            "access_check",
-            "invocation_logging",
-        )
-    )
-    deployment = _deployment(root.section("deployment"))
-    return KitConfig(
-        env_name=env_name,
-        source=source,
-        deployment=deployment,
-        models=_models(
-            root.section("models"),
-            today=today if today is not None else date.today(),
-            region=deployment.region,
-        ),
-        network=_network(root.section("network"), deployment),
-        api=_api(root.section("api")),
-        gateway=_gateway(root.section("gateway")),
-        observability=_observability(root.section("observability")),
-        security=_security(root.section("security")),
-        alarms=_alarms(root.section("alarms")),
-        access_check=_access_check(root.section("access_check")),
-        invocation_logging=_invocation_logging(root.section("invocation_logging")),
-    )
-
-
-def _deployment(section: _Section) -> DeploymentConfig:
-    section.reject_unknown(("account", "region"))
-    account = section.str_("account") or None
-    region = section.str_("region") or None
-    if account is not None and not _ACCOUNT.match(account):
-        section.fail(section.key("account"), f"{account!r} is not a 12-digit AWS account id")
-    if region is not None and not _REGION.match(region):
-        section.fail(section.key("region"), f"{region!r} is not an AWS region such as us-east-1")
-    return DeploymentConfig(account=account, region=region)
-
-
-def _models(section: _Section, *, today: date, region: str | None) -> ModelsConfig:
-    section.reject_unknown(("enabled", "cross_region", "aliases", "declared"))
-    geographies = (CROSS_REGION_NONE, *(g.value for g in Geography))
-    geo_value = section.choice("cross_region", geographies, CROSS_REGION_NONE)
-    geography = None if geo_value == CROSS_REGION_NONE else Geography(geo_value)
-    if geography is not None and region is not None and not callable_from(geography, region):
-        section.fail(
-            section.key("cross_region"),
-            f"{geography.value!r} profiles cannot be called from deployment.region {region}; "
-            f"their source regions are {', '.join(SOURCES[geography])}",
-        )
-    catalog = all_models()
-    declared = _declared_models(section.section("declared"), catalog)
-    table = {**catalog, **declared}
-    # Every lifecycle check, and the successors it suggests, read the same table.
-    warnings = [
-        f"models.declared.{model_id}: overrides the catalog entry"
-        for model_id in declared
-        if model_id in catalog
-    ]
-
-    def check_lifecycle(key: str, spec: ModelSpec) -> None:
-        notice = lifecycle_notice(spec, table, today, region)
-        if notice is None:
-            return
-        if notice.fatal:
-            section.fail(key, notice.message)
-        if f"{key}: {notice.message}" not in warnings:
-            warnings.append(f"{key}: {notice.message}")
-
-    enabled = section.str_list("enabled")
-    if not enabled:
-        section.fail(section.key("enabled"), "must list at least one model id from the catalog")
-    seen: set[str] = set()
-    for model_id in enabled:
-        if model_id not in table:
-            section.fail(
-                section.key("enabled"),
-                f"{model_id!r} is not in the model catalog (docs/models.md lists the ids; "
-                "declare a newer model under models.declared)",
-            )
-        if model_id in seen:
-            section.fail(section.key("enabled"), f"{model_id!r} is listed twice")
-        seen.add(model_id)
-        spec = table[model_id]
-        check_lifecycle(section.key("enabled"), spec)
-        in_region = geography is None or geography not in spec.profile_geographies
-        if in_region and region is not None and spec.regions and region not in spec.regions:
-            section.fail(
-                section.key("enabled"),
-                f"{model_id!r} is served in {', '.join(spec.regions)} only, not in {region} "
-                "(deployment.region)",
-            )
-        if spec.requires_profile and (
-            geography is None or geography not in spec.profile_geographies
-        ):
-            offered = ", ".join(sorted(g.value for g in spec.profile_geographies))
-            section.fail(
-                section.key("cross_region"),
-                f"{model_id!r} is only served through a cross-region inference profile; "
-                f"set cross_region to one of: {offered}",
-            )
-
-    aliases_section = section.section("aliases")
-    aliases: dict[str, tuple[str, ...]] = {}
-    for alias, target in aliases_section.data.items():
-        key = aliases_section.key(alias)
-        if not _ALIAS.match(alias):
-            # Catalog ids contain '.' and ':', so an alias can never shadow a model id.
-            section.fail(key, "alias names are lowercase letters, digits and '-' (max 32)")
-        targets = (target,) if isinstance(target, str) else target
-        if not isinstance(targets, list | tuple) or not targets:
-            section.fail(key, "must be a model id or a non-empty list of model ids (fallbacks)")
-        for model_id in targets:
-            if model_id in table:
-                check_lifecycle(key, table[model_id])
-            if model_id not in seen:
-                section.fail(
-                    key,
-                    f"points to {model_id!r}, which is not in models.enabled; "
-                    f"allowed: {', '.join(enabled)}",
-                )
-        modalities = {table[model_id].modality for model_id in targets}
-        if len(modalities) > 1:
-            mixed = ", ".join(f"{m} ({table[m].modality.value})" for m in targets)
-            section.fail(
-                key,
-                f"mixes modalities ({mixed}): every target of an alias must produce the same "
-                "kind of output",
-            )
-        aliases[alias] = tuple(targets)
-    return ModelsConfig(
-        enabled=enabled,
-        aliases=aliases,
-        cross_region=geography,
-        table=MappingProxyType({model_id: table[model_id] for model_id in enabled}),
-        known_ids=frozenset(table),
-        warnings=tuple(warnings),
-    )
-
-
-def _declared_models(section: _Section, catalog: Mapping[str, ModelSpec]) -> dict[str, ModelSpec]:
-    """Validate models a config declares (ones the catalog does not know yet)."""
-    declared: dict[str, ModelSpec] = {}
-    for model_id, data in section.data.items():
-        try:
-            declared[model_id] = declared_spec(model_id, data)
-        except ValueError as error:
-            section.fail(section.key(model_id), str(error))
-    return declared
-
-
-def _network(section: _Section, deployment: DeploymentConfig) -> NetworkConfig:
-    section.reject_unknown(("mode", "vpc_cidr", "vpc_id", "subnet_ids", "availability_zones"))
-    mode = NetworkMode(section.choice("mode", tuple(m.value for m in NetworkMode), "create"))
-    cidr = section.str_("vpc_cidr", "10.40.0.0/16") or ""
     try:
-        network = ipaddress.ip_network(cidr)
-    except ValueError:
-        section.fail(section.key("vpc_cidr"), f"{cidr!r} is not a CIDR block such as 10.40.0.0/16")
-    if network.version != 4 or not 16 <= network.prefixlen <= 24:
-        section.fail(section.key("vpc_cidr"), f"{cidr!r} must be an IPv4 block from /16 to /24")
-    vpc_id = section.str_("vpc_id") or None
-    subnet_ids = section.str_list("subnet_ids")
-    zones = section.str_list("availability_zones")
-    if mode is NetworkMode.EXISTING:
-        if vpc_id is None or not _VPC_ID.match(vpc_id):
-            section.fail(
-                section.key("vpc_id"), "mode 'existing' needs a VPC id such as vpc-0abc1234"
-            )
-        if len(subnet_ids) < 2 or not all(_SUBNET_ID.match(s) for s in subnet_ids):
-            section.fail(section.key("subnet_ids"), "mode 'existing' needs two or more subnet ids")
-        if len(zones) != len(subnet_ids):
-            section.fail(
-                section.key("availability_zones"),
-                "mode 'existing' needs one availability zone per subnet id, in the same order",
-            )
-    elif vpc_id or subnet_ids:
-        section.fail(section.key("vpc_id"), "only allowed with mode 'existing'")
-    if zones and mode is NetworkMode.CREATE and len(zones) < 2:
-        section.fail(section.key("availability_zones"), "list two or more zones, or none")
-    if zones and deployment.region and not all(z.startswith(deployment.region) for z in zones):
-        section.fail(
-            section.key("availability_zones"),
-            f"zones must be in deployment.region {deployment.region}",
-        )
-    if mode is NetworkMode.CREATE and deployment.region and not zones:
-        # With a fixed region CDK would look zones up in the account at synth: forbidden here.
-        section.fail(
-            section.key("availability_zones"),
-            "required when deployment.region is set (synthesis never looks them up)",
-        )
-    return NetworkConfig(
-        mode=mode,
-        vpc_cidr=cidr,
-        vpc_id=vpc_id,
-        subnet_ids=subnet_ids,
-        availability_zones=zones,
-    )
+        config = KitConfig.model_validate(dict(data), context={"today": today})
+    except ValidationError as error:
+        lines = dict.fromkeys(f"{source}: {_line(item)}" for item in error.errors())
+        raise ConfigError("\n".join(lines)) from None
+    config._env_name, config._source = env_name, source
+    return config
 
 
-def _api(section: _Section) -> ApiConfig:
-    section.reject_unknown(
-        (
-            "endpoint_type",
-            "stage_name",
-            "throttle_rate_limit",
-            "throttle_burst_limit",
-            "quota_requests_per_day",
-            "auth",
-            "waf",
-            "allowed_vpc_ids",
-            "teams",
-        )
-    )
-    endpoint = EndpointType(
-        section.choice("endpoint_type", tuple(e.value for e in EndpointType), "REGIONAL")
-    )
-    stage = section.str_("stage_name", "api") or ""
-    if not re.match(r"^[A-Za-z0-9_]{1,64}$", stage):
-        section.fail(section.key("stage_name"), "letters, digits and '_' only (max 64)")
-    rate = section.number("throttle_rate_limit", 10.0, 0.1, 10_000.0)
-    burst = section.int_("throttle_burst_limit", 20, 1, 5_000)
-    quota = section.int_("quota_requests_per_day", 10_000, 1, 100_000_000)
-    waf = section.bool_("waf", False)
-    if waf and endpoint is EndpointType.PRIVATE:
-        section.fail(section.key("waf"), "AWS WAF is offered here for REGIONAL APIs only")
-    vpc_ids = section.str_list("allowed_vpc_ids")
-    if vpc_ids and endpoint is not EndpointType.PRIVATE:
-        section.fail(section.key("allowed_vpc_ids"), "only allowed with endpoint_type 'PRIVATE'")
-    for vpc_id in vpc_ids:
-        if not _VPC_ID.match(vpc_id):
-            section.fail(section.key("allowed_vpc_ids"), f"{vpc_id!r} is not a VPC id")
-    teams_section = section.section("teams")
-    teams = []
-    for name in teams_section.data:
-        team = teams_section.section(name)
-        if not _ALIAS.match(name):
-            team.fail(team.path, "team names are lowercase letters, digits and '-' (max 32)")
-        team.reject_unknown(
-            ("throttle_rate_limit", "throttle_burst_limit", "quota_requests_per_day")
-        )
-        teams.append(
-            TeamConfig(
-                name=name,
-                throttle_rate_limit=min(
-                    team.number("throttle_rate_limit", rate, 0.1, 10_000.0), rate
-                ),
-                throttle_burst_limit=min(team.int_("throttle_burst_limit", burst, 1, 5_000), burst),
-                quota_requests_per_day=team.int_("quota_requests_per_day", quota, 1, 100_000_000),
-            )
-        )
-    if not teams:
-        teams.append(TeamConfig("default", rate, burst, quota))
-    return ApiConfig(
-        endpoint_type=endpoint,
-        stage_name=stage,
-        throttle_rate_limit=rate,
-        throttle_burst_limit=burst,
-        quota_requests_per_day=quota,
-        auth=AuthMode(section.choice("auth", tuple(a.value for a in AuthMode), "api_key")),
-        waf=waf,
-        allowed_vpc_ids=vpc_ids,
-        teams=tuple(teams),
-    )
+_MESSAGES = {
+    "missing": "required",
+    "int_type": "must be an integer, got {input!r}",
+    "float_type": "must be a number, got {input!r}",
+    "bool_type": "must be true or false, got {input!r}",
+    "string_type": "must be a string, got {input!r}",
+    "tuple_type": "must be a list, got {input!r}",
+    "dict_type": "must be a table, got {input!r}",
+    "model_type": "must be a table, got {input!r}",
+    "greater_than_equal": "must be at least {ge}, got {input!r}",
+    "less_than_equal": "must be at most {le}, got {input!r}",
+    "string_too_short": "must be at least {min_length} characters long",
+    "string_pattern_mismatch": "{input!r} is not {form}",
+    "enum": "{input!r} is not one of {expected}",
+}
 
 
-def _alarms(section: _Section) -> AlarmsConfig:
-    section.reject_unknown(
-        (
-            "emails",
-            "error_rate_percent",
-            "throttle_rate_percent",
-            "p99_latency_ms",
-            "daily_cost_usd",
-        )
-    )
-    emails = section.str_list("emails")
-    for email in emails:
-        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-            section.fail(section.key("emails"), f"{email!r} is not an email address")
-    return AlarmsConfig(
-        emails=emails,
-        error_rate_percent=section.number("error_rate_percent", 5.0, 0.1, 100.0),
-        throttle_rate_percent=section.number("throttle_rate_percent", 10.0, 0.1, 100.0),
-        p99_latency_ms=section.int_("p99_latency_ms", 20_000, 100, 900_000),
-        daily_cost_usd=section.number("daily_cost_usd", 100.0, 0.01, 1_000_000.0),
-    )
-
-
-_USE_CASE_KEYS = (
-    "companyName",
-    "companyWebsite",
-    "intendedUsers",
-    "industryOption",
-    "otherIndustryOption",
-    "useCases",
-)
-
-
-def _access_check(section: _Section) -> AccessCheckConfig:
-    section.reject_unknown(("mode", "accept_offers", "anthropic_use_case"))
-    use_case = section.section("anthropic_use_case")
-    use_case.reject_unknown(_USE_CASE_KEYS)
-    form: dict[str, str] = {}
-    for key in _USE_CASE_KEYS:
-        value = use_case.str_(key)
-        if value:
-            form[key] = value
-    if form and not {"companyName", "companyWebsite", "intendedUsers", "useCases"} <= set(form):
-        use_case.fail(
-            use_case.path,
-            "needs companyName, companyWebsite, intendedUsers and useCases (or nothing at all)",
-        )
-    return AccessCheckConfig(
-        mode=AccessCheckMode(
-            section.choice("mode", tuple(m.value for m in AccessCheckMode), "warn")
-        ),
-        accept_offers=section.bool_("accept_offers", False),
-        anthropic_use_case=form,
-    )
-
-
-def _invocation_logging(section: _Section) -> InvocationLoggingConfig:
-    section.reject_unknown(
-        (
-            "enabled",
-            "on_existing",
-            "text",
-            "image",
-            "embedding",
-            "transition_to_infrequent_access_days",
-            "expiration_days",
-        )
-    )
-    transition = section.int_("transition_to_infrequent_access_days", 30, 30, 3650)
-    expiration = section.int_("expiration_days", 365, 1, 3650)
-    if expiration <= transition:
-        section.fail(
-            section.key("expiration_days"),
-            f"must be after transition_to_infrequent_access_days ({transition})",
-        )
-    return InvocationLoggingConfig(
-        # Off by default: the setting is account-wide and captures prompts and completions.
-        enabled=section.bool_("enabled", False),
-        on_existing=OnExisting(
-            section.choice("on_existing", tuple(o.value for o in OnExisting), "fail")
-        ),
-        text=section.bool_("text", True),
-        image=section.bool_("image", False),
-        embedding=section.bool_("embedding", False),
-        transition_to_infrequent_access_days=transition,
-        expiration_days=expiration,
-    )
-
-
-def _security(section: _Section) -> SecurityConfig:
-    section.reject_unknown(("permissions_boundary_arn",))
-    arn = section.str_("permissions_boundary_arn") or None
-    if arn is not None and not re.match(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+$", arn):
-        section.fail(
-            section.key("permissions_boundary_arn"),
-            f"{arn!r} is not an IAM managed policy ARN (arn:aws:iam::123456789012:policy/NAME)",
-        )
-    return SecurityConfig(permissions_boundary_arn=arn)
-
-
-def _gateway(section: _Section) -> GatewayFunctionConfig:
-    section.reject_unknown(
-        (
-            "memory_mb",
-            "timeout_seconds",
-            "stream_timeout_seconds",
-            "reserved_concurrency",
-            "web_adapter_layer_version",
-        )
-    )
-    return GatewayFunctionConfig(
-        memory_mb=section.int_("memory_mb", 512, 128, 10_240),
-        # API Gateway's buffered integrations time out at 29 s; streaming raises this later.
-        timeout_seconds=section.int_("timeout_seconds", 29, 3, 900),
-        reserved_concurrency=section.int_("reserved_concurrency", 20, 1, 1000),
-        # Lambda Web Adapter v1.1.0 (aws/aws-lambda-web-adapter PR #871); docs/configuration.md.
-        web_adapter_layer_version=section.int_(
-            "web_adapter_layer_version", WEB_ADAPTER_LAYER_VERSION, 1, 1000
-        ),
-        # The chat route streams through API Gateway (STREAM transfer mode): up to 15 minutes.
-        stream_timeout_seconds=section.int_("stream_timeout_seconds", 300, 30, 900),
-    )
-
-
-def _observability(section: _Section) -> ObservabilityConfig:
-    section.reject_unknown(("log_retention_days", "retain_logs", "log_content"))
-    days = section.int_("log_retention_days", 30, 1, 3653)
-    if days not in _LOG_RETENTION_DAYS:
-        section.fail(
-            section.key("log_retention_days"),
-            f"{days} is not a CloudWatch retention; allowed: "
-            + ", ".join(str(d) for d in _LOG_RETENTION_DAYS),
-        )
-    # Retained by default: deleting a stack must not delete audit data unless asked to.
-    return ObservabilityConfig(
-        log_retention_days=days,
-        retain_logs=section.bool_("retain_logs", True),
-        # Prompts and completions stay out of logs unless a config says otherwise, explicitly.
-        log_content=section.bool_("log_content", False),
-    )
+def _line(item: ErrorDetails) -> str:
+    """Return `dotted.key: message` for one pydantic error."""
+    # List positions and pydantic's "[key]" marker drop out: the message shows the value.
+    path = [part for part in item["loc"] if isinstance(part, str) and part != "[key]"]
+    ctx: dict[str, Any] = dict(item.get("ctx") or {})
+    error = ctx.get("error")
+    if isinstance(error, _Problem) and error.key:
+        path.append(error.key)
+    if isinstance(error, ValueError):
+        return f"{'.'.join(path)}: {error}"
+    # pydantic's "'a', 'b' or 'c'" reads "a, b, c", like the other messages' lists.
+    expected = re.sub(r"'([^']*)'", r"\1", str(ctx.get("expected"))).replace(" or ", ", ")
+    form = _FORMS.get(str(ctx.get("pattern")), "in the documented form")
+    template = _MESSAGES.get(item["type"])
+    values = {**ctx, "input": item["input"], "expected": expected, "form": form}
+    return f"{'.'.join(path)}: {template.format(**values) if template else item['msg']}"

@@ -68,7 +68,7 @@ def main(
     try:
         path = args.config or ROOT / "config" / f"{args.env}.toml"
         config = load_config(path, args.env, today=day)
-        catalog = {**all_models(), **config.models.specs_by_id()}
+        catalog = {**all_models(), **config.models.table}
     except (ConfigError, CatalogError) as error:
         sys.stderr.write(f"{PROG}: {error}\n")
         return EXIT_CANNOT_CHECK
