@@ -7,7 +7,9 @@ serve one chat event, print its status. The parent times spawn to that line.
 requests, in random order, between the floor and the handler, then between the floor and the
 gateway's HTTP server on PORT (the Web Adapter path), so drift hits both sides alike; print µs
 per request of each as JSON.
-The gateway's log lines go to /dev/null; results go to the original stdout.
+The chat body and API Gateway's request context come from BENCH_CHAT_BODY and
+BENCH_REQUEST_CONTEXT (bench/run.py). The gateway's log lines go to /dev/null; results go to
+the original stdout.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ IDLE_AFTER_HTTP_SECONDS = 0.002
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
 
 
-def chat_event(body: str) -> dict[str, Any]:
-    """The REST API proxy event API Gateway sends for a chat request."""
+def chat_event(body: str, context: str) -> dict[str, Any]:
+    """The REST API proxy event API Gateway sends for a chat request (`context`: its JSON)."""
     return {
         "resource": "/{proxy+}",
         "path": "/v1/chat/completions",
@@ -42,7 +44,7 @@ def chat_event(body: str) -> dict[str, Any]:
         },
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
-        "requestContext": {"identity": {"sourceIp": "10.0.0.1"}, "stage": "v1"},
+        "requestContext": json.loads(context),
         "body": body,
         "isBase64Encoded": False,
     }
@@ -56,14 +58,16 @@ def load_handler(directory: str, dotted: str) -> Handler:
     return handler
 
 
-def cold(directory: str, dotted: str, body: str, out: Any) -> None:
+def cold(directory: str, dotted: str, body: str, context: str, out: Any) -> None:
     """Import and serve one request; report the status."""
-    result = load_handler(directory, dotted)(chat_event(body), None)
+    result = load_handler(directory, dotted)(chat_event(body, context), None)
     out.write(f"{result['statusCode']}\n")
     out.flush()
 
 
-def warm(bundle: str, port: int, warmup: int, requests: int, body: str, out: Any) -> None:
+def warm(
+    bundle: str, port: int, warmup: int, requests: int, body: str, context: str, out: Any
+) -> None:
     """µs per request of the floor, the gateway's handler and the gateway over HTTP.
 
     Two phases, each against the floor in random order every round: the handler, then HTTP.
@@ -73,8 +77,13 @@ def warm(bundle: str, port: int, warmup: int, requests: int, body: str, out: Any
     floor = load_handler(str(BENCH_DIR), "floor_handler.handler")
     gateway = load_handler(bundle, "gateway.lambda_handler.handler")
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"content-type": "application/json", "x-api-key": "bench"}
-    event = chat_event(body)
+    # The Web Adapter forwards the event's requestContext in this header.
+    headers = {
+        "content-type": "application/json",
+        "x-api-key": "bench",
+        "x-amzn-request-context": context,
+    }
+    event = chat_event(body, context)
 
     def over_http() -> int:
         connection.request("POST", "/v1/chat/completions", body, headers)
@@ -135,12 +144,14 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "w")
     sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - for the whole process
     body = os.environ["BENCH_CHAT_BODY"]
+    context = os.environ["BENCH_REQUEST_CONTEXT"]
     if sys.argv[1] == "cold":
-        cold(sys.argv[2], sys.argv[3], body, out)
+        cold(sys.argv[2], sys.argv[3], body, context, out)
     elif sys.argv[1] == "ttfb":
         ttfb(int(sys.argv[2]), body, out)
     else:
-        warm(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), body, out)
+        args = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        warm(*args, body, context, out)
 
 
 if __name__ == "__main__":

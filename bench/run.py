@@ -54,6 +54,19 @@ ROUTING = Routing(
     enabled=(all_models()[MODEL],), aliases={}, geography=None, known_ids=frozenset(all_models())
 ).to_json()
 CHAT_BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "Hello"}]})
+# API Gateway's request context (REST proxy, payload 1.0), trimmed: the buffered handler reads it
+# from the event, the server from the header the Web Adapter forwards it in; both refuse a
+# request without it, as a direct invocation of the function.
+REQUEST_CONTEXT = json.dumps(
+    {
+        "accountId": "123456789012",
+        "apiId": "bench00000",
+        "resourcePath": "/{proxy+}",
+        "requestId": "00000000-0000-4000-8000-000000000000",
+        "stage": "api",
+        "identity": {"sourceIp": "10.0.0.1", "apiKeyId": "bench"},
+    }
+)
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
 WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
 WARMUP = 100
@@ -100,6 +113,7 @@ def lambda_env(backend_url: str, *, streaming: bool) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "BENCH_CHAT_BODY": CHAT_BODY,
+        "BENCH_REQUEST_CONTEXT": REQUEST_CONTEXT,
         **gateway_environment(
             streaming=streaming,
             timeout_seconds=timeout,
@@ -155,7 +169,11 @@ def spawn_server(bundle: Path, env: dict[str, str], port: int) -> subprocess.Pop
 def post_chat(port: int, body: str = CHAT_BODY, timeout: float = 5) -> http.client.HTTPResponse:
     """Send one chat request to the server on `port`."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    headers = {"content-type": "application/json", "x-api-key": "bench"}
+    headers = {
+        "content-type": "application/json",
+        "x-api-key": "bench",
+        "x-amzn-request-context": REQUEST_CONTEXT,
+    }
     connection.request("POST", "/v1/chat/completions", body, headers)
     return connection.getresponse()
 

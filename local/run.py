@@ -6,16 +6,65 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
-from lambdas.gateway.app import GatewayApp
-from lambdas.gateway.settings import DEFAULT_LOCAL_API_KEY, Settings
+from lambdas.gateway.app import GatewayApp, Receive, Scope, Send
+from lambdas.gateway.errors import ApiError
+from lambdas.gateway.settings import Settings
 from stacks.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# The key README.md documents for `make run` when GATEWAY_API_KEY is not set. Local only: the
+# gateway itself has no built-in key.
+LOCAL_API_KEY = "local-dev-key"
+# A Host header naming the loopback, with any port.
+_LOOPBACK_HOST = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?", re.IGNORECASE)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a Host header value is 127.0.0.1, localhost or [::1], with or without a port."""
+    return _LOOPBACK_HOST.fullmatch(host.strip()) is not None
+
+
+# Binding to loopback stops other machines, not a web page: a page on a name its attacker
+# re-points to 127.0.0.1 (DNS rebinding) reaches this port from the developer's own browser,
+# with that name in its Host header. Every local client names the loopback; the rest get a 403.
+class LoopbackHostOnly:
+    """ASGI wrapper refusing requests whose Host header is not a loopback name."""
+
+    def __init__(self, app: GatewayApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse an HTTP request for a foreign host; pass everything else to the gateway."""
+        if scope["type"] == "http":
+            hosts = [value for name, value in scope.get("headers", []) if name == b"host"]
+            host = hosts[0].decode("latin-1") if len(hosts) == 1 else ""
+            if not is_loopback_host(host):
+                await _refuse_host(host, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _refuse_host(host: str, send: Send) -> None:
+    shown = host[:100] or "(none)"
+    sys.stderr.write(f"local gateway: refused a request for Host {shown!r} (not loopback)\n")
+    error = ApiError(
+        403,
+        f"Host {shown!r} is not allowed: the local gateway answers only requests addressed to "
+        "127.0.0.1, localhost or [::1] (DNS-rebinding protection). Use http://127.0.0.1:<port>.",
+        type_="permission_error",
+        code="host_not_allowed",
+    )
+    body = json.dumps(error.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def banner(base_url: str, api_key: str, model: str, backend: str) -> str:
@@ -54,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         sys.stderr.write(f"config error: {error}\n")
         return 1
-    for warning in config.models.warnings:
+    for warning in config.warnings:
         sys.stderr.write(f"config warning: {config.source}: {warning}\n")
 
     backend = os.environ.get("GATEWAY_BACKEND", "emulator")
@@ -78,9 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     region = config.deployment.region or os.environ.get("AWS_REGION") or "us-east-1"
 
     routing = config.models.routing()
-    api_key = os.environ.get("GATEWAY_API_KEY") or DEFAULT_LOCAL_API_KEY
+    api_key = os.environ.get("GATEWAY_API_KEY") or LOCAL_API_KEY
     settings = Settings.from_env(
-        {"GATEWAY_ROUTING": routing.to_json(), "GATEWAY_API_KEY": api_key, "AWS_REGION": region}
+        {
+            "GATEWAY_ROUTING": routing.to_json(),
+            "GATEWAY_AUTH": "key",
+            "GATEWAY_API_KEY": api_key,
+            "AWS_REGION": region,
+        }
     )
     model = "balanced" if "balanced" in routing.aliases else routing.enabled[0].model_id
     print(banner(f"http://{args.host}:{args.port}/v1", api_key, model, backend_label), flush=True)
@@ -88,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        GatewayApp(settings),
+        LoopbackHostOnly(GatewayApp(settings)),
         host=args.host,
         port=args.port,
         http="h11",

@@ -9,6 +9,7 @@ as they come, minding client disconnects) and has the core write the request's r
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,7 +19,7 @@ from .errors import ApiError
 from .request_body import read_body
 from .responses import StreamResponse
 from .router import Body
-from .settings import Settings
+from .settings import AuthMode, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -28,6 +29,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 T = TypeVar("T")
+# Where the Lambda Web Adapter forwards API Gateway's request context (JSON).
+REQUEST_CONTEXT_HEADER = b"x-amzn-request-context"
 
 
 class GatewayApp:
@@ -45,6 +48,7 @@ class GatewayApp:
             if settings.threaded_calls
             else None
         )
+        self._behind_api_gateway = settings.auth_mode is AuthMode.API_GATEWAY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
@@ -53,7 +57,9 @@ class GatewayApp:
             return
         if scope["type"] != "http":
             return
-        call = self.gateway.begin(scope["method"], _raw_path(scope), scope.get("headers", []))
+        headers = scope.get("headers", [])
+        context = _request_context(headers) if self._behind_api_gateway else None
+        call = self.gateway.begin(scope["method"], _raw_path(scope), headers, context)
         try:
             try:
                 body: bytes | None = None
@@ -109,6 +115,18 @@ class GatewayApp:
 def _raw_path(scope: Scope) -> str:
     raw = scope.get("raw_path")
     return raw.decode("latin-1") if raw else str(scope["path"])
+
+
+def _request_context(headers: list[tuple[bytes, bytes]]) -> object:
+    """API Gateway's request context from the Web Adapter's header; None if absent or not JSON."""
+    values = [value for name, value in headers if name == REQUEST_CONTEXT_HEADER]
+    if len(values) != 1:
+        return None  # the adapter sets exactly one (replacing any the client sent)
+    try:
+        context: object = json.loads(values[0])
+    except (ValueError, RecursionError):
+        return None
+    return context
 
 
 async def _watch_disconnect(receive: Receive, disconnected: asyncio.Event) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -34,6 +34,11 @@ Headers = Sequence[tuple[bytes, bytes]]
 INTERNAL_ERROR = ApiError(500, "Internal error in the gateway.", type_="api_error")
 # Health checks (the Web Adapter's readiness probe) are not requests worth a log line.
 _UNLOGGED_PATHS = frozenset({"/health"})
+# What API Gateway's request context (REST API proxy payload 1.0, also what the Web Adapter
+# forwards as `x-amzn-request-context`) always carries: non-empty strings, and an identity.
+_STAGE_CONTEXT_STRINGS = ("requestId", "apiId", "stage")
+# The stage of the console's "Test" (TestInvokeMethod): no key, no quota, no access log.
+TEST_INVOKE_STAGE = "test-invoke-stage"
 
 
 class Gateway:
@@ -52,15 +57,24 @@ class Gateway:
             self.clients = ClientPool(lambda timeout: _default_client(settings, timeout))
         self.router: Router[Handler] = Router(routes())
 
-    def begin(self, method: str, raw_path: str, headers: Headers) -> Call:
-        """Open one request: match its route and check its key."""
-        return Call(self, method, raw_path, headers)
+    def begin(
+        self, method: str, raw_path: str, headers: Headers, request_context: object = None
+    ) -> Call:
+        """Open one request: match its route and check its caller (key or API Gateway stage)."""
+        return Call(self, method, raw_path, headers, request_context)
 
 
 class Call:
     """One request, from routing to its single log line."""
 
-    def __init__(self, gateway: Gateway, method: str, raw_path: str, headers: Headers) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        method: str,
+        raw_path: str,
+        headers: Headers,
+        request_context: object = None,
+    ) -> None:
         self.started = time.perf_counter()
         self._gateway = gateway
         self._method = method
@@ -78,10 +92,19 @@ class Call:
         self._refused: ApiError | None = None
         try:
             self._match = gateway.router.match(method, raw_path)
-            if self._match.route.authenticated:
-                _authenticate(gateway.settings, headers)
         except ApiError as error:
             self._refused = error
+        # A key is asked only where a route wants one (a wrong path is a 404 with or without
+        # it); behind API Gateway, a request that skipped the stage gets its 403 on any path.
+        if self._match is not None:
+            checked = self._match.route.authenticated
+        else:
+            checked = gateway.settings.auth_mode is AuthMode.API_GATEWAY
+        if checked:
+            try:
+                _authenticate(gateway.settings, headers, request_context)
+            except ApiError as error:
+                self._refused = error
 
     @property
     def body_kind(self) -> Body:
@@ -219,9 +242,11 @@ def _content_type(response: JsonResponse | RawResponse) -> str:
     return response.content_type if isinstance(response, RawResponse) else "application/json"
 
 
-def _authenticate(settings: Settings, headers: Headers) -> None:
+def _authenticate(settings: Settings, headers: Headers, request_context: object) -> None:
     if settings.auth_mode is AuthMode.API_GATEWAY:
-        return  # API Gateway validated the usage-plan key before invoking the function.
+        # API Gateway validated the usage-plan key before invoking the function, if it did.
+        _require_stage(request_context)
+        return
     presented = _presented_key(headers)
     if presented is None:
         raise ApiError(
@@ -232,6 +257,31 @@ def _authenticate(settings: Settings, headers: Headers) -> None:
     expected = settings.api_key or ""
     if not hmac.compare_digest(presented.encode(), expected.encode()):
         raise ApiError(401, "Invalid API key.", code="invalid_api_key")
+
+
+def _require_stage(context: object) -> None:
+    """Refuse a request that did not come through the API's stage: a direct or test invocation."""
+    # Residual risk: whoever may call lambda:InvokeFunction can forge this context, so the check
+    # turns a casual bypass (an invoke or a console test, skipping keys, quotas and access logs)
+    # into a logged 403. The control that keeps callers off the function is IAM: only API
+    # Gateway's resource-based permission and no broad lambda:InvokeFunction grants (threat model).
+    if (
+        isinstance(context, Mapping)
+        and all(_non_empty_string(context.get(name)) for name in _STAGE_CONTEXT_STRINGS)
+        and isinstance(context.get("identity"), Mapping)
+        and context["stage"] != TEST_INVOKE_STAGE
+    ):
+        return
+    raise ApiError(
+        403,
+        "The gateway only answers requests that come through its API Gateway stage.",
+        type_="permission_error",
+        code="not_through_api_gateway",
+    )
+
+
+def _non_empty_string(value: object) -> bool:
+    return isinstance(value, str) and value != ""
 
 
 def _presented_key(headers: Headers) -> str | None:

@@ -42,10 +42,13 @@ class LambdaAdapter:
     def __call__(self, event: ProxyEvent, _context: object = None) -> ProxyResult:
         """Serve one proxy event; always return a proxy result (errors included)."""
         if not isinstance(event, Mapping):
-            event = {}  # only a hand-made invocation: answered as the 404 of GET /
+            event = {}  # only a hand-made invocation: a 403 behind API Gateway, else a 404
         method = str(event.get("httpMethod") or "GET").upper()
         # REST APIs pass the path still percent-encoded (HTTP APIs decode it), as routing wants.
-        call = self._gateway.begin(method, str(event.get("path") or "/"), _header_pairs(event))
+        path = str(event.get("path") or "/")
+        # Behind API Gateway the core refuses an event without the stage's requestContext.
+        context = event.get("requestContext")
+        call = self._gateway.begin(method, path, _header_pairs(event), context)
         try:
             try:
                 body = None

@@ -10,11 +10,9 @@ from pathlib import Path
 from .metering import METRIC_NAMESPACE
 from .routing import Routing
 
-DEFAULT_LOCAL_API_KEY = "local-dev-key"
 # Worker threads for blocking Bedrock calls in a long-lived server (not Lambda): many calls
 # wait on Bedrock at once, so the pool is sized for waiting, not for CPUs.
 DEFAULT_WORKERS = 64
-"""The documented key of a local run when GATEWAY_API_KEY is not set. Never used in AWS."""
 
 
 class AuthMode(StrEnum):
@@ -22,7 +20,8 @@ class AuthMode(StrEnum):
 
     # The gateway compares the key itself (local runs).
     KEY = "key"
-    # API Gateway has already validated the usage-plan key before the request reached us.
+    # API Gateway has already validated the usage-plan key before the request reached us; the
+    # gateway only checks that the request came through the API's stage (core.py).
     API_GATEWAY = "api-gateway"
 
 
@@ -62,13 +61,15 @@ class Settings:
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             # AttributeError: valid JSON of the wrong shape ([] or null instead of an object).
             raise ValueError(f"GATEWAY_ROUTING is invalid: {error}") from None
+        # Fail closed: no default mode and no built-in key, so a deployment that lost a variable
+        # answers a logged 500 instead of serving with a key everyone can read in the source.
         try:
-            auth_mode = AuthMode(env.get("GATEWAY_AUTH", AuthMode.KEY.value))
+            auth_mode = AuthMode(env.get("GATEWAY_AUTH", ""))
         except ValueError:
-            raise ValueError("GATEWAY_AUTH must be 'key' or 'api-gateway'") from None
+            raise ValueError("GATEWAY_AUTH must be set to 'key' or 'api-gateway'") from None
         api_key = env.get("GATEWAY_API_KEY") or None
         if auth_mode is AuthMode.KEY and api_key is None:
-            api_key = DEFAULT_LOCAL_API_KEY
+            raise ValueError("GATEWAY_API_KEY must be set when GATEWAY_AUTH is 'key'")
         return cls(
             routing=routing,
             auth_mode=auth_mode,

@@ -27,6 +27,7 @@ def stack() -> Iterator[tuple[Emulator, str]]:
         settings = Settings.from_env(
             {
                 "GATEWAY_ROUTING": routing_json([MODEL]),
+                "GATEWAY_AUTH": "key",
                 "GATEWAY_API_KEY": "k",
                 "AWS_REGION": "us-east-1",
             }

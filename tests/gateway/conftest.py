@@ -95,6 +95,7 @@ def stubbed_settings() -> Settings:
     return Settings.from_env(
         {
             "GATEWAY_ROUTING": routing_json(**ROUTING),
+            "GATEWAY_AUTH": "key",
             "GATEWAY_API_KEY": API_KEY,
             # One attempt per model, as deployed: each stubbed error is one Bedrock answer.
             "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",

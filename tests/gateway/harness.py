@@ -31,6 +31,16 @@ ALIASES = {
     "image": [CORE, ULTRA],
 }
 TODAY = date(2026, 11, 30)
+# The fields of the requestContext API Gateway puts in every REST proxy event (payload 1.0),
+# which the Web Adapter forwards as the `x-amzn-request-context` header; trimmed to a few.
+REQUEST_CONTEXT: dict[str, Any] = {
+    "accountId": "123456789012",
+    "apiId": "a1b2c3d4e5",
+    "resourcePath": "/{proxy+}",
+    "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+    "stage": "api",
+    "identity": {"sourceIp": "10.0.0.1", "apiKeyId": "k1a2b3"},
+}
 
 
 class LocalGateway:
@@ -69,6 +79,7 @@ def local_gateway(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Local
         settings = Settings.from_env(
             {
                 "GATEWAY_ROUTING": routing_json(ENABLED, ALIASES),
+                "GATEWAY_AUTH": "key",
                 "GATEWAY_API_KEY": API_KEY,
                 "AWS_REGION": "us-east-1",
                 **env,

@@ -55,7 +55,12 @@ def call(emulator: Emulator) -> Iterator[Any]:
     # Every model that requires a profile offers a US one, so the whole catalog is callable.
     routing = Routing(enabled=tuple(ALL), aliases={}, geography=Geography.US)
     settings = Settings.from_env(
-        {"GATEWAY_ROUTING": routing.to_json(), "GATEWAY_API_KEY": "k", "AWS_REGION": "us-east-1"}
+        {
+            "GATEWAY_ROUTING": routing.to_json(),
+            "GATEWAY_AUTH": "key",
+            "GATEWAY_API_KEY": "k",
+            "AWS_REGION": "us-east-1",
+        }
     )
     with pytest.MonkeyPatch.context() as patch:
         # The gateway's own client factory (retries, timeouts) finds the emulator this way.

@@ -85,6 +85,7 @@ def gateway() -> Iterator[GatewayApp]:
         settings = Settings.from_env(
             {
                 "GATEWAY_ROUTING": routing_json(ENABLED, ALIASES),
+                "GATEWAY_AUTH": "key",
                 "GATEWAY_API_KEY": "k",
                 "AWS_REGION": "us-east-1",
                 # In-process and one call at a time: fast, and failures point at one body.

@@ -299,6 +299,7 @@ def test_fallback_stops_when_the_time_budget_is_spent(gateway: Gateway) -> None:
     settings = Settings.from_env(
         {
             "GATEWAY_ROUTING": routing_json(**ROUTING),
+            "GATEWAY_AUTH": "key",
             "GATEWAY_API_KEY": "test-key",
             "GATEWAY_TIME_BUDGET_SECONDS": "1",
         }
@@ -349,7 +350,11 @@ def test_content_logging_is_off_unless_explicitly_enabled(
     from tests.gateway.conftest import ROUTING
 
     def logged(env_flag: str | None) -> dict:
-        env = {"GATEWAY_ROUTING": routing_json(**ROUTING), "GATEWAY_API_KEY": "k"}
+        env = {
+            "GATEWAY_ROUTING": routing_json(**ROUTING),
+            "GATEWAY_AUTH": "key",
+            "GATEWAY_API_KEY": "k",
+        }
         if env_flag is not None:
             env["GATEWAY_LOG_CONTENT"] = env_flag
         client = boto3.client("bedrock-runtime", region_name="us-east-1")

@@ -25,7 +25,7 @@ from tests.gateway.conftest import (
     converse_response,
     stubbed_settings,
 )
-from tests.gateway.harness import NOVA, TODAY, log_lines, sse_events
+from tests.gateway.harness import NOVA, REQUEST_CONTEXT, TODAY, log_lines, sse_events
 
 
 class StubbedLambda:
@@ -52,7 +52,7 @@ class StubbedLambda:
             if headers is not None
             else {"x-api-key": [API_KEY], "content-type": ["application/json"]},
             "multiValueQueryStringParameters": None,
-            "requestContext": {"identity": {"sourceIp": "10.0.0.1"}},
+            "requestContext": REQUEST_CONTEXT,
             "body": base64.b64encode(body.encode()).decode() if base64_body and body else body,
             "isBase64Encoded": base64_body,
         }
@@ -164,7 +164,12 @@ def test_a_streamed_request_is_answered_whole_and_ends_with_done(
             }
         )
         body = {"model": NOVA, "messages": [{"role": "user", "content": "Hi"}], "stream": True}
-        event = {"httpMethod": "POST", "path": "/v1/chat/completions", "body": json.dumps(body)}
+        event = {
+            "httpMethod": "POST",
+            "path": "/v1/chat/completions",
+            "requestContext": REQUEST_CONTEXT,
+            "body": json.dumps(body),
+        }
         result = handler(event, None)
     assert result["statusCode"] == 200
     assert result["multiValueHeaders"]["content-type"] == ["text/event-stream; charset=utf-8"]

@@ -101,6 +101,7 @@ def run_stream(
     settings = Settings.from_env(
         {
             "GATEWAY_ROUTING": routing_json(**ROUTING),
+            "GATEWAY_AUTH": "key",
             "GATEWAY_API_KEY": "k",
             "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
         }

@@ -19,6 +19,7 @@ from app import GATEWAY_SOURCE
 from stacks.components.gateway_bundle import build_gateway_bundle, interpreter_matches_runtime
 from stacks.components.gateway_environment import PYTHON_HANDLER
 from tests.conftest import routing_json
+from tests.gateway.harness import REQUEST_CONTEXT
 
 MAX_ZIPPED_BYTES = 5 * 1024 * 1024
 
@@ -75,22 +76,27 @@ def test_bundle_serves_health_and_models_from_its_own_directory(bundle: Path) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    # What the Lambda Web Adapter forwards from API Gateway's stage.
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/models",
+        headers={"x-amzn-request-context": json.dumps(REQUEST_CONTEXT)},
+    )
+    body = None
     try:
-        body = None
         for _ in range(100):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1) as r:
+                with urllib.request.urlopen(request, timeout=1) as r:
                     body = json.loads(r.read())
                     break
             except OSError:
                 if process.poll() is not None:
                     break
                 time.sleep(0.05)
-        assert body is not None, process.stdout.read() if process.stdout else ""
-        assert [m["id"] for m in body["data"]] == ["amazon.nova-micro-v1:0"]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        output = process.communicate(timeout=10)[0]
+    assert body is not None, output
+    assert [m["id"] for m in body["data"]] == ["amazon.nova-micro-v1:0"]
 
 
 # As the Lambda Python runtime does: import the handler from the code directory, call it.
@@ -98,7 +104,12 @@ LAMBDA_RUNTIME = """
 import importlib, json, sys
 module_name, _, function_name = sys.argv[1].rpartition(".")
 handler = getattr(importlib.import_module(module_name), function_name)
-event = {"httpMethod": "GET", "path": "/v1/models/amazon.nova-micro-v1%3A0", "headers": {}}
+event = {
+    "httpMethod": "GET",
+    "path": "/v1/models/amazon.nova-micro-v1%3A0",
+    "headers": {},
+    "requestContext": json.loads(sys.argv[2]),
+}
 result = handler(event, None)
 sys.stderr.write(json.dumps(result) + "\\n")
 """
@@ -115,7 +126,7 @@ def run_handler_from(bundle: Path, handler: str) -> dict:
         "PYTHONPATH": str(bundle),
     }
     done = subprocess.run(
-        [sys.executable, "-S", "-c", LAMBDA_RUNTIME, handler],
+        [sys.executable, "-S", "-c", LAMBDA_RUNTIME, handler, json.dumps(REQUEST_CONTEXT)],
         cwd=bundle,
         env=env,
         capture_output=True,
