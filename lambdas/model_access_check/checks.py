@@ -264,8 +264,9 @@ class _UseCaseForm:
             else:
                 self.problem = Problem(
                     ProblemCode.ANTHROPIC_USE_CASE_MISSING,
-                    "submit the Anthropic first-time-use form: set "
-                    "access_check.anthropic_use_case in config or use the console",
+                    "submit the Anthropic first-time-use form: put it in an SSM SecureString "
+                    "and name that in access_check.anthropic_use_case_parameter, or use the "
+                    "console",
                 )
 
     def _submit(self, client: Any, form: Mapping[str, str]) -> None:
@@ -277,7 +278,8 @@ class _UseCaseForm:
             self.problem = Problem(
                 ProblemCode.ANTHROPIC_USE_CASE_MISSING,
                 f"submitting the Anthropic first-time-use form failed ({error_code(error)}): "
-                "check access_check.anthropic_use_case (companyName, companyWebsite, "
+                "check the form in the SSM SecureString named by "
+                "access_check.anthropic_use_case_parameter (companyName, companyWebsite, "
                 "intendedUsers, useCases) or submit it in the console",
             )
         else:

@@ -1,7 +1,8 @@
-"""Stubbed Bedrock control-plane answers shared by the pre-flight tests (moto lacks these calls)."""
+"""Stubbed Bedrock control-plane and SSM answers shared by the pre-flight tests (Stubber)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.stub import Stubber
@@ -74,3 +75,43 @@ def expect_use_case(stubber: Stubber, *, submitted: bool) -> None:
             "use case form not found",
             http_status_code=404,
         )
+
+
+USE_CASE_PARAMETER = "/bedrock-kit/prod/anthropic-use-case"
+
+
+def expect_form_parameter(
+    stubber: Stubber,
+    value: str | None = None,
+    *,
+    kind: str = "SecureString",
+    name: str = USE_CASE_PARAMETER,
+) -> None:
+    """Queue an SSM GetParameter answer holding `value` (default: FORM as JSON)."""
+    stubber.add_response(
+        "get_parameter",
+        {
+            "Parameter": {
+                "Name": name,
+                "Type": kind,
+                "Value": json.dumps(FORM) if value is None else value,
+                "Version": 1,
+                "ARN": f"arn:aws:ssm:us-east-1:111122223333:parameter{name}",
+                "DataType": "text",
+            }
+        },
+        {"Name": name, "WithDecryption": True},
+    )
+
+
+def expect_form_parameter_error(
+    stubber: Stubber, code: str, status: int = 400, *, name: str = USE_CASE_PARAMETER
+) -> None:
+    """Queue an SSM GetParameter refusal with the given error code."""
+    stubber.add_client_error(
+        "get_parameter",
+        code,
+        f"{code} for {name}",
+        http_status_code=status,
+        expected_params={"Name": name, "WithDecryption": True},
+    )

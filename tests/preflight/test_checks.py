@@ -334,8 +334,8 @@ def test_missing_anthropic_form_is_reported_on_anthropic_models_only_read_once(
         (problem,) = report.problems
         assert problem.code is ProblemCode.ANTHROPIC_USE_CASE_MISSING
         assert problem.fix == (
-            "submit the Anthropic first-time-use form: set access_check.anthropic_use_case "
-            "in config or use the console"
+            "submit the Anthropic first-time-use form: put it in an SSM SecureString and name "
+            "that in access_check.anthropic_use_case_parameter, or use the console"
         )
     assert nova.ok
 
@@ -353,7 +353,7 @@ def test_the_form_is_not_read_when_no_anthropic_model_is_checked(
     assert only_report(client, NOVA, anthropic_model_ids={HAIKU}).ok
 
 
-def test_missing_form_is_submitted_once_from_config(client: Any, stubber: Stubber) -> None:
+def test_missing_form_is_submitted_once(client: Any, stubber: Stubber) -> None:
     expect_use_case(stubber, submitted=False)
     stubber.add_response(
         "put_use_case_for_model_access", {}, {"formData": json.dumps(FORM).encode()}
@@ -389,6 +389,7 @@ def test_a_refused_form_is_reported_without_echoing_its_contents(
     ).problems
     assert problem.code is ProblemCode.ANTHROPIC_USE_CASE_MISSING
     assert "(ValidationException)" in problem.fix
+    assert "access_check.anthropic_use_case_parameter" in problem.fix
     assert FORM["companyName"] not in problem.fix
 
 

@@ -21,7 +21,10 @@ from tests.preflight.stubs import (
     NOVA,
     SONNET,
     TERMS,
+    USE_CASE_PARAMETER,
     expect_availability,
+    expect_form_parameter,
+    expect_form_parameter_error,
     expect_model,
     expect_ready,
     expect_use_case,
@@ -40,6 +43,18 @@ def stubber(client: Any) -> Iterator[Stubber]:
         stub.assert_no_pending_responses()
 
 
+@pytest.fixture
+def ssm() -> Any:
+    return boto3.client("ssm", region_name="us-east-1")
+
+
+@pytest.fixture
+def ssm_stubber(ssm: Any) -> Iterator[Stubber]:
+    with Stubber(ssm) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
 def event(request: str = "Create", **properties: Any) -> dict[str, Any]:
     result: dict[str, Any] = {
         "RequestType": request,
@@ -49,7 +64,7 @@ def event(request: str = "Create", **properties: Any) -> dict[str, Any]:
             "AnthropicModelIds": [],
             "Mode": "warn",
             "AcceptOffers": "false",
-            "UseCaseForm": "",
+            "UseCaseFormParameter": "",
             **properties,
         },
     }
@@ -150,25 +165,155 @@ def test_accept_offers_string_true_accepts_the_offer(client: Any, stubber: Stubb
     assert answer["Data"]["ProblemCount"] == "1"  # accepted, still pending: not ready yet
 
 
-def test_use_case_form_is_submitted_and_never_logged_or_returned(
-    client: Any, stubber: Stubber, caplog: pytest.LogCaptureFixture
+def anthropic_event(**properties: Any) -> dict[str, Any]:
+    """A Create for HAIKU alone whose form lives in the SSM parameter USE_CASE_PARAMETER."""
+    defaults = {"UseCaseFormParameter": USE_CASE_PARAMETER}
+    return event(ModelIds=[HAIKU], AnthropicModelIds=[HAIKU], **{**defaults, **properties})
+
+
+def test_the_form_is_read_from_its_ssm_parameter_and_submitted(
+    client: Any, stubber: Stubber, ssm: Any, ssm_stubber: Stubber
 ) -> None:
+    expect_form_parameter(ssm_stubber)
     expect_use_case(stubber, submitted=False)
     stubber.add_response(
         "put_use_case_for_model_access", {}, {"formData": json.dumps(FORM).encode()}
     )
     expect_ready(stubber, HAIKU)
-    properties: dict[str, Any] = {
-        "ModelIds": [HAIKU],
-        "AnthropicModelIds": [HAIKU],
-        "UseCaseForm": json.dumps(FORM),
-    }
-    with caplog.at_level(logging.INFO):
-        answer = on_event(event(**properties), None, client=client)
+    answer = on_event(anthropic_event(), None, client=client, ssm=ssm)
     assert answer["Data"] == {"Summary": "1 of 1 models ready", "ProblemCount": "0"}
-    assert "first-time-use form submitted by this run" in caplog.text
-    for key in ("companyName", "companyWebsite", "useCases"):
-        assert FORM[key] not in caplog.text and FORM[key] not in json.dumps(answer)
+
+
+def test_no_parameter_named_reads_nothing_from_ssm(
+    client: Any, stubber: Stubber, ssm: Any, ssm_stubber: Stubber
+) -> None:
+    # ssm_stubber has nothing queued: any SSM call would fail the test.
+    expect_use_case(stubber, submitted=False)
+    expect_ready(stubber, HAIKU)
+    answer = on_event(anthropic_event(UseCaseFormParameter=""), None, client=client, ssm=ssm)
+    assert answer["Data"]["ProblemCount"] == "1"
+
+
+def values(form: dict[str, str]) -> list[str]:
+    return [value for value in form.values() if len(value) > 3]
+
+
+def messages(error: BaseException | None) -> list[str]:
+    """The message of `error` and of every exception chained to it."""
+    found = []
+    while error is not None:
+        found.append(str(error))
+        error = error.__cause__ or error.__context__
+    return found
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param(json.dumps(FORM), id="valid"),
+        pytest.param(json.dumps(FORM)[:-2], id="not-json"),
+        pytest.param(json.dumps(list(FORM.values())), id="not-an-object"),
+        pytest.param(json.dumps({**FORM, "intendedUsers": 0}), id="a-number"),
+        pytest.param(json.dumps({**FORM, FORM["companyName"]: "x"}), id="unknown-key"),
+        pytest.param(json.dumps({"companyName": FORM["companyName"]}), id="incomplete"),
+    ],
+)
+@pytest.mark.parametrize("refused", [False, True], ids=["accepted", "refused-by-bedrock"])
+def test_the_forms_values_never_reach_a_log_record_or_an_exception(
+    client: Any,
+    stubber: Stubber,
+    ssm: Any,
+    ssm_stubber: Stubber,
+    caplog: pytest.LogCaptureFixture,
+    stored: str,
+    refused: bool,
+) -> None:
+    expect_form_parameter(ssm_stubber, stored)
+    valid = stored == json.dumps(FORM)
+    if valid:
+        expect_use_case(stubber, submitted=False)
+        if refused:
+            # Bedrock's message echoes the form: it must not travel any further.
+            stubber.add_client_error(
+                "put_use_case_for_model_access",
+                "ValidationException",
+                f"bad form {json.dumps(FORM)}",
+            )
+        else:
+            stubber.add_response(
+                "put_use_case_for_model_access", {}, {"formData": json.dumps(FORM).encode()}
+            )
+        expect_ready(stubber, HAIKU)
+    raised: BaseException | None = None
+    answer: dict[str, Any] = {}
+    with caplog.at_level(logging.DEBUG):
+        try:
+            answer = on_event(anthropic_event(Mode="strict"), None, client=client, ssm=ssm)
+        except Exception as error:  # noqa: BLE001 - every outcome is inspected below
+            raised = error
+    assert (raised is None) is (valid and not refused)
+    if raised is not None and not valid:
+        assert USE_CASE_PARAMETER in str(raised)
+    written = [caplog.text, json.dumps(answer), *messages(raised)]
+    for record in caplog.records:
+        written += [record.getMessage(), str(record.exc_text or "")]
+    for value in values(FORM):
+        assert not [text for text in written if value in text], value
+
+
+def test_a_missing_parameter_fails_naming_it_before_any_bedrock_call(
+    client: Any, stubber: Stubber, ssm: Any, ssm_stubber: Stubber
+) -> None:
+    expect_form_parameter_error(ssm_stubber, "ParameterNotFound")
+    with pytest.raises(ValueError, match="not found in us-east-1") as caught:
+        on_event(anthropic_event(Mode="warn"), None, client=client, ssm=ssm)
+    message = str(caught.value)
+    assert f"SSM parameter {USE_CASE_PARAMETER!r}" in message
+    assert "access_check.anthropic_use_case_parameter" in message
+    assert "create it as a SecureString" in message
+
+
+def test_a_parameter_the_role_may_not_read_fails_naming_it_and_the_permission(
+    client: Any, stubber: Stubber, ssm: Any, ssm_stubber: Stubber
+) -> None:
+    expect_form_parameter_error(ssm_stubber, "AccessDeniedException", 400)
+    with pytest.raises(ValueError, match="ssm:GetParameter") as caught:
+        on_event(anthropic_event(), None, client=client, ssm=ssm)
+    assert USE_CASE_PARAMETER in str(caught.value)
+    assert "kms:Decrypt" in str(caught.value)
+
+
+def test_the_retired_use_case_form_property_is_never_read(
+    client: Any, stubber: Stubber, caplog: pytest.LogCaptureFixture
+) -> None:
+    expect_use_case(stubber, submitted=False)
+    expect_ready(stubber, HAIKU)
+    properties = {"UseCaseForm": json.dumps(FORM), "UseCaseFormParameter": ""}
+    with caplog.at_level(logging.INFO):
+        answer = on_event(
+            event(ModelIds=[HAIKU], AnthropicModelIds=[HAIKU], **properties), None, client=client
+        )
+    # Not submitted (no put_use_case_for_model_access was queued): the form is still missing.
+    assert answer["Data"]["ProblemCount"] == "1"
+    assert "UseCaseForm is no longer read" in caplog.text
+    assert not [value for value in values(FORM) if value in caplog.text]
+
+
+def test_a_named_parameter_without_an_injected_client_uses_an_ssm_client_from_boto3(
+    client: Any, stubber: Stubber, ssm: Any, ssm_stubber: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[str] = []
+
+    def fake_client(service: str, **_kwargs: object) -> Any:
+        made.append(service)
+        return {"ssm": ssm, "bedrock": client}[service]
+
+    monkeypatch.setattr(boto3, "client", fake_client)
+    expect_form_parameter(ssm_stubber)
+    expect_use_case(stubber, submitted=True)
+    expect_ready(stubber, HAIKU)
+    on_event(anthropic_event(), None)
+    assert made == ["ssm", "bedrock"]
 
 
 def test_create_without_an_injected_client_uses_a_bedrock_client_from_boto3(
@@ -192,7 +337,7 @@ def test_create_without_an_injected_client_uses_a_bedrock_client_from_boto3(
         ({"Mode": "off"}, "Mode must be one of strict, warn"),
         ({"AcceptOffers": "yes"}, 'AcceptOffers must be "true" or "false"'),
         ({"ModelIds": NOVA}, "ModelIds must be a list"),
-        ({"UseCaseForm": "{not json"}, "UseCaseForm must be a JSON object"),
+        ({"UseCaseFormParameter": 7}, "UseCaseFormParameter must be an SSM parameter name"),
     ],
 )
 def test_malformed_properties_fail_with_a_clear_message(
