@@ -1,4 +1,4 @@
-"""`make security-report`: writes docs/security/report.md from the synthesized dev templates.
+"""`make security-report`: writes docs/security/report-<env>.md for every config/<env>.toml.
 
 Everything comes from the templates and the construct tree (roles, statements, endpoints,
 security groups, API, encryption, network, functions, cdk-nag acknowledgments), so the report
@@ -17,7 +17,15 @@ from typing import Any
 from local.cfn import render as _render
 
 ROOT = Path(__file__).resolve().parent.parent
-REPORT = ROOT / "docs" / "security" / "report.md"
+REPORT_DIR = ROOT / "docs" / "security"
+ENVIRONMENTS = ("dev", "prod")
+
+
+def report_path(env_name: str) -> Path:
+    """Where the report of one environment is committed."""
+    return REPORT_DIR / f"report-{env_name}.md"
+
+
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
 
 
@@ -191,10 +199,17 @@ def _api(t: _Templates) -> list[str]:
             f"- Usage plan '{p.get('Description')}': throttle {_code(p.get('Throttle'))}, quota {_code(p.get('Quota'))}"
         )
     for _stack, _logical_id, acl in t.resources("AWS::WAFv2::WebACL"):
-        names = [
-            r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Properties"]["Rules"]
-        ]
-        lines.append(f"- WAF web ACL with AWS managed rule groups: {', '.join(names)}")
+        for rule in sorted(acl["Properties"]["Rules"], key=lambda r: r["Priority"]):
+            statement = rule["Statement"]
+            if "RateBasedStatement" in statement:
+                rate = statement["RateBasedStatement"]
+                lines.append(
+                    f"- WAF rule {rule['Name']}: block above {rate['Limit']} requests per "
+                    f"{rate['EvaluationWindowSec']} s per {rate['AggregateKeyType']}"
+                )
+            else:
+                group = statement["ManagedRuleGroupStatement"]["Name"]
+                lines.append(f"- WAF rule {rule['Name']}: AWS managed rule group {group}")
     return [*lines, ""]
 
 
@@ -310,10 +325,12 @@ def build_report(env_name: str = "dev") -> str:
 
 
 def main() -> int:
-    """Write docs/security/report.md."""
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(build_report("dev"), encoding="utf-8")
-    sys.stdout.write(f"wrote {REPORT.relative_to(ROOT)}\n")
+    """Write docs/security/report-<env>.md for each shipped environment."""
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    for env_name in ENVIRONMENTS:
+        path = report_path(env_name)
+        path.write_text(build_report(env_name), encoding="utf-8")
+        sys.stdout.write(f"wrote {path.relative_to(ROOT)}\n")
     return 0
 
 

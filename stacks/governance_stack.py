@@ -7,35 +7,47 @@ through its interface endpoint.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.components.governed_function import GovernedCustomResource
-from stacks.components.model_access import foundation_model_arn
-from stacks.config import AccessCheckConfig, AccessCheckMode, InvocationLoggingConfig
-
-# Bedrock control-plane actions that take no resource ARN (account-level settings and
-# offers): IAM only accepts "*" for them. Shared with the policy gate test.
-ACCOUNT_LEVEL_BEDROCK_ACTIONS = (
-    "bedrock:GetFoundationModelAvailability",
-    "bedrock:GetUseCaseForModelAccess",
-    "bedrock:PutUseCaseForModelAccess",
-    "bedrock:ListFoundationModelAgreementOffers",
-    "bedrock:CreateFoundationModelAgreement",
-    "bedrock:GetModelInvocationLoggingConfiguration",
-    "bedrock:PutModelInvocationLoggingConfiguration",
-    "bedrock:DeleteModelInvocationLoggingConfiguration",
+from stacks.components.control_plane_access import (
+    access_check_permissions,
+    invocation_logging_permissions,
+    parameter_arn,
 )
-LOG_PREFIX = "bedrock-invocations"
+from stacks.components.governed_function import GovernedCustomResource
+from stacks.components.invocation_log_store import InvocationLogStore
+
+
+@dataclass(frozen=True, slots=True)
+class AccessCheckSettings:
+    """What the deploy-time model access check checks and may do."""
+
+    model_ids: tuple[str, ...]
+    use_case_model_ids: tuple[str, ...]
+    mode: str
+    accept_offers: bool
+    marketplace_product_ids: tuple[str, ...]
+    use_case_parameter: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationLoggingSettings:
+    """Which invocation data Bedrock logs, where, and what to do with an existing setting."""
+
+    store: InvocationLogStore
+    on_existing: str
+    text: bool
+    image: bool
+    embedding: bool
 
 
 class GovernanceStack(Stack):
@@ -46,247 +58,125 @@ class GovernanceStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        model_ids: Sequence[str],
-        anthropic_model_ids: Sequence[str],
-        access_check: AccessCheckConfig,
-        invocation_logging: InvocationLoggingConfig,
+        access_check: AccessCheckSettings | None,
+        invocation_logging: InvocationLoggingSettings | None,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
-        key: kms.IKey,
+        log_key: kms.IKey,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        common: dict[str, Any] = {
-            "vpc": vpc,
-            "subnets": subnets,
-            "security_group": security_group,
-            "log_retention": log_retention,
-            "log_key": key,
-        }
-        self.access_check: GovernedCustomResource | None = None
-        if access_check.mode is not AccessCheckMode.OFF:
-            self.access_check = GovernedCustomResource(
+
+        def custom_resource(
+            construct_id: str,
+            package: str,
+            description: str,
+            statements: Sequence[iam.PolicyStatement],
+            properties: dict[str, Any],
+        ) -> GovernedCustomResource:
+            return GovernedCustomResource(
                 self,
+                construct_id,
+                package=package,
+                description=description,
+                statements=statements,
+                properties=properties,
+                vpc=vpc,
+                subnets=subnets,
+                security_group=security_group,
+                log_retention=log_retention,
+                log_key=log_key,
+                removal_policy=removal_policy,
+            )
+
+        self.access_check: GovernedCustomResource | None = None
+        if access_check is not None:
+            statements = [
+                p.for_role()
+                for p in access_check_permissions(
+                    access_check.model_ids,
+                    accept_offers=access_check.accept_offers,
+                    submits_use_case=access_check.use_case_parameter is not None,
+                )
+            ]
+            if access_check.accept_offers:
+                # Subscribing only to the products config names (AWS documents the ProductId
+                # condition for Subscribe only); viewing subscriptions is read-only.
+                statements += [
+                    iam.PolicyStatement(
+                        sid="SubscribeToNamedProducts",
+                        actions=["aws-marketplace:Subscribe"],
+                        resources=["*"],
+                        conditions={
+                            "ForAnyValue:StringEquals": {
+                                "aws-marketplace:ProductId": list(
+                                    access_check.marketplace_product_ids
+                                )
+                            }
+                        },
+                    ),
+                    iam.PolicyStatement(
+                        sid="ViewSubscriptions",
+                        actions=["aws-marketplace:ViewSubscriptions"],
+                        resources=["*"],
+                    ),
+                ]
+            if access_check.use_case_parameter is not None:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="ReadAnthropicUseCaseForm",
+                        actions=["ssm:GetParameter"],
+                        resources=[parameter_arn(access_check.use_case_parameter)],
+                    )
+                )
+            self.access_check = custom_resource(
                 "ModelAccessCheck",
-                package="model_access_check",
-                description="Deploy-time check that every enabled Bedrock model is usable",
-                statements=_access_check_statements(model_ids, access_check),
-                properties={
-                    "ModelIds": list(model_ids),
-                    "AnthropicModelIds": list(anthropic_model_ids),
-                    "Mode": access_check.mode.value,
+                "model_access_check",
+                "Deploy-time check that every enabled Bedrock model is usable",
+                statements,
+                {
+                    "ModelIds": list(access_check.model_ids),
+                    "AnthropicModelIds": list(access_check.use_case_model_ids),
+                    "Mode": access_check.mode,
                     "AcceptOffers": "true" if access_check.accept_offers else "false",
-                    "UseCaseForm": json.dumps(dict(access_check.anthropic_use_case))
-                    if access_check.anthropic_use_case
-                    else "",
+                    # Only the parameter's name: the form itself never enters the template.
+                    "UseCaseFormParameter": access_check.use_case_parameter or "",
                 },
-                **common,
             )
         self.invocation_logging: GovernedCustomResource | None = None
-        self.log_bucket: s3.Bucket | None = None
-        self.access_log_bucket: s3.Bucket | None = None
-        if invocation_logging.enabled:
-            self._invocation_logging(invocation_logging, key, log_retention, removal_policy, common)
-
-    def buckets(self) -> list[s3.Bucket]:
-        """The S3 buckets of this stack."""
-        return [b for b in (self.log_bucket, self.access_log_bucket) if b is not None]
-
-    def _invocation_logging(
-        self,
-        config: InvocationLoggingConfig,
-        key: kms.IKey,
-        retention: logs.RetentionDays,
-        removal: RemovalPolicy,
-        common: dict[str, Any],
-    ) -> None:
-        auto_delete = removal is RemovalPolicy.DESTROY
-        access_logs = s3.Bucket(
-            self,
-            "AccessLogBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # server access logs require SSE-S3
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=removal,
-            auto_delete_objects=auto_delete,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(config.expiration_days))],
-        )
-        bucket = s3.Bucket(
-            self,
-            "InvocationLogBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="invocation-log-bucket/",
-            removal_policy=removal,
-            auto_delete_objects=auto_delete,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    transitions=[
-                        s3.Transition(
-                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                            transition_after=Duration.days(
-                                config.transition_to_infrequent_access_days
-                            ),
-                        )
-                    ],
-                    expiration=Duration.days(config.expiration_days),
-                    noncurrent_version_expiration=Duration.days(30),
-                )
-            ],
-        )
-        self.log_bucket = bucket
-        self.access_log_bucket = access_logs
-        source = {
-            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-            "ArnLike": {
-                "aws:SourceArn": f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"
-            },
-        }
-        bedrock = iam.ServicePrincipal("bedrock.amazonaws.com")
-        bucket_policy = bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AmazonBedrockLogsWrite",
-                principals=[bedrock],
-                actions=["s3:PutObject"],
-                resources=[
-                    bucket.arn_for_objects(
-                        f"{LOG_PREFIX}/AWSLogs/{Aws.ACCOUNT_ID}/BedrockModelInvocationLogs/*"
+        if invocation_logging is not None:
+            store = invocation_logging.store
+            statements = [p.for_role() for p in invocation_logging_permissions()]
+            if store.delivery_role is not None:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="PassDeliveryRoleToBedrock",
+                        actions=["iam:PassRole"],
+                        resources=[store.delivery_role.role_arn],
+                        conditions={
+                            "StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}
+                        },
                     )
-                ],
-                conditions=source,
-            )
-        )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowBedrockInvocationLogs",
-                principals=[bedrock],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-                conditions=source,
-            )
-        )
-        log_group = logs.LogGroup(
-            self,
-            "InvocationLogGroup",
-            retention=retention,
-            encryption_key=key,
-            removal_policy=removal,
-        )
-        delivery_role = iam.Role(
-            self,
-            "DeliveryRole",
-            assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com", conditions=source),
-            description="Bedrock model invocation logging: write the invocation log group",
-        )
-        delivery_policy = iam.ManagedPolicy(
-            self,
-            "DeliveryPolicy",
-            roles=[delivery_role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="WriteInvocationLogs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[
-                        f"{log_group.log_group_arn}:log-stream:aws/bedrock/modelinvocations"
-                    ],
                 )
-            ],
-        )
-        logging_config = {
-            "cloudWatchConfig": {
-                "logGroupName": log_group.log_group_name,
-                "roleArn": delivery_role.role_arn,
-                "largeDataDeliveryS3Config": {
-                    "bucketName": bucket.bucket_name,
-                    "keyPrefix": LOG_PREFIX,
+            config = store.logging_config(
+                text=invocation_logging.text,
+                image=invocation_logging.image,
+                embedding=invocation_logging.embedding,
+            )
+            self.invocation_logging = custom_resource(
+                "InvocationLogging",
+                "invocation_logging",
+                "Bedrock model invocation logging configuration, owned by the kit",
+                statements,
+                {
+                    # A JSON string, so CloudFormation keeps the booleans booleans.
+                    "LoggingConfig": self.to_json_string(config),
+                    "OnExisting": invocation_logging.on_existing,
                 },
-            },
-            "s3Config": {"bucketName": bucket.bucket_name, "keyPrefix": LOG_PREFIX},
-            "textDataDeliveryEnabled": config.text,
-            "imageDataDeliveryEnabled": config.image,
-            "embeddingDataDeliveryEnabled": config.embedding,
-            "videoDataDeliveryEnabled": False,
-        }
-        self.invocation_logging = GovernedCustomResource(
-            self,
-            "InvocationLogging",
-            package="invocation_logging",
-            description="Bedrock model invocation logging configuration, owned by the kit",
-            statements=[
-                iam.PolicyStatement(
-                    sid="ManageInvocationLoggingConfiguration",
-                    actions=[a for a in ACCOUNT_LEVEL_BEDROCK_ACTIONS if "InvocationLogging" in a],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="PassDeliveryRoleToBedrock",
-                    actions=["iam:PassRole"],
-                    resources=[delivery_role.role_arn],
-                    conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
-                ),
-            ],
-            properties={
-                # A JSON string, so CloudFormation keeps the booleans booleans.
-                "LoggingConfig": self.to_json_string(logging_config),
-                "OnExisting": config.on_existing.value,
-            },
-            **common,
-        )
-        # Bedrock validates the destinations when the configuration is put.
-        resource = self.invocation_logging.resource
-        for dependency in (
-            bucket_policy.policy_dependable,
-            log_group,
-            delivery_policy,
-            delivery_role,
-        ):
-            if dependency is not None:
-                resource.node.add_dependency(dependency)
-
-
-def _access_check_statements(
-    model_ids: Sequence[str], config: AccessCheckConfig
-) -> list[iam.PolicyStatement]:
-    statements = [
-        iam.PolicyStatement(
-            sid="ReadEnabledModels",
-            actions=["bedrock:GetFoundationModel"],
-            resources=[foundation_model_arn(model_id, Aws.REGION) for model_id in model_ids],
-        ),
-        iam.PolicyStatement(
-            sid="ReadModelAccessState",
-            actions=["bedrock:GetFoundationModelAvailability", "bedrock:GetUseCaseForModelAccess"],
-            resources=["*"],
-        ),
-    ]
-    if config.accept_offers:
-        statements.append(
-            iam.PolicyStatement(
-                sid="AcceptPublicOffers",
-                actions=[
-                    "bedrock:ListFoundationModelAgreementOffers",
-                    "bedrock:CreateFoundationModelAgreement",
-                    "aws-marketplace:Subscribe",
-                    "aws-marketplace:ViewSubscriptions",
-                ],
-                resources=["*"],
             )
-        )
-    if config.anthropic_use_case:
-        statements.append(
-            iam.PolicyStatement(
-                sid="SubmitAnthropicUseCase",
-                actions=["bedrock:PutUseCaseForModelAccess"],
-                resources=["*"],
-            )
-        )
-    return statements
+            # Bedrock validates the destinations when the configuration is put.
+            for dependency in store.dependables:
+                self.invocation_logging.resource.node.add_dependency(dependency)

@@ -1,26 +1,41 @@
-"""Composes the kit's stacks from a validated KitConfig (called by app.py and by the tests)."""
+"""Composes the kit's stacks from a validated KitConfig (called by app.py and by the tests).
+
+Stacks follow lifecycles: Stateful (keys, log groups, invocation-log bucket), Network,
+Service (gateway, API, monitoring) and, when a deploy-time feature is on, Governance. Each
+construct owns its roles, grants and cdk-nag acknowledgments; this module maps config onto
+their small typed props and adds the checks that apply to every stack.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, Aws, Environment, RemovalPolicy, Stack, Tags, Validations
+from aws_cdk import App, Environment, RemovalPolicy, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from lambdas.gateway.catalog import Provider
-from stacks.access_stack import AccessStack
-from stacks.api_stack import ApiStack
+from stacks.components.control_plane_access import (
+    access_check_permissions,
+    invocation_logging_permissions,
+    parameter_arn,
+)
 from stacks.components.gateway_asset import gateway_code
-from stacks.components.model_access import foundation_model_arn, invoke_statements, model_arns
-from stacks.config import AccessCheckMode, EndpointType, KitConfig
-from stacks.governance_stack import ACCOUNT_LEVEL_BEDROCK_ACTIONS, GovernanceStack
-from stacks.monitoring_stack import MonitoringStack
-from stacks.nag_acknowledgments import acknowledge_findings
+from stacks.components.gateway_monitoring import AlarmThresholds
+from stacks.components.invocation_api import IamCallers, UsagePlanLimits
+from stacks.components.invocation_log_store import InvocationLogSettings
+from stacks.components.model_access import ModelAccess, account_scoped
+from stacks.config import AccessCheckMode, ApiAuth, EndpointType, KitConfig, NetworkMode
+from stacks.governance_stack import (
+    AccessCheckSettings,
+    GovernanceStack,
+    InvocationLoggingSettings,
+)
 from stacks.network_stack import NetworkStack
-from stacks.observability_stack import ObservabilityStack
+from stacks.service_stack import ApiSettings, GatewaySettings, MonitoringSettings, ServiceStack
+from stacks.stateful_stack import StatefulStack
 
 RETENTION_DAYS = {
     1: logs.RetentionDays.ONE_DAY,
@@ -41,61 +56,22 @@ RETENTION_DAYS = {
     1827: logs.RetentionDays.FIVE_YEARS,
     3653: logs.RetentionDays.TEN_YEARS,
 }
-"""CloudWatch retention periods by days (config validates against these keys)."""
+"""CDK's names for config's LOG_RETENTION_DAYS (a test keeps the two equal)."""
 
 
 @dataclass(frozen=True, slots=True)
 class KitStacks:
     """The stacks of one environment."""
 
+    stateful: StatefulStack
     network: NetworkStack
-    observability: ObservabilityStack
-    access: AccessStack
-    api: ApiStack
-    monitoring: MonitoringStack
+    service: ServiceStack
     governance: GovernanceStack | None = None
 
     def all(self) -> tuple[Stack, ...]:
         """Every stack of the environment."""
-        stacks: tuple[Stack, ...] = (
-            self.network,
-            self.observability,
-            self.access,
-            self.api,
-            self.monitoring,
-        )
+        stacks: tuple[Stack, ...] = (self.stateful, self.network, self.service)
         return (*stacks, self.governance) if self.governance is not None else stacks
-
-
-def _control_plane_statements(config: KitConfig) -> list[iam.PolicyStatement]:
-    """Endpoint policy for Bedrock's control plane: only what the deploy-time handlers call."""
-    needs_check = config.access_check.mode is not AccessCheckMode.OFF
-    if not needs_check and not config.invocation_logging.enabled:
-        return []
-    actions = [
-        action
-        for action in ACCOUNT_LEVEL_BEDROCK_ACTIONS
-        if ("InvocationLogging" in action and config.invocation_logging.enabled)
-        or ("InvocationLogging" not in action and needs_check)
-    ]
-    statements = [
-        iam.PolicyStatement(
-            sid="DeployTimeAccountSettings",
-            principals=[iam.AnyPrincipal()],
-            actions=actions,
-            resources=["*"],
-        )
-    ]
-    if needs_check:
-        statements.append(
-            iam.PolicyStatement(
-                sid="ReadEnabledModels",
-                principals=[iam.AnyPrincipal()],
-                actions=["bedrock:GetFoundationModel"],
-                resources=[foundation_model_arn(m, Aws.REGION) for m in config.models.enabled],
-            )
-        )
-    return statements
 
 
 def metrics_namespace(config: KitConfig) -> str:
@@ -103,105 +79,176 @@ def metrics_namespace(config: KitConfig) -> str:
     return f"BedrockKit/{config.env_name}"
 
 
+def _access_check(config: KitConfig) -> AccessCheckSettings | None:
+    check = config.access_check
+    if check.mode is AccessCheckMode.OFF:
+        return None
+    return AccessCheckSettings(
+        model_ids=tuple(config.models.enabled),
+        use_case_model_ids=tuple(
+            spec.model_id for spec in config.models.specs() if spec.provider == Provider.ANTHROPIC
+        ),
+        mode=check.mode.value,
+        accept_offers=check.accept_offers,
+        marketplace_product_ids=tuple(check.marketplace_product_ids),
+        use_case_parameter=check.anthropic_use_case_parameter,
+    )
+
+
+def _teams(config: KitConfig) -> tuple[UsagePlanLimits, ...]:
+    return tuple(
+        UsagePlanLimits(
+            name=team.name,
+            throttle_rate_limit=team.throttle_rate_limit,
+            throttle_burst_limit=team.throttle_burst_limit,
+            quota_requests_per_day=team.quota_requests_per_day,
+        )
+        for team in config.api.teams
+    )
+
+
 def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
-    """Add every stack of `config` to `app`, with cdk-nag checks and reasoned acknowledgments."""
+    """Add every stack of `config` to `app`, with cdk-nag checks."""
     env = Environment(account=config.deployment.account, region=config.deployment.region)
     prefix = f"BedrockKit-{config.env_name}"
     retention = RETENTION_DAYS[config.observability.log_retention_days]
     removal = RemovalPolicy.RETAIN if config.observability.retain_logs else RemovalPolicy.DESTROY
-    specs = config.models.specs()
-    # One derivation serves the role and the endpoint policy, so they cannot disagree.
-    arns = model_arns(specs, config.models.cross_region)
+    model_access = ModelAccess.of(config.models.specs(), config.models.cross_region)
+    access_check = _access_check(config)
+    logging = config.invocation_logging
 
-    observability = ObservabilityStack(
-        app, f"{prefix}-Observability", env=env, retention=retention, removal_policy=removal
-    )
-    access = AccessStack(
+    stateful = StatefulStack(
         app,
-        f"{prefix}-Access",
+        f"{prefix}-Stateful",
         env=env,
-        bedrock_statements=invoke_statements(arns),
-        log_group_exports=observability.exports,
+        retention=retention,
+        removal_policy=removal,
+        invocation_logs=InvocationLogSettings(
+            transition_to_infrequent_access_days=logging.transition_to_infrequent_access_days,
+            expiration_days=logging.expiration_days,
+            cloudwatch_copy=logging.cloudwatch,
+            auditor_role_arn=logging.auditor_role_arn,
+        )
+        if logging.enabled
+        else None,
     )
-    access.add_stack_dependency(observability)
+    # The handlers' roles and the endpoint policies come from the same permissions.
+    control_plane = [
+        *(
+            access_check_permissions(
+                access_check.model_ids,
+                accept_offers=access_check.accept_offers,
+                submits_use_case=access_check.use_case_parameter is not None,
+            )
+            if access_check is not None
+            else []
+        ),
+        *(invocation_logging_permissions() if logging.enabled else []),
+    ]
+    parameter_statements = []
+    if access_check is not None and access_check.use_case_parameter is not None:
+        parameter_statements.append(
+            account_scoped(
+                iam.PolicyStatement(
+                    sid="ReadAnthropicUseCaseForm",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["ssm:GetParameter"],
+                    resources=[parameter_arn(access_check.use_case_parameter)],
+                )
+            )
+        )
+    network_config = config.network
+    existing = network_config.mode is NetworkMode.EXISTING
     network = NetworkStack(
         app,
         f"{prefix}-Network",
         env=env,
-        network=config.network,
-        bedrock_statements=invoke_statements(arns, principal=iam.AnyPrincipal()),
-        flow_log_group=observability.flow_log_group,
-        # Other stacks may not edit a role: every permission is decided in AccessStack.
-        flow_logs_role=access.flow_logs_role.without_policy_updates(),
+        vpc_cidr=network_config.vpc_cidr,
+        availability_zones=network_config.availability_zones,
+        existing_vpc_id=network_config.vpc_id if existing else None,
+        existing_subnet_ids=network_config.subnet_ids,
+        flow_log_group=stateful.logs.flow,
+        runtime_endpoint_statements=model_access.endpoint_statements(),
+        control_plane_endpoint_statements=[p.for_endpoint() for p in control_plane],
+        parameter_endpoint_statements=parameter_statements,
         private_api=config.api.endpoint_type is EndpointType.PRIVATE,
-        control_plane_statements=_control_plane_statements(config),
     )
-    governance = None
-    if network.control_plane_security_group is not None:
-        governance = GovernanceStack(
-            app,
-            f"{prefix}-Governance",
-            env=env,
-            model_ids=config.models.enabled,
-            anthropic_model_ids=[
-                spec.model_id for spec in specs if spec.provider == Provider.ANTHROPIC
-            ],
-            access_check=config.access_check,
-            invocation_logging=config.invocation_logging,
-            vpc=network.vpc,
-            subnets=network.subnets,
-            security_group=network.control_plane_security_group,
-            key=observability.key,
-            log_retention=retention,
-            removal_policy=removal,
-        )
-    api = ApiStack(
+    api = config.api
+    service = ServiceStack(
         app,
-        f"{prefix}-Api",
+        f"{prefix}-Service",
         env=env,
         # The deployment's routing travels inside the asset (it outgrows Lambda's 4 KB of
         # environment variables once each enabled model carries its spec).
         code=gateway_code(gateway_source, routing_json=config.models.routing().to_json()),
-        role=access.gateway_role.without_policy_updates(),
-        authorizer_role=access.authorizer_role.without_policy_updates(),
-        vpc=network.vpc,
-        subnets=network.subnets,
-        security_group=network.gateway_security_group,
-        function_log_group=observability.gateway_log_group,
-        authorizer_log_group=observability.authorizer_log_group,
-        access_log_group=observability.access_log_group,
-        execute_api_endpoint=network.execute_api_endpoint,
-        logs_key=observability.key,
-        log_retention=retention,
-        log_content=config.observability.log_content,
-        metrics_namespace=metrics_namespace(config),
-        api_name=f"bedrock-kit-{config.env_name}",
-        api=config.api,
-        gateway=config.gateway,
+        model_access=model_access,
+        logs=stateful.logs,
+        vpc=network.network.vpc,
+        subnets=network.network.subnets,
+        security_group=network.network.gateway_security_group,
+        private_api_endpoint=network.network.execute_api_endpoint,
+        allowed_vpc_ids=tuple(api.allowed_vpc_ids),
+        gateway=GatewaySettings(
+            memory_mb=config.gateway.memory_mb,
+            timeout_seconds=config.gateway.timeout_seconds,
+            stream_timeout_seconds=config.gateway.stream_timeout_seconds,
+            reserved_concurrency=config.gateway.reserved_concurrency,
+            web_adapter_layer_version=config.gateway.web_adapter_layer_version,
+            log_content=config.observability.log_content,
+            metrics_namespace=metrics_namespace(config),
+        ),
+        api=ApiSettings(
+            name=f"bedrock-kit-{config.env_name}",
+            stage_name=api.stage_name,
+            throttle_rate_limit=api.throttle_rate_limit,
+            throttle_burst_limit=api.throttle_burst_limit,
+            teams=_teams(config),
+            iam_callers=IamCallers(tuple(api.iam_principals), api.organization_id)
+            if api.auth is ApiAuth.IAM
+            else None,
+            authorizer_reserved_concurrency=api.authorizer_reserved_concurrency,
+            waf_rate_limit_per_ip=api.waf_rate_limit_per_ip if api.waf else None,
+            manage_account_logging_role=api.manage_account_logging_role,
+        ),
+        monitoring=MonitoringSettings(
+            dashboard_name=f"bedrock-kit-{config.env_name}",
+            thresholds=AlarmThresholds(
+                error_rate_percent=config.alarms.error_rate_percent,
+                throttle_rate_percent=config.alarms.throttle_rate_percent,
+                p99_latency_ms=config.alarms.p99_latency_ms,
+                daily_cost_usd=config.alarms.daily_cost_usd,
+            ),
+            emails=tuple(config.alarms.emails),
+            topic_arn=config.alarms.topic_arn,
+            model_ids=tuple(config.models.enabled),
+        ),
     )
-    # The functions need their roles' policies in place before they start.
-    api.add_stack_dependency(access)
-    monitoring = MonitoringStack(
-        app,
-        f"{prefix}-Monitoring",
-        env=env,
-        dashboard_name=f"bedrock-kit-{config.env_name}",
-        api_name=f"bedrock-kit-{config.env_name}",
-        stage_name=config.api.stage_name,
-        namespace=metrics_namespace(config),
-        model_ids=config.models.enabled,
-        log_group=observability.gateway_log_group,
-        alarms=config.alarms,
-        key=observability.key,
-    )
-    stacks = KitStacks(
-        network=network,
-        observability=observability,
-        access=access,
-        api=api,
-        monitoring=monitoring,
-        governance=governance,
-    )
+    governance = None
+    control_plane_group = network.network.control_plane_security_group
+    if control_plane_group is not None:
+        store = stateful.invocation_logs
+        governance = GovernanceStack(
+            app,
+            f"{prefix}-Governance",
+            env=env,
+            access_check=access_check,
+            invocation_logging=InvocationLoggingSettings(
+                store=store,
+                on_existing=logging.on_existing.value,
+                text=logging.text,
+                image=logging.image,
+                embedding=logging.embedding,
+            )
+            if store is not None
+            else None,
+            vpc=network.network.vpc,
+            subnets=network.network.subnets,
+            security_group=control_plane_group,
+            log_key=stateful.logs.key,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+    stacks = KitStacks(stateful=stateful, network=network, service=service, governance=governance)
     for stack in stacks.all():
         Tags.of(stack).add("bedrock-kit:environment", config.env_name)
     Validations.of(app).add_plugins(
@@ -215,5 +262,4 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             )
             # Every role the stack creates, CDK's own helper roles included.
             iam.PermissionsBoundary.of(stack).apply(policy)
-    acknowledge_findings(stacks, config)
     return stacks

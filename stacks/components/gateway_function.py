@@ -51,7 +51,7 @@ class GatewayFunction(Construct):
         log_group: logs.ILogGroup,
         memory_mb: int,
         timeout: Duration,
-        reserved_concurrency: int,
+        reserved_concurrency: int | None,
         web_adapter_layer_version: int,
         streaming: bool = False,
         log_content: bool = False,
@@ -82,7 +82,7 @@ class GatewayFunction(Construct):
             log_group=log_group,
             memory_size=memory_mb,
             timeout=timeout,
-            reserved_concurrent_executions=reserved_concurrency,
+            reserved_concurrent_executions=reserved_concurrency or None,
             environment=gateway_environment(
                 streaming=streaming,
                 timeout_seconds=int(timeout.to_seconds()),

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-
-from stacks.config import AlarmsConfig
 
 FIVE_MINUTES = Duration.minutes(5)
 # The questions an on-call engineer asks first, over the gateway's per-request log line.
@@ -39,6 +40,16 @@ SAVED_QUERIES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class AlarmThresholds:
+    """When each alarm fires."""
+
+    error_rate_percent: float
+    throttle_rate_percent: float
+    p99_latency_ms: int
+    daily_cost_usd: float
+
+
 class GatewayMonitoring(Construct):
     """What the on-call engineer looks at: one dashboard, four alarms, three saved queries."""
 
@@ -48,25 +59,17 @@ class GatewayMonitoring(Construct):
         construct_id: str,
         *,
         dashboard_name: str,
-        api_name: str,
-        stage_name: str,
+        api: apigw.RestApi,
+        functions: Sequence[lambda_.IFunction],
         namespace: str,
         model_ids: Sequence[str],
         log_group: logs.ILogGroup,
-        alarms: AlarmsConfig,
-        key: kms.IKey,
+        thresholds: AlarmThresholds,
+        emails: Sequence[str],
+        topic_arn: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        api = {"ApiName": api_name, "Stage": stage_name}
-
-        def api_metric(name: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/ApiGateway",
-                metric_name=name,
-                dimensions_map=api,
-                statistic=statistic,
-                period=FIVE_MINUTES,
-            )
+        stage = api.deployment_stage
 
         def gateway_metric(
             name: str, statistic: str = "Sum", model: str | None = None
@@ -80,9 +83,9 @@ class GatewayMonitoring(Construct):
                 label=model,
             )
 
-        requests = api_metric("Count", "Sum")
-        server_errors = api_metric("5XXError", "Sum")
-        client_errors = api_metric("4XXError", "Sum")
+        requests = stage.metric_count(period=FIVE_MINUTES, statistic="Sum")
+        server_errors = stage.metric_server_error(period=FIVE_MINUTES, statistic="Sum")
+        client_errors = stage.metric_client_error(period=FIVE_MINUTES, statistic="Sum")
         error_rate = cloudwatch.MathExpression(
             expression="100 * errors / MAX([errors, requests, 1])",
             using_metrics={"errors": server_errors, "requests": requests},
@@ -98,22 +101,33 @@ class GatewayMonitoring(Construct):
             label="throttled %",
             period=FIVE_MINUTES,
         )
-        latency = {p: api_metric("Latency", p) for p in ("p50", "p90", "p99")}
+        latency = {
+            p: stage.metric_latency(period=FIVE_MINUTES, statistic=p) for p in ("p50", "p90", "p99")
+        }
         daily_cost = cloudwatch.Metric(
             namespace=namespace, metric_name="cost_usd", statistic="Sum", period=Duration.days(1)
         )
 
-        self.topic = sns.Topic(
-            self, "AlarmTopic", display_name="Bedrock kit alarms", master_key=key
+        # A key of its own: CloudWatch alarms need it to publish, and AWS documents no source
+        # condition for that statement, so the key protects nothing but alarm messages.
+        self.topic_key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Bedrock kit: encrypts the alarm topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
         )
-        # CloudWatch alarms publish to the encrypted topic: they need the key.
-        key.add_to_resource_policy(
+        self.topic_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
             )
+        )
+        self.topic = sns.Topic(
+            self, "AlarmTopic", display_name="Bedrock kit alarms", master_key=self.topic_key
         )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
@@ -125,32 +139,36 @@ class GatewayMonitoring(Construct):
                 conditions={"Bool": {"aws:SecureTransport": "false"}},
             )
         )
-        for email in alarms.emails:
+        for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.targets: list[sns.ITopic] = [self.topic]
+        if topic_arn is not None:
+            # An existing topic (paging, ChatOps) hears every alarm too.
+            self.targets.append(sns.Topic.from_topic_arn(self, "ExistingTopic", topic_arn))
 
         self.alarms = [
             self._alarm(
                 "ServerErrorRate",
                 error_rate,
-                alarms.error_rate_percent,
+                thresholds.error_rate_percent,
                 "Share of 5xx answers above threshold (percent)",
             ),
             self._alarm(
                 "ThrottleRate",
                 throttle_rate,
-                alarms.throttle_rate_percent,
+                thresholds.throttle_rate_percent,
                 "Share of requests throttled by Bedrock or the gateway (percent)",
             ),
             self._alarm(
                 "LatencyP99",
                 latency["p99"],
-                alarms.p99_latency_ms,
+                thresholds.p99_latency_ms,
                 "p99 API latency above threshold (ms)",
             ),
             self._alarm(
                 "DailyCost",
                 daily_cost,
-                alarms.daily_cost_usd,
+                thresholds.daily_cost_usd,
                 "List-price cost of model calls in the last day above budget (USD)",
                 evaluation_periods=1,
             ),
@@ -191,6 +209,18 @@ class GatewayMonitoring(Construct):
                         width=8,
                     ),
                 ],
+                [
+                    cloudwatch.GraphWidget(
+                        title="Lambda throttles",
+                        left=[f.metric_throttles(period=FIVE_MINUTES) for f in functions],
+                        width=12,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title="Lambda errors",
+                        left=[f.metric_errors(period=FIVE_MINUTES) for f in functions],
+                        width=12,
+                    ),
+                ],
                 [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24)],
             ],
         )
@@ -222,5 +252,6 @@ class GatewayMonitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
-        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        for topic in self.targets:
+            alarm.add_alarm_action(actions.SnsAction(topic))
         return alarm

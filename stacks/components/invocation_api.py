@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -13,20 +15,33 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from stacks.config import TeamConfig
-
-# Only request metadata: no bodies, no headers, so no API key value can reach the log.
-ACCESS_LOG_FIELDS = apigw.AccessLogFormat.json_with_standard_fields(
-    caller=False,
-    http_method=True,
-    ip=True,
-    protocol=True,
-    request_time=True,
-    resource_path=True,
-    response_length=True,
-    status=True,
-    user=False,
+from stacks.components import reasons
+from stacks.components.findings import (
+    AWS_SOLUTIONS,
+    acknowledge,
+    acknowledge_both_packs,
+    checkov_skip,
 )
+
+# Request metadata and who made the request (key id, authorizer principal), never a body, a
+# header or the key value itself ($context.identity.apiKey is deliberately absent).
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "principalId": "$context.authorizer.principalId",
+    "callerArn": "$context.identity.userArn",
+    "authorizerError": "$context.authorizer.error",
+    "integrationError": "$context.integrationErrorMessage",
+    "wafResponseCode": "$context.wafResponseCode",
+}
 # AWS managed rule groups for a JSON API. CommonRuleSet's body-size rule would block prompts
 # over 8 KB, so it only counts; the gateway enforces its own body limit.
 WAF_RULE_GROUPS = (
@@ -34,6 +49,34 @@ WAF_RULE_GROUPS = (
     ("AWSManagedRulesKnownBadInputsRuleSet", ()),
     ("AWSManagedRulesAmazonIpReputationList", ()),
 )
+# WAF counts a rate-based rule's requests over this window (seconds).
+WAF_RATE_WINDOW_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePlanLimits:
+    """One team's API key and the usage plan limiting it."""
+
+    name: str
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    quota_requests_per_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class IamCallers:
+    """Who may call an IAM-authenticated API: named principals and/or one organization."""
+
+    principal_arns: tuple[str, ...]
+    organization_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateAccess:
+    """How a PRIVATE API is reached: the kit's execute-api endpoint and listed VPCs."""
+
+    endpoint_id: str
+    allowed_vpc_ids: tuple[str, ...]
 
 
 class InvocationApi(Construct):
@@ -47,37 +90,44 @@ class InvocationApi(Construct):
         handler: lambda_.IFunction,
         streaming_handler: lambda_.IFunction,
         stream_timeout: Duration,
-        endpoint_type: apigw.EndpointType,
         stage_name: str,
         access_log_group: logs.ILogGroup,
         throttle_rate_limit: float,
         throttle_burst_limit: int,
-        teams: Sequence[TeamConfig],
+        teams: Sequence[UsagePlanLimits],
         authorizer: apigw.IAuthorizer | None,
-        policy: iam.PolicyDocument | None,
-        waf: bool,
+        iam_callers: IamCallers | None = None,
+        private_access: PrivateAccess | None = None,
+        waf_rate_limit_per_ip: int | None = None,
+        manage_account_logging_role: bool = False,
         api_name: str = "bedrock-kit",
         waf_log_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, construct_id)
+        if (authorizer is None) == (iam_callers is None):
+            raise ValueError("an InvocationApi takes either an authorizer or IAM callers")
         self.api = apigw.RestApi(
             self,
             "RestApi",
             rest_api_name=api_name,
             description="OpenAI-compatible access to the enabled Bedrock models",
-            endpoint_types=[endpoint_type],
-            policy=policy,
+            endpoint_types=[
+                apigw.EndpointType.PRIVATE if private_access else apigw.EndpointType.REGIONAL
+            ],
+            policy=_resource_policy(iam_callers, private_access),
             # With the authorizer, the key comes from `Authorization: Bearer`, as the OpenAI SDK
             # sends it; API Gateway still checks it against the usage plans.
             api_key_source_type=(
                 apigw.ApiKeySourceType.AUTHORIZER if authorizer else apigw.ApiKeySourceType.HEADER
             ),
-            cloud_watch_role=True,
+            # The account-and-region logging role is one setting shared by every API: only the
+            # environment the config names manages it (docs/configuration.md).
+            cloud_watch_role=manage_account_logging_role,
             deploy_options=apigw.StageOptions(
                 stage_name=stage_name,
                 access_log_destination=apigw.LogGroupLogDestination(access_log_group),
-                access_log_format=ACCESS_LOG_FIELDS,
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 # Data trace would write request and response bodies (prompts) to logs.
                 data_trace_enabled=False,
@@ -90,18 +140,25 @@ class InvocationApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        method_options = {
-            "request_validator": validator,
-            # IAM mode: SigV4 callers inside AWS, no API keys.
-            "api_key_required": authorizer is not None,
-            "authorizer": authorizer,
-            "authorization_type": (
+        method_options = apigw.MethodOptions(
+            request_validator=validator,
+            api_key_required=authorizer is not None,
+            authorizer=authorizer,
+            authorization_type=(
                 apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.IAM
             ),
-        }
-        # Every path goes to the gateway, which routes and answers 404 itself.
+        )
+        # Every path goes to the gateway, which routes and answers 404 itself. No test-invoke
+        # permission: a console test call would reach the function without key or access log.
         proxy = self.api.root.add_proxy(any_method=False)
-        proxy.add_method("ANY", apigw.LambdaIntegration(handler), **method_options)  # type: ignore[arg-type]
+        proxy.add_method(
+            "ANY",
+            apigw.LambdaIntegration(handler, allow_test_invoke=False),
+            authorization_type=method_options.authorization_type,
+            authorizer=method_options.authorizer,
+            api_key_required=method_options.api_key_required,
+            request_validator=method_options.request_validator,
+        )
         # Chat completions stream: API Gateway's STREAM transfer mode relays the streaming
         # function's server-sent events as they come (no 29 s limit, no caching or encoding).
         chat = self.api.root.add_resource("v1").add_resource("chat").add_resource("completions")
@@ -109,20 +166,44 @@ class InvocationApi(Construct):
             "POST",
             apigw.LambdaIntegration(
                 streaming_handler,
+                allow_test_invoke=False,
                 response_transfer_mode=apigw.ResponseTransferMode.STREAM,
                 timeout=stream_timeout,
             ),
-            **method_options,  # type: ignore[arg-type]
+            authorization_type=method_options.authorization_type,
+            authorizer=method_options.authorizer,
+            api_key_required=method_options.api_key_required,
+            request_validator=method_options.request_validator,
         )
         CfnOutput(self, "BaseUrl", value=f"{self.api.url}v1", description="OpenAI base_url")
         self.api_keys: dict[str, apigw.IApiKey] = {}
         if authorizer is not None:
             for team in teams:
                 self._add_team(team)
-        if waf:
-            self._add_web_acl(waf_log_key, log_retention)
+        if waf_rate_limit_per_ip is not None:
+            self._add_web_acl(waf_rate_limit_per_ip, waf_log_key, log_retention)
+        self._acknowledge(manage_account_logging_role, waf=waf_rate_limit_per_ip is not None)
 
-    def _add_team(self, team: TeamConfig) -> None:
+    def _acknowledge(self, manages_logging_role: bool, *, waf: bool) -> None:
+        acknowledge(self.api, f"{AWS_SOLUTIONS}COG4", reasons.NO_COGNITO)
+        if manages_logging_role:
+            acknowledge(
+                self.api,
+                f"{AWS_SOLUTIONS}IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                reasons.APIGW_LOGGING_ROLE,
+            )
+        stage = self.api.deployment_stage
+        checkov_skip(stage, "CKV_AWS_120", reasons.NO_CACHE)
+        acknowledge_both_packs(stage, "APIGWCacheEnabledAndEncrypted", reasons.NO_CACHE)
+        acknowledge_both_packs(stage, "APIGWSSLEnabled", reasons.NO_BACKEND_CERTIFICATE)
+        if not waf:
+            acknowledge(stage, f"{AWS_SOLUTIONS}APIG3", reasons.NO_WAF)
+            acknowledge(
+                stage, "NIST.800.53.R5::NIST.800.53.R5-APIGWAssociatedWithWAF", reasons.NO_WAF
+            )
+
+    def _add_team(self, team: UsagePlanLimits) -> None:
         plan = self.api.add_usage_plan(
             f"UsagePlan-{team.name}",
             description=f"Usage plan of team {team.name}",
@@ -146,8 +227,32 @@ class InvocationApi(Construct):
             "--api-key <this id>",
         )
 
-    def _add_web_acl(self, key: kms.IKey | None, retention: logs.RetentionDays) -> None:
+    def _add_web_acl(
+        self, rate_limit_per_ip: int, key: kms.IKey | None, retention: logs.RetentionDays
+    ) -> None:
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        # First, before any managed group: one source address may not use up the stage
+        # throttle that every team shares (junk tokens included, which no usage plan sees).
         rules = [
+            wafv2.CfnWebACL.RuleProperty(
+                name="RateLimitPerIp",
+                priority=0,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=rate_limit_per_ip,
+                        aggregate_key_type="IP",
+                        evaluation_window_sec=WAF_RATE_WINDOW_SECONDS,
+                    )
+                ),
+                visibility_config=visibility("RateLimitPerIp"),
+            )
+        ]
+        rules += [
             wafv2.CfnWebACL.RuleProperty(
                 name=name,
                 priority=priority,
@@ -166,13 +271,9 @@ class InvocationApi(Construct):
                     )
                 ),
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                    cloud_watch_metrics_enabled=True,
-                    metric_name=name,
-                    sampled_requests_enabled=True,
-                ),
+                visibility_config=visibility(name),
             )
-            for priority, (name, counted) in enumerate(WAF_RULE_GROUPS)
+            for priority, (name, counted) in enumerate(WAF_RULE_GROUPS, start=1)
         ]
         acl = wafv2.CfnWebACL(
             self,
@@ -180,11 +281,7 @@ class InvocationApi(Construct):
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=rules,
-            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True,
-                metric_name="BedrockKitApi",
-                sampled_requests_enabled=True,
-            ),
+            visibility_config=visibility("BedrockKitApi"),
         )
         stage_arn = (
             f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::/restapis/{self.api.rest_api_id}"
@@ -217,3 +314,61 @@ class InvocationApi(Construct):
                 ),
             ],
         )
+
+
+def _resource_policy(
+    iam_callers: IamCallers | None, private_access: PrivateAccess | None
+) -> iam.PolicyDocument | None:
+    """Who may invoke: named IAM callers (IAM mode), only through the endpoint (PRIVATE)."""
+    if iam_callers is None and private_access is None:
+        return None
+    invoke = "execute-api:/*"
+    statements: list[iam.PolicyStatement] = []
+    if iam_callers is None:
+        # API keys: the caller is anonymous to IAM; the authorizer and usage plans decide.
+        statements.append(
+            iam.PolicyStatement(
+                sid="AllowInvoke",
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=[invoke],
+            )
+        )
+    else:
+        if iam_callers.principal_arns:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AllowNamedPrincipals",
+                    principals=[iam.ArnPrincipal(arn) for arn in iam_callers.principal_arns],
+                    actions=["execute-api:Invoke"],
+                    resources=[invoke],
+                )
+            )
+        if iam_callers.organization_id is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AllowTheOrganization",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=[invoke],
+                    conditions={
+                        "StringEquals": {"aws:PrincipalOrgID": iam_callers.organization_id}
+                    },
+                )
+            )
+    if private_access is not None:
+        not_from_allowed: dict[str, object] = {"aws:SourceVpce": private_access.endpoint_id}
+        if private_access.allowed_vpc_ids:
+            not_from_allowed["aws:SourceVpc"] = list(private_access.allowed_vpc_ids)
+        # Conditions are ANDed: denied unless the call came through the endpoint or a VPC.
+        statements.append(
+            iam.PolicyStatement(
+                sid="DenyOutsideTheKitsEndpointAndListedVpcs",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=[invoke],
+                conditions={"StringNotEquals": not_from_allowed},
+            )
+        )
+    return iam.PolicyDocument(statements=statements)

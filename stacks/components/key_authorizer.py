@@ -6,38 +6,37 @@ from pathlib import Path
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from stacks.components import reasons
+from stacks.components.findings import acknowledge_both_packs, checkov_skip
+from stacks.components.gateway import acknowledge_synchronous_function
+from stacks.components.lambda_permissions import service_role
 
 AUTHORIZER_SOURCE = Path(__file__).resolve().parents[2] / "lambdas" / "authorizer"
 
 
 class KeyAuthorizer(Construct):
-    """Authorizer function plus the API Gateway token authorizer wired to it."""
+    """Authorizer function (outside the VPC: it calls nothing) and its token authorizer."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        role: iam.IRole,
-        vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection,
         log_group: logs.ILogGroup,
         reserved_concurrency: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        # It calls nothing: a security group without any rule keeps it that way.
-        group = ec2.SecurityGroup(
+        self.role = service_role(
             self,
-            "SecurityGroup",
-            vpc=vpc,
-            description="API key authorizer: no inbound, no outbound",
-            allow_all_outbound=False,
+            "Role",
+            service="lambda.amazonaws.com",
+            description="API key authorizer function: write its logs",
         )
+        log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -48,15 +47,15 @@ class KeyAuthorizer(Construct):
             code=lambda_.Code.from_asset(
                 str(AUTHORIZER_SOURCE), exclude=["__pycache__", "*.pyc", "__init__.py"]
             ),
-            role=role,
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=[group],
+            role=self.role,
             log_group=log_group,
             memory_size=128,
             timeout=Duration.seconds(3),
-            reserved_concurrent_executions=reserved_concurrency,
+            reserved_concurrent_executions=reserved_concurrency or None,
         )
+        acknowledge_synchronous_function(self.function, reserved_concurrency=reserved_concurrency)
+        acknowledge_both_packs(self.function, "LambdaInsideVPC", reasons.AUTHORIZER_OUTSIDE_VPC)
+        checkov_skip(self.function, "CKV_AWS_117", reasons.AUTHORIZER_OUTSIDE_VPC)
         self.authorizer = apigw.TokenAuthorizer(
             self,
             "TokenAuthorizer",

@@ -128,3 +128,35 @@ def invoke_statements(
             )
         )
     return statements
+
+
+def account_scoped(statement: iam.PolicyStatement) -> iam.PolicyStatement:
+    """Limit a resource-policy statement to principals of this account (data perimeter)."""
+    statement.add_condition("StringEquals", {"aws:PrincipalAccount": Aws.ACCOUNT_ID})
+    return statement
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAccess:
+    """Invoke access to exactly the enabled models, grantable to functions and endpoints."""
+
+    arns: ModelArns
+
+    @classmethod
+    def of(
+        cls, specs: Sequence[ModelSpec], geography: Geography | None, *, region: str = Aws.REGION
+    ) -> ModelAccess:
+        """Access to `specs` as the gateway calls them under `geography`."""
+        return cls(model_arns(specs, geography, region=region))
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        """Allow `grantee` to invoke (and stream from) exactly the enabled models."""
+        for statement in invoke_statements(self.arns):
+            grantee.grant_principal.add_to_principal_policy(statement)
+
+    def endpoint_statements(self) -> list[iam.PolicyStatement]:
+        """The same access as a VPC endpoint policy, for this account's principals only."""
+        return [
+            account_scoped(statement)
+            for statement in invoke_statements(self.arns, principal=iam.AnyPrincipal())
+        ]

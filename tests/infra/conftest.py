@@ -20,18 +20,16 @@ class Synthesized:
     """The templates of one environment and the config they came from."""
 
     config: KitConfig
+    stateful: Template
     network: Template
-    observability: Template
-    access: Template
-    api: Template
-    monitoring: Template
+    service: Template
     governance: Template | None
     # The cloud assembly directory: asset folders (asset.<hash>) live in it.
     outdir: Path
 
     def templates(self) -> tuple[Template, ...]:
         """Every stack's template."""
-        templates = (self.network, self.observability, self.access, self.api, self.monitoring)
+        templates = (self.stateful, self.network, self.service)
         return (*templates, self.governance) if self.governance else templates
 
 
@@ -42,11 +40,9 @@ def synthesize(config: KitConfig) -> Synthesized:
     app.synth()  # raises if cdk-nag reports an unacknowledged finding
     return Synthesized(
         config=config,
+        stateful=Template.from_stack(stacks.stateful),
         network=Template.from_stack(stacks.network),
-        observability=Template.from_stack(stacks.observability),
-        access=Template.from_stack(stacks.access),
-        api=Template.from_stack(stacks.api),
-        monitoring=Template.from_stack(stacks.monitoring),
+        service=Template.from_stack(stacks.service),
         governance=Template.from_stack(stacks.governance) if stacks.governance else None,
         outdir=Path(app.outdir),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,24 +14,28 @@ from tests.infra.conftest import Synthesized, synthesize
 
 HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
+HAIKU_PRODUCT = "prod-xdkflymybwmvi"  # Bedrock user guide, "Product IDs for Amazon Bedrock models"
+PARAMETER = "/bedrock-kit/anthropic-use-case"
 FULL: dict[str, Any] = {
     "models": {"enabled": [NOVA, HAIKU], "cross_region": "us"},
     "access_check": {
         "mode": "strict",
         "accept_offers": True,
-        "anthropic_use_case": {
-            "companyName": "Example",
-            "companyWebsite": "https://example.com",
-            "intendedUsers": "0",
-            "useCases": "Internal assistants",
-        },
+        "marketplace_product_ids": [HAIKU_PRODUCT],
+        "anthropic_use_case_parameter": PARAMETER,
     },
-    "invocation_logging": {"enabled": True, "on_existing": "replace", "image": True},
+    "invocation_logging": {
+        "enabled": True,
+        "on_existing": "replace",
+        "image": True,
+        "cloudwatch": True,
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def full() -> Synthesized:
+    """Every governance switch on, under the three nag packs."""
     return synthesize(parse_config(FULL, source="inline.toml", env_name="gov"))
 
 
@@ -44,17 +49,20 @@ def custom_resource(env: Synthesized, prefix: str) -> dict[str, Any]:
     return resource
 
 
-def policy_actions(env: Synthesized, prefix: str) -> dict[str, list[str]]:
+def role_statements(env: Synthesized, role_prefix: str) -> dict[str, dict[str, Any]]:
+    """The statements of one handler role's policy, by Sid."""
     assert env.governance is not None
-    (policy,) = [
-        p
-        for k, p in env.governance.find_resources("AWS::IAM::ManagedPolicy").items()
-        if k.startswith(f"{prefix}Policy")
-    ]
-    return {
-        s["Sid"]: sorted(as_list(s["Action"]))
-        for s in render(policy["Properties"]["PolicyDocument"])["Statement"]
-    }
+    statements: dict[str, dict[str, Any]] = {}
+    for policy in env.governance.find_resources("AWS::IAM::Policy").values():
+        (role,) = policy["Properties"]["Roles"]
+        if role["Ref"].startswith(role_prefix):
+            for statement in render(policy["Properties"]["PolicyDocument"])["Statement"]:
+                statements[statement.get("Sid", "(grant)")] = statement
+    return statements
+
+
+def actions(statements: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    return {sid: sorted(as_list(s["Action"])) for sid, s in statements.items()}
 
 
 def test_dev_runs_the_access_check_in_warn_mode_without_invocation_logging(
@@ -65,110 +73,97 @@ def test_dev_runs_the_access_check_in_warn_mode_without_invocation_logging(
     assert properties["Mode"] == "warn" and properties["AcceptOffers"] == "false"
     anthropic = [m for m in dev.config.models.enabled if m.startswith("anthropic.")]
     assert properties["AnthropicModelIds"] == anthropic
-    assert dev.governance is not None
-    dev.governance.resource_count_is("AWS::S3::Bucket", 0)
+    assert properties["UseCaseFormParameter"] == ""
+    dev.stateful.resource_count_is("AWS::S3::Bucket", 0)
 
 
-def test_access_check_role_may_only_read_and_accept_what_config_allows(
-    dev: Synthesized, full: Synthesized
-) -> None:
-    assert policy_actions(dev, "ModelAccessCheck") == {
-        "ReadEnabledModels": ["bedrock:GetFoundationModel"],
-        "ReadModelAccessState": [
-            "bedrock:GetFoundationModelAvailability",
-            "bedrock:GetUseCaseForModelAccess",
-        ],
-        "WriteOwnLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "ManageVpcNetworkInterfaces": sorted(
-            [
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:CreateNetworkInterface",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:UnassignPrivateIpAddresses",
-            ]
-        ),
-    }
-    actions = policy_actions(full, "ModelAccessCheck")
-    assert actions["AcceptPublicOffers"] == [
-        "aws-marketplace:Subscribe",
-        "aws-marketplace:ViewSubscriptions",
+def test_access_check_role_may_only_read_unless_config_allows_more(dev: Synthesized) -> None:
+    granted = actions(role_statements(dev, "ModelAccessCheckRole"))
+    assert granted["ReadEnabledModels"] == ["bedrock:GetFoundationModel"]
+    assert granted["ReadModelAccessState"] == [
+        "bedrock:GetFoundationModelAvailability",
+        "bedrock:GetUseCaseForModelAccess",
+    ]
+    assert granted["ManageVpcNetworkInterfaces"] == sorted(
+        [
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:UnassignPrivateIpAddresses",
+        ]
+    )
+    assert granted["(grant)"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert len(granted) == 4
+
+
+def test_accepting_offers_subscribes_only_to_the_named_products(full: Synthesized) -> None:
+    statements = role_statements(full, "ModelAccessCheckRole")
+    assert actions(statements)["AcceptPublicOffers"] == [
         "bedrock:CreateFoundationModelAgreement",
         "bedrock:ListFoundationModelAgreementOffers",
     ]
-    assert actions["SubmitAnthropicUseCase"] == ["bedrock:PutUseCaseForModelAccess"]
-    properties = custom_resource(full, "ModelAccessCheck")["Properties"]
-    assert (
-        properties["Mode"] == "strict"
-        and json.loads(properties["UseCaseForm"])["companyName"] == "Example"
-    )
+    subscribe = statements["SubscribeToNamedProducts"]
+    assert as_list(subscribe["Action"]) == ["aws-marketplace:Subscribe"]
+    assert subscribe["Condition"] == {
+        "ForAnyValue:StringEquals": {"aws-marketplace:ProductId": [HAIKU_PRODUCT]}
+    }
+    assert as_list(statements["ViewSubscriptions"]["Action"]) == [
+        "aws-marketplace:ViewSubscriptions"
+    ]
 
 
-def test_invocation_logging_bucket_is_encrypted_private_tls_only_and_expires(
+def test_the_use_case_form_is_read_from_its_parameter_never_carried_in_the_template(
     full: Synthesized,
 ) -> None:
-    assert full.governance is not None
-    buckets = full.governance.find_resources("AWS::S3::Bucket")
-    (log_bucket,) = [b for k, b in buckets.items() if k.startswith("InvocationLogBucket")]
-    properties = log_bucket["Properties"]
-    encryption = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
-    assert properties["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert "LoggingConfiguration" in properties
-    (rule,) = properties["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == 365
-    assert rule["Transitions"][0] == {"StorageClass": "STANDARD_IA", "TransitionInDays": 30}
-    policies = full.governance.find_resources("AWS::S3::BucketPolicy")
-    statements = [
-        s for p in policies.values() for s in render(p["Properties"]["PolicyDocument"])["Statement"]
-    ]
-    assert any(
-        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        for s in statements
+    properties = custom_resource(full, "ModelAccessCheck")["Properties"]
+    assert properties["UseCaseFormParameter"] == PARAMETER
+    assert "UseCaseForm" not in properties
+    statements = role_statements(full, "ModelAccessCheckRole")
+    assert statements["ReadAnthropicUseCaseForm"]["Resource"] == (
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
+        "bedrock-kit/anthropic-use-case"
     )
-    (bedrock,) = [s for s in statements if s.get("Sid") == "AmazonBedrockLogsWrite"]
-    assert bedrock["Principal"] == {"Service": "bedrock.amazonaws.com"}
-    assert bedrock["Condition"]["StringEquals"] == {"aws:SourceAccount": "${AWS::AccountId}"}
-    assert "BedrockModelInvocationLogs/*" in as_list(bedrock["Resource"])[0]
+    assert as_list(statements["SubmitAnthropicUseCase"]["Action"]) == [
+        "bedrock:PutUseCaseForModelAccess"
+    ]
+    endpoints = full.network.find_resources("AWS::EC2::VPCEndpoint").values()
+    (ssm,) = [e for e in endpoints if str(render(e["Properties"]["ServiceName"])).endswith(".ssm")]
+    (statement,) = render(ssm["Properties"]["PolicyDocument"])["Statement"]
+    assert statement["Action"] == "ssm:GetParameter"
+    assert statement["Resource"] == statements["ReadAnthropicUseCaseForm"]["Resource"]
 
 
 def test_logging_custom_resource_waits_for_its_destinations_and_passes_only_its_role(
     full: Synthesized,
 ) -> None:
     resource = custom_resource(full, "InvocationLogging")
-    depends = " ".join(resource["DependsOn"])
-    for dependency in (
-        "InvocationLogBucketPolicy",
-        "InvocationLogGroup",
-        "DeliveryPolicy",
-        "DeliveryRole",
-    ):
-        assert dependency in depends, dependency
+    depends = " ".join(resource.get("DependsOn", []))
+    # Cross-stack dependencies become stack ordering: the store is in Stateful.
+    assert depends == "" or "InvocationLogs" not in depends
     config = json.loads(render(resource["Properties"]["LoggingConfig"]))
     assert config["textDataDeliveryEnabled"] is True and config["imageDataDeliveryEnabled"] is True
     assert config["embeddingDataDeliveryEnabled"] is False
+    assert config["s3Config"]["keyPrefix"] == "bedrock-invocations"
+    assert "cloudWatchConfig" in config
     assert resource["Properties"]["OnExisting"] == "replace"
-    actions = policy_actions(full, "InvocationLogging")
-    assert actions["ManageInvocationLoggingConfiguration"] == [
+    statements = role_statements(full, "InvocationLoggingRole")
+    assert actions(statements)["ManageInvocationLoggingConfiguration"] == [
         "bedrock:DeleteModelInvocationLoggingConfiguration",
         "bedrock:GetModelInvocationLoggingConfiguration",
         "bedrock:PutModelInvocationLoggingConfiguration",
     ]
-    assert actions["PassDeliveryRoleToBedrock"] == ["iam:PassRole"]
+    passing = statements["PassDeliveryRoleToBedrock"]
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}
+    }
+    assert "DeliveryRole" in passing["Resource"]
 
 
-def test_delivery_role_trusts_bedrock_for_this_account_only(full: Synthesized) -> None:
-    assert full.governance is not None
-    roles = full.governance.find_resources("AWS::IAM::Role")
-    (delivery,) = [r for k, r in roles.items() if k.startswith("DeliveryRole")]
-    (statement,) = render(delivery["Properties"]["AssumeRolePolicyDocument"])["Statement"]
-    assert statement["Principal"] == {"Service": "bedrock.amazonaws.com"}
-    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "${AWS::AccountId}"}
+def test_governance_stack_deploys_after_the_store_it_configures(full: Synthesized) -> None:
+    manifest = json.loads((full.outdir / "manifest.json").read_text())
+    dependencies = manifest["artifacts"]["BedrockKit-gov-Governance"]["dependencies"]
+    assert "BedrockKit-gov-Stateful" in dependencies
 
 
 def test_control_plane_endpoint_admits_only_the_handlers_actions(full: Synthesized) -> None:
@@ -176,14 +171,43 @@ def test_control_plane_endpoint_admits_only_the_handlers_actions(full: Synthesiz
     (control,) = [
         e for e in endpoints if str(render(e["Properties"]["ServiceName"])).endswith(".bedrock")
     ]
-    actions = {
+    endpoint_actions = {
         a
         for s in render(control["Properties"]["PolicyDocument"])["Statement"]
         for a in as_list(s["Action"])
     }
-    assert "bedrock:InvokeModel" not in actions
-    assert "bedrock:PutModelInvocationLoggingConfiguration" in actions
-    assert "bedrock:GetFoundationModel" in actions
+    role_actions = {
+        a
+        for prefix in ("ModelAccessCheckRole", "InvocationLoggingRole")
+        for s in role_statements(full, prefix).values()
+        for a in as_list(s["Action"])
+        if a.startswith("bedrock:")
+    }
+    # One derivation: the endpoint admits exactly what the handlers' roles hold.
+    assert endpoint_actions == role_actions
+
+
+def test_dev_endpoint_admits_no_action_dev_does_not_use(dev: Synthesized) -> None:
+    endpoints = dev.network.find_resources("AWS::EC2::VPCEndpoint").values()
+    (control,) = [
+        e for e in endpoints if str(render(e["Properties"]["ServiceName"])).endswith(".bedrock")
+    ]
+    endpoint_actions = {
+        a
+        for s in render(control["Properties"]["PolicyDocument"])["Statement"]
+        for a in as_list(s["Action"])
+    }
+    assert endpoint_actions == {
+        "bedrock:GetFoundationModel",
+        "bedrock:GetFoundationModelAvailability",
+        "bedrock:GetUseCaseForModelAccess",
+    }
+
+
+def test_deploy_time_handlers_reserve_no_concurrency(full: Synthesized) -> None:
+    assert full.governance is not None
+    for function in full.governance.find_resources("AWS::Lambda::Function").values():
+        assert "ReservedConcurrentExecutions" not in function["Properties"]
 
 
 def test_no_governance_stack_when_both_features_are_off() -> None:
@@ -202,25 +226,14 @@ def test_no_governance_stack_when_both_features_are_off() -> None:
     assert not any(str(name).endswith(".bedrock") for name in endpoints)
 
 
-def test_handler_assets_hold_only_their_package(tmp_path: Any) -> None:
-    from aws_cdk import App
-
-    from app import GATEWAY_SOURCE
-    from stacks.kit import compose
-
-    app = App(outdir=str(tmp_path))
-    compose(
-        app,
-        parse_config(FULL, source="inline.toml", env_name="assets"),
-        gateway_source=GATEWAY_SOURCE,
-    )
-    app.synth()
+def test_handler_assets_hold_only_their_package(full: Synthesized) -> None:
+    outdir: Path = full.outdir
     packages = {
         frozenset(p.name for p in asset.iterdir())
-        for asset in tmp_path.glob("asset.*")
+        for asset in outdir.glob("asset.*")
         if (asset / "model_access_check").exists() or (asset / "invocation_logging").exists()
     }
     assert packages == {frozenset({"model_access_check"}), frozenset({"invocation_logging"})}
     for package in ("model_access_check", "invocation_logging"):
-        (asset,) = [a for a in tmp_path.glob("asset.*") if (a / package).exists()]
+        (asset,) = [a for a in outdir.glob("asset.*") if (a / package).exists()]
         assert (asset / package / "handler.py").is_file()

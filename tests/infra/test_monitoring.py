@@ -12,7 +12,7 @@ from tests.infra.conftest import Synthesized, synthesize
 def test_dashboard_covers_traffic_errors_latency_and_per_model_tokens_and_cost(
     env: Synthesized,
 ) -> None:
-    (dashboard,) = env.monitoring.find_resources("AWS::CloudWatch::Dashboard").values()
+    (dashboard,) = env.service.find_resources("AWS::CloudWatch::Dashboard").values()
     body = render(dashboard["Properties"]["DashboardBody"])
     for title in (
         "Requests",
@@ -34,10 +34,10 @@ def test_four_alarms_publish_to_the_encrypted_topic_with_config_thresholds(
 ) -> None:
     alarms = {
         a["Properties"]["AlarmDescription"]: a["Properties"]
-        for a in env.monitoring.find_resources("AWS::CloudWatch::Alarm").values()
+        for a in env.service.find_resources("AWS::CloudWatch::Alarm").values()
     }
     assert len(alarms) == 4
-    (topic_id, topic) = next(iter(env.monitoring.find_resources("AWS::SNS::Topic").items()))
+    (topic_id, topic) = next(iter(env.service.find_resources("AWS::SNS::Topic").items()))
     assert "KmsMasterKeyId" in topic["Properties"]
     config = env.config.alarms
     assert {d: a["Threshold"] for d, a in alarms.items()} == {
@@ -52,31 +52,52 @@ def test_four_alarms_publish_to_the_encrypted_topic_with_config_thresholds(
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
 
 
-def test_alarm_emails_come_from_config() -> None:
+def test_alarms_reach_the_emails_and_the_existing_topic_config_names() -> None:
+    topic = "arn:aws:sns:us-west-2:123456789012:pager"
     env = synthesize(
         parse_config(
             {
                 "models": {"enabled": ["amazon.nova-micro-v1:0"]},
-                "alarms": {"emails": ["oncall@example.com"], "daily_cost_usd": 12.5},
+                "alarms": {
+                    "emails": ["oncall@corp.internal"],
+                    "topic_arn": topic,
+                    "daily_cost_usd": 12.5,
+                },
             },
             source="inline.toml",
             env_name="alarmtest",
         )
     )
-    (subscription,) = env.monitoring.find_resources("AWS::SNS::Subscription").values()
+    (subscription,) = env.service.find_resources("AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "email"
-    assert subscription["Properties"]["Endpoint"] == "oncall@example.com"
-    costs = [
-        a["Properties"]["Threshold"]
-        for a in env.monitoring.find_resources("AWS::CloudWatch::Alarm").values()
-    ]
-    assert 12.5 in costs
+    assert subscription["Properties"]["Endpoint"] == "oncall@corp.internal"
+    alarms = env.service.find_resources("AWS::CloudWatch::Alarm").values()
+    assert 12.5 in [a["Properties"]["Threshold"] for a in alarms]
+    for alarm in alarms:
+        assert topic in alarm["Properties"]["AlarmActions"]
+
+
+def test_production_alarms_have_a_subscriber(prod: Synthesized) -> None:
+    subscriptions = prod.service.find_resources("AWS::SNS::Subscription").values()
+    assert [s["Properties"]["Endpoint"] for s in subscriptions] == list(prod.config.alarms.emails)
+
+
+def test_the_alarm_topic_has_a_key_of_its_own(env: Synthesized) -> None:
+    (topic,) = env.service.find_resources("AWS::SNS::Topic").values()
+    (key_id, key) = next(iter(env.service.find_resources("AWS::KMS::Key").items()))
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    services = {
+        str(s["Principal"].get("Service"))
+        for s in render(key["Properties"]["KeyPolicy"])["Statement"]
+        if "Service" in s.get("Principal", {})
+    }
+    assert services == {"cloudwatch.amazonaws.com"}
 
 
 def test_saved_queries_answer_cost_latency_and_error_questions(env: Synthesized) -> None:
     queries = {
         q["Properties"]["Name"].split("/")[-1]: q["Properties"]
-        for q in env.monitoring.find_resources("AWS::Logs::QueryDefinition").values()
+        for q in env.service.find_resources("AWS::Logs::QueryDefinition").values()
     }
     assert set(queries) == {"top-models-by-cost", "slowest-requests", "errors-by-code"}
     assert "sum(cost_usd)" in queries["top-models-by-cost"]["QueryString"]
@@ -86,7 +107,7 @@ def test_saved_queries_answer_cost_latency_and_error_questions(env: Synthesized)
 
 
 def test_gateway_emits_metrics_into_the_environments_namespace(env: Synthesized) -> None:
-    for function in env.api.find_resources("AWS::Lambda::Function").values():
+    for function in env.service.find_resources("AWS::Lambda::Function").values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         if "GATEWAY_ROUTING" in variables:
             assert variables["GATEWAY_METRICS_NAMESPACE"] == f"BedrockKit/{env.config.env_name}"

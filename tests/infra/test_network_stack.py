@@ -29,11 +29,22 @@ def test_flow_logs_capture_all_traffic_into_the_encrypted_log_group(env: Synthes
     assert properties["LogDestinationType"] == "cloud-watch-logs"
     assert "FlowLogGroup" in properties["LogGroupName"]
     assert "FlowLogsRole" in properties["DeliverLogsPermissionArn"]
-    # The role comes from AccessStack unchanged: no policy is added to it here.
-    env.network.resource_count_is("AWS::IAM::Policy", 0)
+    # The only policy in the network stack is the flow logs role's own.
+    (policy,) = env.network.find_resources("AWS::IAM::Policy").values()
+    (role,) = policy["Properties"]["Roles"]
+    assert role["Ref"].startswith("NetworkFlowLogsRole")
 
 
-@pytest.mark.parametrize("service", ["bedrock-runtime", "logs"])
+def test_no_endpoint_for_a_service_the_kit_does_not_call(env: Synthesized) -> None:
+    # Lambda ships function logs itself: no code in the VPC calls CloudWatch Logs.
+    services = {
+        str(render(e["Properties"]["ServiceName"])).rsplit(".", 1)[-1]
+        for e in env.network.find_resources("AWS::EC2::VPCEndpoint").values()
+    }
+    assert services == {"bedrock-runtime", "bedrock"}
+
+
+@pytest.mark.parametrize("service", ["bedrock-runtime", "bedrock"])
 def test_interface_endpoints_use_private_dns(env: Synthesized, service: str) -> None:
     endpoints = [
         e["Properties"]
@@ -117,7 +128,7 @@ def test_existing_vpc_is_imported_from_config_without_lookups() -> None:
             "SubnetIds": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
         },
     )
-    synthesized.api.has_resource_properties(
+    synthesized.service.has_resource_properties(
         "AWS::Lambda::Function",
         {"VpcConfig": {"SubnetIds": Match.array_with(["subnet-0aaa1111bbbb2222c"])}},
     )

@@ -1,25 +1,28 @@
 """Review gate: every policy in every synthesized template, parsed and checked.
 
-Fails on a wildcard action, a wildcard resource on any Bedrock action, or a Bedrock ARN that
-does not belong to a model enabled in the environment's config.
+Fails on a wildcard action, a wildcard resource on any Bedrock action, a Bedrock ARN that
+does not belong to a model enabled in the environment's config, an ARN that can match nothing
+(':*:' once log-group ARNs are resolved), a security group without an explicit egress list,
+an interface endpoint without an account-scoped policy, a service principal trusted without a
+source condition, or a stack importing another's export by a hand-written name.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from stacks.governance_stack import ACCOUNT_LEVEL_BEDROCK_ACTIONS
+from stacks.components.control_plane_access import (
+    ACCOUNT_LEVEL_BEDROCK_ACTIONS,
+    MARKETPLACE_ACTIONS,
+)
 from tests.infra.cfn import as_list, render
 from tests.infra.conftest import Synthesized
 
 BEDROCK_RESOURCE = re.compile(r"(foundation-model|inference-profile)/[^/]+$")
-ACCOUNT_LEVEL = {
-    *ACCOUNT_LEVEL_BEDROCK_ACTIONS,
-    "aws-marketplace:Subscribe",
-    "aws-marketplace:ViewSubscriptions",
-}
+ACCOUNT_LEVEL = {*ACCOUNT_LEVEL_BEDROCK_ACTIONS, *MARKETPLACE_ACTIONS}
 POLICY_PROPERTIES = ("PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy", "Policy")
 
 
@@ -88,3 +91,118 @@ def test_every_bedrock_arn_belongs_to_an_enabled_model(env: Synthesized) -> None
                 seen.add(suffix)
     # And nothing enabled is missing: the allow-list is exactly the config's.
     assert seen == allowed
+
+
+# What CloudFormation returns for a log group's Arn attribute: the group ARN plus ':*'.
+LOG_GROUP_ARN = "arn:aws:logs:us-west-2:123456789012:log-group:{name}:*"
+TOKEN = re.compile(r"\$\{([^}]*)\}")
+
+
+def log_group_ids(env: Synthesized) -> set[str]:
+    """Logical ids of every log group of the environment."""
+    return {
+        logical_id
+        for template in env.templates()
+        for logical_id, resource in template.to_json()["Resources"].items()
+        if resource["Type"] == "AWS::Logs::LogGroup"
+    }
+
+
+def resolve_log_group_arns(rendered: str, groups: set[str]) -> str:
+    """Replace references to a log group's Arn attribute (direct or imported) by its value."""
+
+    def value(match: re.Match[str]) -> str:
+        token = match.group(1)
+        for group in groups:
+            if token == f"{group}.Arn" or (
+                token.startswith("Import:") and f"GetAtt{group}Arn" in token
+            ):
+                return LOG_GROUP_ARN.format(name=group)
+        return match.group(0)
+
+    return TOKEN.sub(value, rendered)
+
+
+def test_the_resolver_catches_a_stream_arn_built_on_the_group_arn() -> None:
+    # The shape that broke prod's invocation logging: GetAtt Arn + ":log-stream:...".
+    broken = render({"Fn::Join": ["", [{"Fn::GetAtt": ["Group", "Arn"]}, ":log-stream:s"]]})
+    assert ":*:" in resolve_log_group_arns(broken, {"Group"})
+
+
+def test_no_arn_in_any_policy_holds_a_wildcard_segment_that_matches_nothing(
+    env: Synthesized,
+) -> None:
+    groups = log_group_ids(env)
+    checked = 0
+    for _, statement in all_statements(env):
+        for key in ("Resource", "NotResource"):
+            for resource in as_list(statement.get(key, [])):
+                resolved = resolve_log_group_arns(str(resource), groups)
+                checked += 1
+                assert ":*:" not in resolved, (resource, resolved)
+    assert checked > 20
+
+
+def test_every_security_group_lists_its_egress_explicitly(env: Synthesized) -> None:
+    # Without an inline egress list EC2 adds allow-all egress, whatever separate rules say.
+    groups = [
+        resource
+        for template in env.templates()
+        for resource in template.to_json()["Resources"].values()
+        if resource["Type"] == "AWS::EC2::SecurityGroup"
+    ]
+    assert groups
+    for group in groups:
+        egress = group["Properties"].get("SecurityGroupEgress")
+        assert egress, group["Properties"]["GroupDescription"]
+        for rule in egress:
+            assert rule.get("CidrIp") != "0.0.0.0/0", group["Properties"]["GroupDescription"]
+
+
+def test_every_interface_endpoint_has_a_policy_scoped_to_this_account(env: Synthesized) -> None:
+    endpoints = env.network.find_resources("AWS::EC2::VPCEndpoint")
+    assert endpoints
+    for logical_id, endpoint in endpoints.items():
+        document = endpoint["Properties"].get("PolicyDocument")
+        assert document, f"{logical_id} has no endpoint policy"
+        for statement in as_list(render(document)["Statement"]):
+            principal_account = (
+                statement.get("Condition", {}).get("StringEquals", {}).get("aws:PrincipalAccount")
+            )
+            resources = as_list(statement["Resource"])
+            # API-key callers of a private API are anonymous: the resource names the account.
+            account_resources = all(":${AWS::AccountId}:" in r for r in resources)
+            assert principal_account == "${AWS::AccountId}" or account_resources, (
+                logical_id,
+                statement,
+            )
+
+
+# AWS documents no source condition for CloudWatch alarms using a topic's key; that key
+# protects only the alarm topic (stacks/components/gateway_monitoring.py).
+UNCONDITIONED_SERVICES = {"cloudwatch.amazonaws.com"}
+
+
+def test_every_service_principal_in_a_key_or_trust_policy_has_a_source_condition(
+    env: Synthesized,
+) -> None:
+    checked = 0
+    for resource_type, statement in all_statements(env):
+        if resource_type not in ("AWS::KMS::Key", "AWS::IAM::Role"):
+            continue
+        services = as_list(statement.get("Principal", {}).get("Service", []))
+        # Lambda's own service role trust and the logs statement (scoped by its encryption
+        # context) are the documented forms.
+        for service in services:
+            if service == "lambda.amazonaws.com" or service in UNCONDITIONED_SERVICES:
+                continue
+            checked += 1
+            assert statement.get("Condition"), (resource_type, statement)
+    assert checked >= 2
+
+
+def test_stacks_share_values_only_through_references_cdk_generates(env: Synthesized) -> None:
+    for template in env.templates():
+        text = json.dumps(template.to_json())
+        for name in re.findall(r'"Fn::ImportValue": "([^"]+)"', text):
+            assert ":ExportsOutput" in name, name

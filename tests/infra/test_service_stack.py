@@ -15,7 +15,7 @@ def gateway_functions(env: Synthesized) -> dict[str, tuple[str, dict]]:
     """The gateway functions, buffered and response_stream: (logical id, properties)."""
     functions = {
         HANDLERS[f["Properties"]["Handler"]]: (logical_id, f["Properties"])
-        for logical_id, f in env.api.find_resources("AWS::Lambda::Function").items()
+        for logical_id, f in env.service.find_resources("AWS::Lambda::Function").items()
         if f["Properties"].get("Handler") in HANDLERS
     }
     assert set(functions) == {"buffered", "response_stream"}
@@ -75,7 +75,10 @@ def test_gateway_function_limits_come_from_config(env: Synthesized) -> None:
     function = gateway_function(env)
     assert function["MemorySize"] == env.config.gateway.memory_mb
     assert function["Timeout"] == env.config.gateway.timeout_seconds
-    assert function["ReservedConcurrentExecutions"] == env.config.gateway.reserved_concurrency
+    # 0 in config: no reservation taken from the account's unreserved pool.
+    assert function.get("ReservedConcurrentExecutions") == (
+        env.config.gateway.reserved_concurrency or None
+    )
     assert function["VpcConfig"]["SecurityGroupIds"]
 
 
@@ -91,11 +94,11 @@ def test_both_functions_share_code_role_network_and_routing(env: Synthesized) ->
 
 
 def integration_of(env: Synthesized, path_part: str) -> dict:
-    resources = env.api.find_resources("AWS::ApiGateway::Resource")
+    resources = env.service.find_resources("AWS::ApiGateway::Resource")
     (resource_id,) = [k for k, r in resources.items() if r["Properties"]["PathPart"] == path_part]
     methods = [
         m["Properties"]
-        for m in env.api.find_resources("AWS::ApiGateway::Method").values()
+        for m in env.service.find_resources("AWS::ApiGateway::Method").values()
         if m["Properties"]["ResourceId"] == {"Ref": resource_id}
     ]
     assert len(methods) == 1
@@ -122,7 +125,7 @@ def test_other_routes_stay_buffered_on_the_buffered_function(env: Synthesized) -
 
 
 def test_every_method_requires_an_api_key_and_validates_requests(env: Synthesized) -> None:
-    methods = env.api.find_resources("AWS::ApiGateway::Method")
+    methods = env.service.find_resources("AWS::ApiGateway::Method")
     assert methods
     for method in methods.values():
         assert method["Properties"]["ApiKeyRequired"] is True
@@ -131,37 +134,39 @@ def test_every_method_requires_an_api_key_and_validates_requests(env: Synthesize
 
 
 def test_usage_plan_applies_config_throttle_and_quota(env: Synthesized) -> None:
-    api = env.config.api
-    env.api.has_resource_properties(
+    (team,) = env.config.api.teams
+    env.service.has_resource_properties(
         "AWS::ApiGateway::UsagePlan",
         {
             "Throttle": {
-                "RateLimit": api.throttle_rate_limit,
-                "BurstLimit": api.throttle_burst_limit,
+                "RateLimit": team.throttle_rate_limit,
+                "BurstLimit": team.throttle_burst_limit,
             },
-            "Quota": {"Limit": api.quota_requests_per_day, "Period": "DAY"},
+            "Quota": {"Limit": team.quota_requests_per_day, "Period": "DAY"},
         },
     )
-    env.api.resource_count_is("AWS::ApiGateway::ApiKey", 1)
-    env.api.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+    env.service.resource_count_is("AWS::ApiGateway::ApiKey", 1)
+    env.service.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
 
 
 def test_stage_logs_metadata_only_and_never_bodies(env: Synthesized) -> None:
-    stage = next(iter(env.api.find_resources("AWS::ApiGateway::Stage").values()))["Properties"]
+    stage = next(iter(env.service.find_resources("AWS::ApiGateway::Stage").values()))["Properties"]
     assert stage["StageName"] == env.config.api.stage_name
     log_format = json.loads(stage["AccessLogSetting"]["Format"])
     assert "$context.requestId" in log_format.values()
-    assert not any("apiKey" in value or "body" in value.lower() for value in log_format.values())
+    values = set(log_format.values())
+    assert "$context.identity.apiKey" not in values  # the key id is logged, never its value
+    assert not any("body" in value.lower() or "header" in value.lower() for value in values)
     for setting in stage["MethodSettings"]:
         assert setting["DataTraceEnabled"] is False
 
 
 def test_api_key_value_is_generated_by_aws_and_only_its_id_is_output(env: Synthesized) -> None:
-    keys = env.api.find_resources("AWS::ApiGateway::ApiKey")
+    keys = env.service.find_resources("AWS::ApiGateway::ApiKey")
     ((key_id, key),) = keys.items()
     # No value in the template: API Gateway generates it, so it never sits in a file or output.
     assert "Value" not in key["Properties"]
-    outputs = env.api.to_json()["Outputs"]
+    outputs = env.service.to_json()["Outputs"]
     key_outputs = [o for name, o in outputs.items() if name.startswith("InvocationApiApiKeyId")]
     assert [o["Value"] for o in key_outputs] == [{"Ref": key_id}]
     assert "get-api-key --include-value" in key_outputs[0]["Description"]

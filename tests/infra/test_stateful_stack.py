@@ -7,8 +7,8 @@ from tests.infra.conftest import Synthesized
 
 
 def test_log_groups_have_configured_retention_and_the_kit_key(env: Synthesized) -> None:
-    groups = env.observability.find_resources("AWS::Logs::LogGroup")
-    (key_id,) = env.observability.find_resources("AWS::KMS::Key")
+    groups = env.stateful.find_resources("AWS::Logs::LogGroup")
+    (key_id,) = [k for k in env.stateful.find_resources("AWS::KMS::Key") if k.startswith("LogsKey")]
     assert len(groups) == 4  # gateway, authorizer, API access log, VPC flow logs
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == env.config.observability.log_retention_days
@@ -16,7 +16,11 @@ def test_log_groups_have_configured_retention_and_the_kit_key(env: Synthesized) 
 
 
 def test_kms_key_rotates_and_serves_only_this_accounts_log_groups(env: Synthesized) -> None:
-    (key,) = env.observability.find_resources("AWS::KMS::Key").values()
+    (key,) = [
+        k
+        for i, k in env.stateful.find_resources("AWS::KMS::Key").items()
+        if i.startswith("LogsKey")
+    ]
     assert key["Properties"]["EnableKeyRotation"] is True
     statements = render(key["Properties"]["KeyPolicy"])["Statement"]
     (logs_statement,) = [
@@ -30,7 +34,7 @@ def test_kms_key_rotates_and_serves_only_this_accounts_log_groups(env: Synthesiz
 
 def test_prod_retains_logs_and_dev_deletes_them(dev: Synthesized, prod: Synthesized) -> None:
     for resource_type in ("AWS::Logs::LogGroup", "AWS::KMS::Key"):
-        for resource in prod.observability.find_resources(resource_type).values():
+        for resource in prod.stateful.find_resources(resource_type).values():
             assert resource["DeletionPolicy"] == "Retain"
-    for group in dev.observability.find_resources("AWS::Logs::LogGroup").values():
+    for group in dev.stateful.find_resources("AWS::Logs::LogGroup").values():
         assert group["DeletionPolicy"] == "Delete"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.security_report import REPORT, build_report
+from local.security_report import ENVIRONMENTS, build_report, report_path
 from tests.infra.cfn import as_list, policy_statements
 from tests.infra.conftest import Synthesized
 
@@ -16,8 +16,10 @@ def report() -> str:
     return build_report("dev")
 
 
-def test_committed_report_matches_the_current_templates(report: str) -> None:
-    assert REPORT.read_text(encoding="utf-8") == report, "run: make security-report"
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_committed_report_matches_the_current_templates(env_name: str, report: str) -> None:
+    current = report if env_name == "dev" else build_report(env_name)
+    assert report_path(env_name).read_text(encoding="utf-8") == current, "run: make security-report"
 
 
 def test_report_names_every_role_and_every_bedrock_action(report: str, dev: Synthesized) -> None:
@@ -43,7 +45,7 @@ def test_report_names_every_role_and_every_bedrock_action(report: str, dev: Synt
 def test_report_shows_names_of_environment_variables_never_values(
     report: str, dev: Synthesized
 ) -> None:
-    for function in dev.api.find_resources("AWS::Lambda::Function").values():
+    for function in dev.service.find_resources("AWS::Lambda::Function").values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         if "GATEWAY_ROUTING" in variables:
             assert "GATEWAY_ROUTING" in report

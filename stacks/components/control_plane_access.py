@@ -1,0 +1,94 @@
+"""What the deploy-time handlers may do on Bedrock's control plane, as roles and endpoint policy.
+
+One derivation serves the handlers' roles and the VPC endpoint policies, so the endpoint never
+admits an action no role holds (and the other way round).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+
+from stacks.components.model_access import account_scoped, foundation_model_arn
+
+# Account-level settings: these actions take no resource ARN, so IAM accepts only "*".
+ACCESS_STATE_ACTIONS = (
+    "bedrock:GetFoundationModelAvailability",
+    "bedrock:GetUseCaseForModelAccess",
+)
+OFFER_ACTIONS = (
+    "bedrock:ListFoundationModelAgreementOffers",
+    "bedrock:CreateFoundationModelAgreement",
+)
+SUBMIT_USE_CASE_ACTIONS = ("bedrock:PutUseCaseForModelAccess",)
+INVOCATION_LOGGING_ACTIONS = (
+    "bedrock:GetModelInvocationLoggingConfiguration",
+    "bedrock:PutModelInvocationLoggingConfiguration",
+    "bedrock:DeleteModelInvocationLoggingConfiguration",
+)
+ACCOUNT_LEVEL_BEDROCK_ACTIONS = (
+    *ACCESS_STATE_ACTIONS,
+    *SUBMIT_USE_CASE_ACTIONS,
+    *OFFER_ACTIONS,
+    *INVOCATION_LOGGING_ACTIONS,
+)
+# Accepting a model's offer subscribes the account through AWS Marketplace.
+MARKETPLACE_ACTIONS = ("aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions")
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """One statement's worth of access: which actions on which resources."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    def for_role(self) -> iam.PolicyStatement:
+        """This permission as an identity-policy statement."""
+        return iam.PolicyStatement(
+            sid=self.sid, actions=list(self.actions), resources=list(self.resources)
+        )
+
+    def for_endpoint(self) -> iam.PolicyStatement:
+        """This permission as a VPC endpoint policy statement, for this account only."""
+        return account_scoped(
+            iam.PolicyStatement(
+                sid=self.sid,
+                principals=[iam.AnyPrincipal()],
+                actions=list(self.actions),
+                resources=list(self.resources),
+            )
+        )
+
+
+def parameter_arn(name: str) -> str:
+    """ARN of an SSM parameter in this account and region (names may start with '/')."""
+    return f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter/{name.lstrip('/')}"
+
+
+def access_check_permissions(
+    model_ids: Sequence[str], *, accept_offers: bool, submits_use_case: bool
+) -> list[Permission]:
+    """Bedrock access of the model access check: read-only unless config allows more."""
+    permissions = [
+        Permission(
+            "ReadEnabledModels",
+            ("bedrock:GetFoundationModel",),
+            tuple(foundation_model_arn(model_id, Aws.REGION) for model_id in model_ids),
+        ),
+        Permission("ReadModelAccessState", ACCESS_STATE_ACTIONS, ("*",)),
+    ]
+    if accept_offers:
+        permissions.append(Permission("AcceptPublicOffers", OFFER_ACTIONS, ("*",)))
+    if submits_use_case:
+        permissions.append(Permission("SubmitAnthropicUseCase", SUBMIT_USE_CASE_ACTIONS, ("*",)))
+    return permissions
+
+
+def invocation_logging_permissions() -> list[Permission]:
+    """Bedrock access of the invocation-logging handler: the account's logging setting."""
+    return [Permission("ManageInvocationLoggingConfiguration", INVOCATION_LOGGING_ACTIONS, ("*",))]

@@ -1,0 +1,122 @@
+"""Why each acknowledged cdk-nag finding or skipped checkov check is deliberate.
+
+One catalogue of texts, so docs/security/report-<env>.md and reviewers read one wording; each
+construct acknowledges its own findings with these (stacks/components/findings.py).
+"""
+
+from __future__ import annotations
+
+VPC_NETWORKING_WILDCARD = (
+    "Only the Lambda VPC networking actions (ec2:CreateNetworkInterface, "
+    "DescribeNetworkInterfaces, DeleteNetworkInterface, Assign/UnassignPrivateIpAddresses) use "
+    "'*': EC2 offers no resource-level permissions for Describe, and the interfaces do not "
+    "exist before Lambda creates them. No other statement, and no Bedrock action, uses '*'."
+)
+SYNCHRONOUS_LAMBDA = (
+    "Invoked synchronously by API Gateway only: a dead-letter queue applies to asynchronous "
+    "invocations and would never receive anything. Failures are answered to the caller, "
+    "logged and counted in the per-request metrics."
+)
+NO_RESERVED_CONCURRENCY = (
+    "Reserved concurrency is off in this environment's config (gateway.reserved_concurrency "
+    "or api.authorizer_reserved_concurrency = 0): every reservation is taken from the "
+    "account's unreserved pool, which Lambda keeps at 100 or more, so new accounts cannot "
+    "afford one. Usage plans, stage throttling and WAF bound the traffic instead."
+)
+PLAIN_ENVIRONMENT = (
+    "The environment holds no secret: model routing file name, timeouts and Web Adapter "
+    "settings, all visible in the template anyway. Lambda encrypts it at rest with an "
+    "AWS-owned key; a customer key would add a KMS call to every cold start for nothing."
+)
+AUTHORIZER_OUTSIDE_VPC = (
+    "The API key authorizer calls no AWS service and no network resource: it only reads the "
+    "Authorization header. Outside the VPC it starts faster and costs no network interfaces "
+    "when junk tokens arrive; it holds no data and its role may only write its own logs."
+)
+NO_CACHE = (
+    "Responses are per-request model generations (POST bodies) and the chat route streams; "
+    "API Gateway caching cannot serve them and is unsupported with response streaming. No "
+    "response is stored, so there is nothing to encrypt at rest."
+)
+NO_BACKEND_CERTIFICATE = (
+    "Client certificates authenticate API Gateway to HTTP backends; every integration here is "
+    "a Lambda proxy integration, called by API Gateway through the signed AWS Lambda API over "
+    "TLS, so there is no backend endpoint to present a certificate to."
+)
+NO_WAF = (
+    "api.waf is off in this non-production environment's config: stage throttling, usage "
+    "plans and API keys bound valid traffic, but not junk traffic without a valid key, which "
+    "can use up the stage throttle (accepted in docs/security/threat-model.md). Production "
+    "environments get AWS WAF with a per-IP rate-based rule by default."
+)
+NO_COGNITO = (
+    "Callers are services using API keys (the OpenAI SDK's Bearer token, checked against "
+    "per-team usage plans by API Gateway) or AWS IAM (SigV4); there are no end users to sign "
+    "in with a Cognito user pool."
+)
+APIGW_LOGGING_ROLE = (
+    "api.manage_account_logging_role is on: this environment owns the account-and-region "
+    "API Gateway logging role, which must write the log groups of any API in the region; "
+    "this AWS-maintained policy grants CloudWatch Logs actions only."
+)
+ACCOUNT_LEVEL_WILDCARD = (
+    "Bedrock's model-access and invocation-logging settings are account-level: their actions "
+    "(GetFoundationModelAvailability, Get/PutUseCaseForModelAccess, agreement offers, "
+    "Put/Get/DeleteModelInvocationLoggingConfiguration) take no resource ARN, so IAM accepts "
+    "only '*'. GetFoundationModel is scoped to the enabled models; the VPC networking actions "
+    "have no resource scoping either."
+)
+LOG_STREAMS_WILDCARD = (
+    "The ':*' suffix covers the log streams inside this one log group (logs:CreateLogStream "
+    "and logs:PutLogEvents act on streams, whose names Lambda chooses); no other log group is "
+    "reachable."
+)
+HANDLER_VERSIONS_WILDCARD = (
+    "The ':*' suffix covers the versions and aliases of this one handler function, which the "
+    "provider framework invokes; no other function."
+)
+DEPLOY_TIME_LAMBDA = (
+    "Runs only when CloudFormation creates, updates or deletes the resource; a failure fails "
+    "that deployment visibly with the reason, and the provider framework handles retries. A "
+    "dead-letter queue would hold events nobody can replay."
+)
+DEPLOY_TIME_CONCURRENCY = (
+    "Runs only during deployments, one CloudFormation request at a time; reserving "
+    "concurrency for it would take capacity from the account's unreserved pool all year for "
+    "a few invocations per deployment."
+)
+PROVIDER_FRAMEWORK = (
+    "CDK's custom-resource provider framework function: it only relays CloudFormation's "
+    "request to the handler (which runs in the VPC) and answers CloudFormation's pre-signed "
+    "response URL, which it cannot reach from the isolated subnets. It runs during "
+    "deployments only, one request at a time, and holds no data."
+)
+NO_REPLICATION = (
+    "Replication would copy Bedrock invocation logs (prompts and completions) to another "
+    "region, against the data-residency choice this kit makes explicit; versioning, "
+    "retention and the prod RETAIN policy protect against loss instead."
+)
+ACCESS_LOGS_SSE_S3 = (
+    "S3 server access logging delivers only to buckets encrypted with SSE-S3 (AES-256), not "
+    "SSE-KMS; this bucket holds access logs only, never model content."
+)
+CDK_DEFAULT_SG_HANDLER = (
+    "CDK's own deploy-time handler that removes the default security group's rules "
+    "(restrict_default_security_group). It runs only during stack operations, invoked by "
+    "CloudFormation, and must reach the EC2 API, which the isolated VPC cannot."
+)
+CDK_AUTO_DELETE_HANDLER = (
+    "CDK's own deploy-time handler that empties the bucket when a non-production stack is "
+    "deleted (auto_delete_objects, only when logs are not retained). It runs only during "
+    "stack deletion, invoked by CloudFormation, and must reach the S3 API."
+)
+ROLE_OWN_POLICY = (
+    "Each role has exactly one policy of its own, built from grants where its resources are "
+    "defined and used by nothing else: AWS's IAM guide recommends inline policies for such a "
+    "strict one-to-one relationship, so the permissions are deleted with the role and cannot "
+    "be attached elsewhere by mistake."
+)
+AUDITOR_READS_OBJECTS = (
+    "The auditor reads the objects of this one bucket (invocation logs, whose keys Bedrock "
+    "chooses by date); no other bucket, and no write or delete action."
+)
