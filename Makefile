@@ -25,7 +25,13 @@ help: ## List the targets
 $(VENV)/.stamp: requirements.txt requirements-dev.txt lambdas/gateway/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
+# The gateway's vendored distributions first and on their own (pip wants hashes for all or none),
+# so the dev install finds them installed; then check that it kept the pinned versions.
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r lambdas/gateway/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -c 'import pathlib, stacks.components.gateway_bundle as b; \
+		b.check_pins(pathlib.Path("lambdas/gateway/requirements.txt"))'
 	@touch $@
 
 $(TOOLS)/.stamp: requirements-tools.txt
@@ -64,6 +70,8 @@ synth: setup ## cdk synth ENV (default dev) into cdk.out, with cdk-nag
 
 # Every environment, each into its own folder, then cfn-lint on all of them.
 synth-check: setup
+	@# Start from empty folders: a stack renamed or removed must not leave a template behind.
+	rm -rf cdk.out .build/cdk.out.prod
 	$(CDK) synth -q -c env=dev -o cdk.out > /dev/null
 	$(CDK) synth -q -c env=prod -o .build/cdk.out.prod > /dev/null
 
@@ -76,7 +84,7 @@ cfn-lint: setup
 docs: setup ## Regenerate docs/models.md from the model catalog (model_catalog/data)
 	$(PY) -m local.catalog_doc
 
-security-report: setup ## Regenerate docs/security/report.md from the synthesized dev templates
+security-report: setup ## Regenerate docs/security/report-<env>.md from each environment's templates
 	$(PY) -m local.security_report
 
 doctor: setup ## Model access pre-flight for ENV with your AWS credentials (read-only)
@@ -92,7 +100,7 @@ bench: setup ## Cold start, warm overhead and asset size against the raw boto3 f
 	$(PY) bench/run.py
 
 # Zero failed checks; each skip is recorded, with its reason, in the resource's template metadata
-# (stacks/nag_acknowledgments.py). --skip-download keeps checkov offline.
+# (reasons: stacks/components/reasons.py). --skip-download keeps checkov offline.
 checkov: synth-check $(TOOLS)/.stamp
 	$(TOOLS)/bin/checkov --framework cloudformation --skip-download --quiet --compact \
 		-d cdk.out -d .build/cdk.out.prod
