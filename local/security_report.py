@@ -289,7 +289,9 @@ def build_report(env_name: str = "dev") -> str:
     config_path = ROOT / "config" / f"{env_name}.toml"
     config = load_config(config_path, env_name)
     # Path metadata lets the report name constructs instead of hashed logical ids.
-    app = App(context={"aws:cdk:enable-path-metadata": True})
+    # The project's feature flags (cdk.json), as the CDK CLI passes them to app.py.
+    flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    app = App(context={**flags, "aws:cdk:enable-path-metadata": True})
     stacks = compose(app, config, gateway_source=GATEWAY_SOURCE)
     acknowledged: dict[str, dict[str, str]] = {}
     for stack in stacks.all():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +34,18 @@ class Synthesized:
         return (*templates, self.governance) if self.governance else templates
 
 
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+
+
+def project_app(**context: object) -> App:
+    """An App with the project's feature flags from cdk.json, as the CDK CLI passes them."""
+    flags = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    return App(context={**flags, **context})
+
+
 def synthesize(config: KitConfig) -> Synthesized:
     """Compose and synthesize `config` exactly as app.py does (cdk-nag included)."""
-    app = App()
+    app = project_app()
     stacks = compose(app, config, gateway_source=GATEWAY_SOURCE)
     app.synth()  # raises if cdk-nag reports an unacknowledged finding
     return Synthesized(

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -25,7 +25,7 @@ from stacks.components.invocation_api import (
 )
 from stacks.config import ConfigError, parse_config
 from tests.infra.cfn import as_list, render
-from tests.infra.conftest import Synthesized, synthesize
+from tests.infra.conftest import Synthesized, project_app, synthesize
 
 NOVA = "amazon.nova-micro-v1:0"
 TEAM = UsagePlanLimits("default", 10, 20, 1000)
@@ -39,7 +39,7 @@ def api_alone(
     *, with_authorizer: bool = True, teams: tuple[UsagePlanLimits, ...] = (TEAM,), **props: Any
 ) -> Template:
     """An InvocationApi in a bare stack, fronting a stand-in function."""
-    stack = Stack(App(), "Bare")
+    stack = Stack(project_app(), "Bare")
     function = lambda_.Function(
         stack,
         "Function",
@@ -96,7 +96,7 @@ def test_no_console_test_invoke_can_reach_the_functions(env: Synthesized) -> Non
     assert source_arns
     for arn in source_arns:
         assert "test-invoke-stage" not in arn
-        assert arn.startswith("arn:${AWS::Partition}:execute-api:"), arn
+        assert arn.startswith("arn:") and ":execute-api:" in arn, arn
 
 
 def test_access_log_names_the_key_id_and_principal_but_never_the_key(env: Synthesized) -> None:

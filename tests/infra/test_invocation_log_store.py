@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
 from stacks.components.invocation_log_store import InvocationLogSettings, InvocationLogStore
 from tests.infra.cfn import as_list, render
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, project_app
 
 AUDITOR = "arn:aws:iam::123456789012:role/SecurityAuditor"
 
@@ -18,7 +18,7 @@ AUDITOR = "arn:aws:iam::123456789012:role/SecurityAuditor"
 def store_alone(
     *, cloudwatch_copy: bool = False, auditor_role_arn: str | None = None
 ) -> tuple[InvocationLogStore, Template]:
-    stack = Stack(App(), "Bare")
+    stack = Stack(project_app(), "Bare")
     store = InvocationLogStore(
         stack,
         "Store",

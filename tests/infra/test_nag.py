@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Validations
+from aws_cdk import Validations
 
 from app import GATEWAY_SOURCE
 from stacks import kit
 from stacks.components import findings, reasons
 from stacks.config import KitConfig
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, project_app
 
 CATALOGUE = {value for name, value in vars(reasons).items() if name.isupper()}
 
@@ -32,14 +32,14 @@ def test_synthesis_fails_on_an_unacknowledged_finding(
 ) -> None:
     # Without the constructs' acknowledgments the same app must not synthesize.
     monkeypatch.setattr(findings, "Validations", _Unacknowledged)
-    app = App()
+    app = project_app()
     kit.compose(app, dev_config, gateway_source=GATEWAY_SOURCE)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
 
 
 def test_acknowledgments_name_one_finding_with_a_catalogued_reason(dev_config: KitConfig) -> None:
-    app = App()
+    app = project_app()
     stacks = kit.compose(app, dev_config, gateway_source=GATEWAY_SOURCE)
     acknowledged: list[tuple[str, str]] = []
     for stack in stacks.all():

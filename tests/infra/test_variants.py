@@ -1,0 +1,85 @@
+"""Two configs with every switch on synthesize under the three nag packs and lint clean.
+
+dev and prod are linted by `make cfn-lint` and `make checkov`; these variants cover what the
+shipped configs leave off (IAM mode, a private API in an existing VPC, every governance
+feature, a permissions boundary).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from stacks.config import parse_config
+from tests.infra.conftest import Synthesized, synthesize
+
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+NOVA = "amazon.nova-micro-v1:0"
+VARIANTS: dict[str, dict[str, Any]] = {
+    "public-everything": {
+        "deployment": {"region": "us-west-2", "production": True},
+        "models": {"enabled": [NOVA, HAIKU], "cross_region": "us"},
+        "network": {"availability_zones": ["us-west-2a", "us-west-2b"]},
+        "api": {
+            "throttle_rate_limit": 100,
+            "throttle_burst_limit": 200,
+            "authorizer_reserved_concurrency": 5,
+            "manage_account_logging_role": True,
+            "teams": {
+                "search": {"throttle_rate_limit": 40, "throttle_burst_limit": 80},
+                "chat": {"throttle_rate_limit": 60, "throttle_burst_limit": 120},
+            },
+        },
+        "gateway": {"reserved_concurrency": 10},
+        "alarms": {"topic_arn": "arn:aws:sns:us-west-2:123456789012:pager"},
+        "access_check": {
+            "mode": "strict",
+            "accept_offers": True,
+            "marketplace_product_ids": ["prod-xdkflymybwmvi"],
+            "anthropic_use_case_parameter": "/bedrock-kit/anthropic-use-case",
+        },
+        "invocation_logging": {
+            "enabled": True,
+            "cloudwatch": True,
+            "auditor_role_arn": "arn:aws:iam::123456789012:role/SecurityAuditor",
+        },
+        "security": {"permissions_boundary_arn": "arn:aws:iam::123456789012:policy/Boundary"},
+    },
+    "private-iam-existing-vpc": {
+        "deployment": {"region": "eu-west-1"},
+        "models": {"enabled": [NOVA]},
+        "network": {
+            "mode": "existing",
+            "vpc_id": "vpc-0123456789abcdef0",
+            "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+            "availability_zones": ["eu-west-1a", "eu-west-1b"],
+        },
+        "api": {
+            "endpoint_type": "PRIVATE",
+            "auth": "iam",
+            "iam_principals": ["arn:aws:iam::123456789012:role/AppTeam"],
+            "organization_id": "o-a1b2c3d4e5",
+            "allowed_vpc_ids": ["vpc-0fedcba9876543210"],
+        },
+        "access_check": {"mode": "off"},
+        "invocation_logging": {"enabled": True},
+    },
+}
+# The same two checks `make cfn-lint` ignores, for the reasons given in the Makefile.
+IGNORED = ["W3005", "W3010"]
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request: pytest.FixtureRequest) -> Synthesized:
+    """A variant synthesized with cdk-nag's three packs (synthesis fails on a finding)."""
+    name = str(request.param)
+    return synthesize(parse_config(VARIANTS[name], source=f"{name}.toml", env_name="variant"))
+
+
+def test_every_template_of_the_variant_passes_cfn_lint(variant: Synthesized) -> None:
+    for template in variant.templates():
+        problems = lint(json.dumps(template.to_json()), config=ManualArgs(ignore_checks=IGNORED))
+        assert not problems, [str(p) for p in problems]
