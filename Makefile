@@ -110,7 +110,7 @@ fmt: setup ## Format and autofix
 	$(VENV)/bin/ruff check --fix .
 
 deploy: setup ## Deploy ENV with your AWS credentials (the only target that talks to AWS)
-	$(CDK) deploy -c env=$(ENV) --all
+	$(CDK) deploy -c env=$(ENV) -c deploy=true --all
 
 clean: ## Remove generated output (keeps the virtualenv and node_modules)
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,14 @@ def main() -> int:
         return 1
     for warning in config.warnings:
         sys.stderr.write(f"config warning: {config.source}: {warning}\n")
+    # `make deploy` sets -c deploy=true: what a review may accept in a synthesized template
+    # (a placeholder alarm address in the shipped prod config) must not reach an account.
+    if str(app.node.try_get_context("deploy") or "") == "true" and config.deploy_blockers:
+        for blocker in config.deploy_blockers:
+            sys.stderr.write(
+                f"config error: {config.source}: {blocker} (fix it before deploying)\n"
+            )
+        return 1
     compose(app, config, gateway_source=GATEWAY_SOURCE)
     try:
         app.synth()

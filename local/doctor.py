@@ -214,7 +214,8 @@ def api_logging_role(client: Any, *, manage: bool) -> AccountCheck:
         name,
         problems=(
             f"the account has no CloudWatch logging role for API Gateway in {region}: the "
-            "stage's access and execution logs will not be written until it has one; set "
+            "stage's access and execution logging need it, so creating the stage fails and so "
+            "does the deployment; set "
             "api.manage_account_logging_role = true in exactly one environment of this account "
             "and region, or set the role up once outside the kit (API Gateway console, "
             "Settings)",

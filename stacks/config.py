@@ -8,6 +8,7 @@ tests all parse config the same way; each problem becomes one line naming the fi
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -87,6 +88,8 @@ class OnExisting(StrEnum):
     FAIL = "fail"
 
 
+# AWS WAF's rate-based rules count requests over this window (seconds).
+WAF_WINDOW_SECONDS = 300
 CROSS_REGION_NONE = "none"
 # The current Lambda Web Adapter layer (v1.1.0, 2026-09-18; version 29 was never published).
 WEB_ADAPTER_LAYER_VERSION = 30
@@ -347,6 +350,12 @@ class NetworkConfig(_Section):
                 "availability_zones",
                 "mode 'existing' needs one availability zone per subnet id, in the same order",
             )
+        if existing and "vpc_cidr" not in self.model_fields_set:
+            raise _Problem(
+                "vpc_cidr",
+                "mode 'existing' needs the VPC's CIDR block: the kit's security groups allow "
+                "HTTPS only to it, so a wrong default would cut the functions off from Bedrock",
+            )
         for key in ("vpc_id", "subnet_ids"):
             if not existing and getattr(self, key):
                 raise _Problem(key, "only allowed with mode 'existing'")
@@ -384,7 +393,8 @@ class ApiConfig(_Limits):
     # Default: on for a production REGIONAL API (KitConfig fills it in from [deployment]).
     waf: StrictBool = False
     # Requests per client IP per 5-minute window (a WAF rate-based rule).
-    waf_rate_limit_per_ip: StrictInt = Field(default=1000, ge=10, le=2_000_000_000)
+    # Unset: the largest team plan's rate over WAF's 5-minute window (ApiConfig.waf_limit_per_ip).
+    waf_rate_limit_per_ip: StrictInt | None = Field(default=None, ge=10, le=2_000_000_000)
     authorizer_reserved_concurrency: StrictInt = Field(default=0, ge=0, le=1000)  # 0: none
     # Whether this environment owns API Gateway's account-level CloudWatch role.
     manage_account_logging_role: StrictBool = False
@@ -403,6 +413,18 @@ class ApiConfig(_Limits):
         tables = {n: {**inherited, **t} if isinstance(t, dict) else t for n, t in tables.items()}
         teams = _TEAM_TABLES.validate_python(tables or {"default": inherited})
         return tuple(TeamConfig(name=name, **dict(limits)) for name, limits in teams.items())
+
+    @property
+    def waf_limit_per_ip(self) -> int:
+        """Requests one address may send per 5 minutes: config's, or the largest team plan's rate.
+
+        One address then never gets more than a whole team's plan, and since the stage allows at
+        least the sum of the plans, no single address can use up the stage.
+        """
+        if self.waf_rate_limit_per_ip is not None:
+            return self.waf_rate_limit_per_ip
+        busiest = max(team.throttle_rate_limit for team in self.teams)
+        return max(10, math.ceil(busiest * WAF_WINDOW_SECONDS))
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -595,6 +617,11 @@ class KitConfig(_Section):
     def warnings(self) -> tuple[str, ...]:
         """Every warning line (models, alarms), printed at synthesis."""
         return (*self.models.warnings, *self.alarms.warnings)
+
+    @property
+    def deploy_blockers(self) -> tuple[str, ...]:
+        """Warnings a production environment may synthesize with but never deploy with."""
+        return self.alarms.warnings if self.deployment.production else ()
 
     @model_validator(mode="before")
     @classmethod

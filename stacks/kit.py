@@ -207,7 +207,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             if api.auth is ApiAuth.IAM
             else None,
             authorizer_reserved_concurrency=api.authorizer_reserved_concurrency,
-            waf_rate_limit_per_ip=api.waf_rate_limit_per_ip if api.waf else None,
+            waf_rate_limit_per_ip=api.waf_limit_per_ip if api.waf else None,
             manage_account_logging_role=api.manage_account_logging_role,
         ),
         monitoring=MonitoringSettings(
@@ -248,6 +248,9 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             log_retention=retention,
             removal_policy=removal,
         )
+    if governance is not None and access_check is not None and access_check.mode == "strict":
+        # A strict access check gates the service: nothing serves until every model is usable.
+        service.add_dependency(governance)
     stacks = KitStacks(stateful=stateful, network=network, service=service, governance=governance)
     for stack in stacks.all():
         Tags.of(stack).add("bedrock-kit:environment", config.env_name)

@@ -134,6 +134,7 @@ class ServiceStack(Stack):
             api_name=api.name,
             waf_log_key=logs.key,
             log_retention=logs.retention,
+            log_removal_policy=logs.removal_policy,
         )
         self.monitoring = GatewayMonitoring(
             self,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -42,13 +42,27 @@ ACCESS_LOG_FIELDS = {
     "integrationError": "$context.integrationErrorMessage",
     "wafResponseCode": "$context.wafResponseCode",
 }
-# AWS managed rule groups for a JSON API. CommonRuleSet's body-size rule would block prompts
-# over 8 KB, so it only counts; the gateway enforces its own body limit.
+# AWS managed rule groups for a JSON API whose bodies are prompts. Prompts legitimately hold
+# code, paths, URLs and long text, so the rules that inspect the body only count (their
+# matches show in WAF's metrics and logs); headers, URIs and query strings stay blocked. Rule
+# names from the AWS WAF developer guide's baseline rule-group tables; the gateway enforces
+# its own body size limit.
 WAF_RULE_GROUPS = (
-    ("AWSManagedRulesCommonRuleSet", ("SizeRestrictions_BODY",)),
-    ("AWSManagedRulesKnownBadInputsRuleSet", ()),
+    (
+        "AWSManagedRulesCommonRuleSet",
+        (
+            "SizeRestrictions_BODY",
+            "CrossSiteScripting_BODY",
+            "GenericLFI_BODY",
+            "GenericRFI_BODY",
+            "EC2MetaDataSSRF_BODY",
+        ),
+    ),
+    ("AWSManagedRulesKnownBadInputsRuleSet", ("JavaDeserializationRCE_BODY", "Log4JRCE_BODY")),
     ("AWSManagedRulesAmazonIpReputationList", ()),
 )
+# What the rate rule answers: the status the OpenAI SDKs retry with backoff.
+WAF_RATE_LIMITED_STATUS = 429
 # WAF counts a rate-based rule's requests over this window (seconds).
 WAF_RATE_WINDOW_SECONDS = 300
 
@@ -103,6 +117,7 @@ class InvocationApi(Construct):
         api_name: str = "bedrock-kit",
         waf_log_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         if (authorizer is None) == (iam_callers is None):
@@ -181,7 +196,7 @@ class InvocationApi(Construct):
             for team in teams:
                 self._add_team(team)
         if waf_rate_limit_per_ip is not None:
-            self._add_web_acl(waf_rate_limit_per_ip, waf_log_key, log_retention)
+            self._add_web_acl(waf_rate_limit_per_ip, waf_log_key, log_retention, log_removal_policy)
         self._acknowledge(manage_account_logging_role, waf=waf_rate_limit_per_ip is not None)
 
     def _acknowledge(self, manages_logging_role: bool, *, waf: bool) -> None:
@@ -228,7 +243,11 @@ class InvocationApi(Construct):
         )
 
     def _add_web_acl(
-        self, rate_limit_per_ip: int, key: kms.IKey | None, retention: logs.RetentionDays
+        self,
+        rate_limit_per_ip: int,
+        key: kms.IKey | None,
+        retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
     ) -> None:
         def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
@@ -241,7 +260,13 @@ class InvocationApi(Construct):
             wafv2.CfnWebACL.RuleProperty(
                 name="RateLimitPerIp",
                 priority=0,
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                action=wafv2.CfnWebACL.RuleActionProperty(
+                    block=wafv2.CfnWebACL.BlockActionProperty(
+                        custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                            response_code=WAF_RATE_LIMITED_STATUS
+                        )
+                    )
+                ),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
                         limit=rate_limit_per_ip,
@@ -298,6 +323,9 @@ class InvocationApi(Construct):
             log_group_name=f"aws-waf-logs-{Stack.of(self).stack_name}",
             retention=retention,
             encryption_key=key,
+            # As the environment's other logs: a deleted dev stack leaves no group behind
+            # (a retained one would outlive its key and block the next deployment's name).
+            removal_policy=removal_policy,
         )
         wafv2.CfnLoggingConfiguration(
             self,
@@ -356,6 +384,24 @@ def _resource_policy(
                     },
                 )
             )
+        # Same-account principals need no resource-policy Allow when their own IAM policy
+        # allows execute-api:Invoke: only an explicit Deny keeps the others out. Conditions are
+        # ANDed: denied when neither named nor in the organization.
+        not_admitted: dict[str, object] = {}
+        if iam_callers.principal_arns:
+            not_admitted["ArnNotEquals"] = {"aws:PrincipalArn": list(iam_callers.principal_arns)}
+        if iam_callers.organization_id is not None:
+            not_admitted["StringNotEquals"] = {"aws:PrincipalOrgID": iam_callers.organization_id}
+        statements.append(
+            iam.PolicyStatement(
+                sid="DenyEveryoneElse",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=[invoke],
+                conditions=not_admitted,
+            )
+        )
     if private_access is not None:
         not_from_allowed: dict[str, object] = {"aws:SourceVpce": private_access.endpoint_id}
         if private_access.allowed_vpc_ids:

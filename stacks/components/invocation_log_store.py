@@ -27,8 +27,9 @@ LOG_PREFIX = "bedrock-invocations"
 # invocation logging).
 BEDROCK_LOG_STREAM = "aws/bedrock/modelinvocations"
 # Key administration without use: these never decrypt, so administrators read no prompt.
+# kms:CreateGrant is left out on purpose: a grant could hand its creator kms:Decrypt.
 KEY_ADMINISTRATION_ACTIONS = (
-    "kms:Create*",
+    "kms:CreateAlias",
     "kms:Describe*",
     "kms:Enable*",
     "kms:List*",
@@ -44,6 +45,8 @@ KEY_ADMINISTRATION_ACTIONS = (
     "kms:CancelKeyDeletion",
 )
 READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+# The principal tag a user or role needs to assume the kit's auditor role.
+READER_TAG = "bedrock-kit:invocation-log-reader"
 
 
 def log_stream_arn(scope: Construct, log_group_name: str, stream: str) -> str:
@@ -97,8 +100,11 @@ class InvocationLogStore(Construct):
             self.auditor = iam.Role(
                 self,
                 "AuditorRole",
-                # Assumable by principals of this account that an administrator allows to.
-                assumed_by=iam.AccountRootPrincipal(),
+                # Only principals of this account tagged as readers, and allowed by their own
+                # policies: a broad sts:AssumeRole grant alone does not reach prompts.
+                assumed_by=iam.AccountRootPrincipal().with_conditions(
+                    {"StringEquals": {f"aws:PrincipalTag/{READER_TAG}": "true"}}
+                ),
                 description="Reads Bedrock model invocation logs (prompts and completions)",
             )
             acknowledge_both_packs(self.auditor, "IAMNoInlinePolicy", reasons.ROLE_OWN_POLICY)

@@ -29,10 +29,16 @@ class ModelArns:
     direct_models: tuple[str, ...]
     # System-defined inference profiles in the deployment region.
     profiles: tuple[str, ...]
-    # Foundation models a geographic profile routes to, only through one of `profiles`.
-    routed_models: tuple[str, ...]
+    # Per profile (same order as `profiles`): the foundation models it routes to, reachable
+    # only through that profile.
+    routes: tuple[tuple[str, ...], ...]
     # Region-less foundation-model ARNs that `global.` profiles route to.
     global_models: tuple[str, ...]
+
+    @property
+    def routed_models(self) -> tuple[str, ...]:
+        """Every foundation model some enabled profile routes to."""
+        return tuple(arn for route in self.routes for arn in route)
 
 
 def foundation_model_arn(model_id: str, region: str, partition: str = Aws.PARTITION) -> str:
@@ -57,7 +63,7 @@ def model_arns(
     """Derive the ARNs for `specs` the way the gateway calls them under `geography`."""
     direct: list[str] = []
     profiles: list[str] = []
-    routed: list[str] = []
+    routes: list[tuple[str, ...]] = []
     global_models: list[str] = []
     for spec in specs:
         if geography is None or geography not in spec.profile_geographies:
@@ -68,10 +74,10 @@ def model_arns(
         destinations = [region, *DESTINATIONS[geography]]
         if not Token.is_unresolved(region):
             destinations = list(dict.fromkeys(destinations))
-        routed.extend(foundation_model_arn(spec.model_id, r) for r in destinations)
+        routes.append(tuple(foundation_model_arn(spec.model_id, r) for r in destinations))
         if geography is Geography.GLOBAL:
             global_models.append(foundation_model_arn(spec.model_id, ""))
-    return ModelArns(tuple(direct), tuple(profiles), tuple(routed), tuple(global_models))
+    return ModelArns(tuple(direct), tuple(profiles), tuple(routes), tuple(global_models))
 
 
 def invoke_statements(
@@ -102,15 +108,18 @@ def invoke_statements(
                 resources=list(arns.profiles),
             )
         )
-        # Destination-region models only through the enabled profiles, never called directly.
-        statements.append(
+        # Destination-region models only through their own profile, never called directly.
+        # One statement per profile keeps each statement small enough for IAM's policy size
+        # limits however many regions a geography lists (and states the pairing exactly).
+        statements.extend(
             iam.PolicyStatement(
                 principals=principals,
-                sid="InvokeModelsThroughProfiles",
+                sid=f"InvokeModelsThroughProfile{index}",
                 actions=actions,
-                resources=list(arns.routed_models),
-                conditions={"StringEquals": {"bedrock:InferenceProfileArn": list(arns.profiles)}},
+                resources=list(route),
+                conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile}},
             )
+            for index, (profile, route) in enumerate(zip(arns.profiles, arns.routes, strict=True))
         )
     if arns.global_models:
         statements.append(

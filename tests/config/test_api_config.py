@@ -17,7 +17,9 @@ def test_new_api_keys_default_to_no_waf_no_reservation_and_no_account_role() -> 
     api = parse(MINIMAL).api
     assert api.auth is ApiAuth.API_KEY
     assert api.waf is False
-    assert api.waf_rate_limit_per_ip == 1000
+    assert api.waf_rate_limit_per_ip is None
+    # The largest team plan's rate over WAF's 5-minute window: 10 rps by default.
+    assert api.waf_limit_per_ip == 3000
     assert api.authorizer_reserved_concurrency == 0
     assert api.manage_account_logging_role is False
     assert (api.iam_principals, api.organization_id) == ((), None)

@@ -195,6 +195,17 @@ BAD_CASES = [
         id="existing-zone-per-subnet",
     ),
     pytest.param(
+        with_(
+            "network",
+            mode="existing",
+            vpc_id="vpc-0abc12345678def01",
+            subnet_ids=["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+            availability_zones=["us-west-2a", "us-west-2b"],
+        ),
+        "network.vpc_cidr: mode 'existing' needs the VPC's CIDR block",
+        id="existing-without-its-cidr",
+    ),
+    pytest.param(
         with_("network", mode="existing", vpc_id="vpc-0abc12345678def01", subnet_ids=["x"]),
         "network.subnet_ids: 'x' is not a subnet id",
         id="bad-subnet-id",
@@ -349,6 +360,23 @@ def test_broken_config_stops_synth_with_one_line_and_no_traceback(tmp_path: Path
         f"config error: {path}: models.enabled: 'openai.gpt-4o' is not in the model catalog "
         "(docs/models.md lists the ids; declare a newer model under models.declared)"
     ]
+
+
+def test_a_production_config_with_a_placeholder_alarm_address_never_deploys() -> None:
+    # `make deploy` passes -c deploy=true; plain synthesis (CI, review) only warns.
+    context = {"env": "prod", "deploy": "true"}
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (
+        "config error: " in result.stderr
+        and "alarms.emails: bedrock-kit-alarms@example.com is a placeholder address"
+        in result.stderr
+        and "(fix it before deploying)" in result.stderr
+    )
 
 
 # --- model currency: lifecycle, aliases, declared models ------------------------------------

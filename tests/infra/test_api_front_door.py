@@ -18,12 +18,13 @@ from aws_cdk.assertions import Template
 
 from stacks.components.invocation_api import (
     ACCESS_LOG_FIELDS,
+    WAF_RATE_WINDOW_SECONDS,
     IamCallers,
     InvocationApi,
     PrivateAccess,
     UsagePlanLimits,
 )
-from stacks.config import ConfigError, parse_config
+from stacks.config import WAF_WINDOW_SECONDS, ConfigError, parse_config
 from tests.infra.cfn import as_list, render
 from tests.infra.conftest import Synthesized, project_app, synthesize
 
@@ -125,17 +126,29 @@ def test_prod_limits_each_source_address_with_waf_before_the_managed_rules(
     (acl,) = prod.service.find_resources("AWS::WAFv2::WebACL").values()
     rules = sorted(acl["Properties"]["Rules"], key=lambda rule: rule["Priority"])
     rate = rules[0]["Statement"]["RateBasedStatement"]
-    assert rules[0]["Action"] == {"Block": {}}
+    # 429, which the OpenAI SDKs retry with backoff, rather than WAF's default 403.
+    assert rules[0]["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 429}}}
+    busiest = max(team.throttle_rate_limit for team in prod.config.api.teams)
     assert rate == {
         "AggregateKeyType": "IP",
-        "EvaluationWindowSec": 300,
-        "Limit": prod.config.api.waf_rate_limit_per_ip,
+        "EvaluationWindowSec": WAF_WINDOW_SECONDS,
+        "Limit": busiest * WAF_WINDOW_SECONDS,
     }
     assert [r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in rules[1:]] == [
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
     ]
+    # Rules that read the body only count: prompts hold code, paths and URLs.
+    overrides = {
+        override["Name"]: override["ActionToUse"]
+        for rule in rules[1:]
+        for override in rule["Statement"]["ManagedRuleGroupStatement"].get(
+            "RuleActionOverrides", []
+        )
+    }
+    assert overrides and all(name.endswith("_BODY") for name in overrides)
+    assert all(action == {"Count": {}} for action in overrides.values())
     (association,) = prod.service.find_resources("AWS::WAFv2::WebACLAssociation").values()
     assert "/stages/" in render(association["Properties"]["ResourceArn"])
 
@@ -179,7 +192,13 @@ def test_iam_mode_admits_only_the_named_principals_and_organization() -> None:
     template.resource_count_is("AWS::ApiGateway::ApiKey", 0)
     (api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
     statements = {s["Sid"]: s for s in render(api["Properties"]["Policy"])["Statement"]}
-    assert set(statements) == {"AllowNamedPrincipals", "AllowTheOrganization"}
+    assert set(statements) == {"AllowNamedPrincipals", "AllowTheOrganization", "DenyEveryoneElse"}
+    # Same-account principals with their own execute-api:Invoke grant are denied too.
+    assert statements["DenyEveryoneElse"]["Effect"] == "Deny"
+    assert statements["DenyEveryoneElse"]["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": [role]},
+        "StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+    }
     assert statements["AllowNamedPrincipals"]["Principal"] == {"AWS": role}
     assert statements["AllowTheOrganization"]["Condition"] == {
         "StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}
@@ -263,3 +282,7 @@ def test_stage_traces_requests_with_x_ray(env: Synthesized) -> None:
     (stage,) = env.service.find_resources("AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["TracingEnabled"] is True
     assert as_list(stage["Properties"]["MethodSettings"])[0]["DataTraceEnabled"] is False
+
+
+def test_the_construct_and_config_agree_on_wafs_window() -> None:
+    assert WAF_RATE_WINDOW_SECONDS == WAF_WINDOW_SECONDS

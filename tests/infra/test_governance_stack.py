@@ -237,3 +237,17 @@ def test_handler_assets_hold_only_their_package(full: Synthesized) -> None:
     for package in ("model_access_check", "invocation_logging"):
         (asset,) = [a for a in outdir.glob("asset.*") if (a / package).exists()]
         assert (asset / package / "handler.py").is_file()
+
+
+def test_a_strict_access_check_deploys_before_the_service_it_gates(
+    prod: Synthesized, dev: Synthesized
+) -> None:
+    def service_dependencies(env: Synthesized) -> list[str]:
+        manifest = json.loads((env.outdir / "manifest.json").read_text())
+        name = f"BedrockKit-{env.config.env_name}-Service"
+        return list(manifest["artifacts"][name]["dependencies"])
+
+    assert prod.config.access_check.mode.value == "strict"
+    assert "BedrockKit-prod-Governance" in service_dependencies(prod)
+    # dev only warns: its service does not wait for the check.
+    assert "BedrockKit-dev-Governance" not in service_dependencies(dev)

@@ -67,6 +67,8 @@ def test_administrators_manage_the_key_but_only_the_auditor_decrypts() -> None:
     }
     admin = as_list(statements["KeyAdministrationWithoutDecryption"]["Action"])
     assert "kms:*" not in admin and "kms:Decrypt" not in admin
+    # A grant could give its creator decryption: administrators may not create one.
+    assert not any(a in ("kms:Create*", "kms:CreateGrant") for a in admin)
     assert not any(
         a.startswith(("kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt")) for a in admin
     )
@@ -135,3 +137,12 @@ def test_prod_keeps_invocation_logs_under_their_own_key(prod: Synthesized) -> No
         "Fn::GetAtt": [store_key_id, "Arn"]
     }
     assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_only_principals_tagged_as_readers_may_assume_the_kits_auditor_role() -> None:
+    _, template = store_alone()
+    (role,) = template.find_resources("AWS::IAM::Role").values()
+    (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalTag/bedrock-kit:invocation-log-reader": "true"}
+    }

@@ -43,21 +43,31 @@ def bedrock_statements(env: Synthesized) -> list[dict]:
     ]
 
 
+def through_profile_statements(env: Synthesized) -> list[dict]:
+    """The statements allowing destination-region models, one per enabled profile."""
+    return [s for s in bedrock_statements(env) if s["Sid"].startswith("InvokeModelsThroughProfile")]
+
+
 def test_gateway_role_invokes_exactly_the_enabled_models(env: Synthesized) -> None:
     direct, profiles, routed = expected_arns(env.config)
     by_sid = {s["Sid"]: s for s in bedrock_statements(env)}
+    through = through_profile_statements(env)
     assert set(by_sid) == {
         "InvokeEnabledModels",
         "InvokeEnabledInferenceProfiles",
-        "InvokeModelsThroughProfiles",
+        *(s["Sid"] for s in through),
     }
     assert set(as_list(by_sid["InvokeEnabledModels"]["Resource"])) == direct
     assert set(as_list(by_sid["InvokeEnabledInferenceProfiles"]["Resource"])) == profiles
-    through = by_sid["InvokeModelsThroughProfiles"]
-    assert set(as_list(through["Resource"])) == routed
-    # Destination-region models are reachable only through the enabled profiles.
-    condition = through["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
-    assert set(as_list(condition)) == profiles
+    assert {r for s in through for r in as_list(s["Resource"])} == routed
+    # Each profile's destination models are reachable only through that profile.
+    conditions = [s["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"] for s in through]
+    assert sorted(conditions) == sorted(profiles)
+    for statement in through:
+        model_id = statement["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"].split(
+            ".", 1
+        )[1]
+        assert all(r.endswith(f"/{model_id}") for r in as_list(statement["Resource"]))
 
 
 def test_bedrock_statements_allow_only_invoke_actions_and_no_wildcards(env: Synthesized) -> None:
@@ -166,7 +176,7 @@ def test_global_profiles_add_the_region_less_arn_only_for_unspecified_region() -
         fm_arn("${AWS::Region}", "amazon.nova-micro-v1:0")
     ]
     assert as_list(by_sid["InvokeEnabledInferenceProfiles"]["Resource"]) == [profile]
-    assert as_list(by_sid["InvokeModelsThroughProfiles"]["Resource"]) == [
+    assert as_list(by_sid["InvokeModelsThroughProfile0"]["Resource"]) == [
         fm_arn("${AWS::Region}", sonnet)
     ]
     region_less = by_sid["InvokeModelsThroughGlobalProfiles"]
@@ -212,7 +222,8 @@ def test_every_destination_region_aws_lists_for_a_profile_is_allowed(geography: 
 def test_destination_models_are_allowed_only_through_the_configured_profile(
     env: Synthesized,
 ) -> None:
-    by_sid = {s["Sid"]: s for s in bedrock_statements(env)}
-    through = by_sid["InvokeModelsThroughProfiles"]
-    assert list(through["Condition"]) == ["StringEquals"]
-    assert set(through["Condition"]["StringEquals"]) == {"bedrock:InferenceProfileArn"}
+    through = through_profile_statements(env)
+    assert through
+    for statement in through:
+        assert list(statement["Condition"]) == ["StringEquals"]
+        assert set(statement["Condition"]["StringEquals"]) == {"bedrock:InferenceProfileArn"}

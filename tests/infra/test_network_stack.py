@@ -112,6 +112,7 @@ def test_existing_vpc_is_imported_from_config_without_lookups() -> None:
             "network": {
                 "mode": "existing",
                 "vpc_id": "vpc-0abc12345678def01",
+                "vpc_cidr": "10.20.0.0/16",
                 "subnet_ids": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
                 "availability_zones": ["us-east-1a", "us-east-1b"],
             },

@@ -206,3 +206,42 @@ def test_stacks_share_values_only_through_references_cdk_generates(env: Synthesi
         text = json.dumps(template.to_json())
         for name in re.findall(r'"Fn::ImportValue": "([^"]+)"', text):
             assert ":ExportsOutput" in name, name
+
+
+# IAM counts policy characters without whitespace: a managed policy holds 6,144, and all
+# inline policies of one role together 10,240 (IAM user guide, "IAM and AWS STS quotas").
+MANAGED_POLICY_LIMIT = 6_144
+ROLE_INLINE_LIMIT = 10_240
+# Deploy-time values, at their longest: what a template's references become.
+LONGEST = {
+    "${AWS::Partition}": "aws-us-gov",
+    "${AWS::Region}": "ap-southeast-4",
+    "${AWS::AccountId}": "123456789012",
+}
+REFERENCE_LENGTH = 120  # an imported or resource ARN
+
+
+def resolved_size(document: dict[str, Any]) -> int:
+    """Characters IAM counts once CloudFormation resolved the document's references."""
+    text = json.dumps(render(document), separators=(",", ":"))
+    for token, value in LONGEST.items():
+        text = text.replace(token, value)
+    return len(TOKEN.sub("x" * REFERENCE_LENGTH, text))
+
+
+def test_every_policy_fits_iams_size_limits_once_resolved(env: Synthesized) -> None:
+    inline_by_role: dict[str, int] = {}
+    for template in env.templates():
+        for logical_id, resource in template.to_json()["Resources"].items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] == "AWS::IAM::ManagedPolicy":
+                size = resolved_size(properties["PolicyDocument"])
+                assert size <= MANAGED_POLICY_LIMIT, (logical_id, size)
+            elif resource["Type"] == "AWS::IAM::Policy":
+                for role in properties.get("Roles", []):
+                    name = str(render(role))
+                    size = resolved_size(properties["PolicyDocument"])
+                    inline_by_role[name] = inline_by_role.get(name, 0) + size
+    assert inline_by_role
+    for role, size in inline_by_role.items():
+        assert size <= ROLE_INLINE_LIMIT, (role, size)

@@ -54,6 +54,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "network": {
             "mode": "existing",
             "vpc_id": "vpc-0123456789abcdef0",
+            "vpc_cidr": "10.20.0.0/16",
             "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
             "availability_zones": ["eu-west-1a", "eu-west-1b"],
         },

@@ -424,7 +424,8 @@ def test_no_account_logging_role_and_no_management_is_a_problem(
     assert (
         "NOT READY: API Gateway CloudWatch logging role\n"
         "  - the account has no CloudWatch logging role for API Gateway in us-east-1: the "
-        "stage's access and execution logs will not be written until it has one; set "
+        "stage's access and execution logging need it, so creating the stage fails and so "
+        "does the deployment; set "
         "api.manage_account_logging_role = true in exactly one environment of this account and "
         "region, or set the role up once outside the kit (API Gateway console, Settings)\n"
     ) in capsys.readouterr().out
