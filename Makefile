@@ -17,7 +17,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help setup run emulator test lint typecheck unit synth synth-check cfn-lint checkov fmt docs security-report doctor catalog-check load bench deploy clean
+.PHONY: help setup run emulator test checks-on-templates lint typecheck unit synth synth-check cfn-lint checkov fmt docs security-report doctor catalog-check load bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,8 +52,13 @@ run: setup ## Synthesize every stack, then serve the gateway on the emulator at 
 emulator: setup ## Run only the Bedrock emulator (port 4010)
 	$(PY) -m local.emulator --port 4010
 
-test: setup lint typecheck unit synth-check cfn-lint checkov ## Lint, types, tests, synth with 3 cdk-nag packs, cfn-lint, checkov
+test: setup ## Lint, types, tests, synth with 3 cdk-nag packs, cfn-lint, checkov
+	@# Independent checks side by side (mypy and pytest each keep one core busy); each one's
+	@# output stays together.
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck unit checks-on-templates
 	@echo "make test: all checks passed"
+
+checks-on-templates: cfn-lint checkov
 
 lint: setup ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -78,7 +83,7 @@ synth-check: setup
 # W3005: CDK's own custom-resource provider declares a DependsOn that a GetAtt already implies.
 # W3010: a config that fixes its region names its availability zones (network.availability_zones)
 # because synthesis never looks them up in an account; the names come from the platform team.
-cfn-lint: setup
+cfn-lint: synth-check
 	$(VENV)/bin/cfn-lint --ignore-checks W3005,W3010 -- cdk.out/*.template.json .build/cdk.out.prod/*.template.json
 
 docs: setup ## Regenerate docs/models.md from the model catalog (model_catalog/data)
