@@ -213,6 +213,12 @@ class _Server(ThreadingHTTPServer):
         self.state = state
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up mid-answer is routine (as for Bedrock); report anything else."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse DNS lookup of the host (slow, and not needed)."""
         socketserver.TCPServer.server_bind(self)

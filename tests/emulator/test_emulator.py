@@ -790,3 +790,21 @@ def test_the_command_line_refuses_a_non_loopback_host() -> None:
     )
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_a_client_hanging_up_mid_answer_is_not_reported_as_an_error(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A gateway that gives up on a slow answer closes its connection; Bedrock shrugs, and the
+    # emulator must not print a traceback (it landed in other tests' captured output).
+    server = emulator._server
+    try:
+        raise BrokenPipeError(32, "Broken pipe")
+    except BrokenPipeError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == ""
+    try:
+        raise ValueError("a real bug")
+    except ValueError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert "ValueError: a real bug" in capsys.readouterr().err
