@@ -20,6 +20,7 @@ from constructs import Construct, IDependable
 
 from stacks.components import reasons
 from stacks.components.findings import AWS_SOLUTIONS, acknowledge, acknowledge_both_packs
+from stacks.components.kit_logs import logs_may_use_key
 from stacks.components.lambda_permissions import service_role
 
 LOG_PREFIX = "bedrock-invocations"
@@ -137,28 +138,7 @@ class InvocationLogStore(Construct):
             ),
         ]
         if cloudwatch_copy:
-            key_statements.append(
-                iam.PolicyStatement(
-                    sid="AllowCloudWatchLogsForThisAccount",
-                    principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                    actions=[
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:DescribeKey",
-                    ],
-                    resources=["*"],
-                    conditions={
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-                                ":log-group:*"
-                            )
-                        }
-                    },
-                )
-            )
+            key_statements.append(logs_may_use_key())
         self.key = kms.Key(
             self,
             "Key",

@@ -9,6 +9,29 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 
+def logs_may_use_key() -> iam.PolicyStatement:
+    """Key-policy statement: CloudWatch Logs may use the key for this account's log groups."""
+    return iam.PolicyStatement(
+        sid="AllowCloudWatchLogsForThisAccount",
+        principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+        actions=[
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:DescribeKey",
+        ],
+        resources=["*"],
+        conditions={
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": (
+                    f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                )
+            }
+        },
+    )
+
+
 class KitLogs(Construct):
     """One rotating key for operational logs, and the log groups it guards.
 
@@ -36,27 +59,7 @@ class KitLogs(Construct):
             removal_policy=removal_policy,
             pending_window=Duration.days(7 if removal_policy is RemovalPolicy.DESTROY else 30),
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsForThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
+        self.key.add_to_resource_policy(logs_may_use_key())
 
         def log_group(construct_id: str) -> logs.LogGroup:
             return logs.LogGroup(
