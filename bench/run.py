@@ -72,7 +72,7 @@ WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
 WARMUP = 100
 TTFB_RUNS = int(os.environ.get("BENCH_TTFB_RUNS", "30"))
 STREAM_CHUNK_DELAY_MS = 20
-# The default config's timeouts (stacks/config.py).
+# The default config's timeouts (stacks/config/sections.py).
 BUFFERED_TIMEOUT_SECONDS, STREAM_TIMEOUT_SECONDS = 29, 300
 WORKER = str(BENCH / "lambda_worker.py")
 # The interpreter of the Lambda-shaped processes: this one unless BENCH_PYTHON names another

@@ -1,0 +1,192 @@
+"""The whole configuration of one environment, read from its TOML file, with one-line errors."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from stacks.config.base import (
+    ConfigError,
+    EndpointType,
+    NetworkMode,
+    Problem,
+    Section,
+)
+from stacks.config.models import ModelsConfig, ModelsTable
+from stacks.config.patterns import (
+    FORMS,
+)
+from stacks.config.sections import (
+    AccessCheckConfig,
+    AlarmsConfig,
+    ApiConfig,
+    DeploymentConfig,
+    GatewayFunctionConfig,
+    InvocationLoggingConfig,
+    NetworkConfig,
+    ObservabilityConfig,
+    SecurityConfig,
+)
+
+
+class KitConfig(Section):
+    """The whole configuration of one environment."""
+
+    deployment: DeploymentConfig = DeploymentConfig()
+    # Read from the [models] table (ModelsTable), with deployment.region and the day.
+    models: ModelsConfig = Field(default_factory=dict, validate_default=True)
+    network: NetworkConfig = NetworkConfig()
+    api: ApiConfig = ApiConfig()
+    gateway: GatewayFunctionConfig = GatewayFunctionConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    security: SecurityConfig = SecurityConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
+    access_check: AccessCheckConfig = AccessCheckConfig()
+    invocation_logging: InvocationLoggingConfig = InvocationLoggingConfig()
+    # Set by parse_config: they name the environment and the file, they are not keys in it.
+    _env_name: str = PrivateAttr("")
+    _source: str = PrivateAttr("")
+
+    @property
+    def env_name(self) -> str:
+        """The environment's name (`-c env=NAME`)."""
+        return self._env_name
+
+    @property
+    def source(self) -> str:
+        """The file the configuration was read from."""
+        return self._source
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning line (models, alarms), printed at synthesis."""
+        return (*self.models.warnings, *self.alarms.warnings)
+
+    @property
+    def deploy_blockers(self) -> tuple[str, ...]:
+        """Warnings a production environment may synthesize with but never deploy with."""
+        return self.alarms.warnings if self.deployment.production else ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _production_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict) or not isinstance(api := data.get("api", {}), dict):
+            return data
+        deployment = data.get("deployment")
+        production = isinstance(deployment, dict) and deployment.get("production") is True
+        regional = api.get("endpoint_type", EndpointType.REGIONAL) == EndpointType.REGIONAL
+        return {**data, "api": {"waf": production and regional, **api}}
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models_from_table(cls, data: object, info: ValidationInfo) -> object:
+        if isinstance(data, ModelsConfig):
+            return data
+        deployment = info.data.get("deployment")
+        region = deployment.region if isinstance(deployment, DeploymentConfig) else None
+        today = (info.context or {}).get("today") or date.today()
+        return ModelsTable.model_validate(data).resolve(today, region)
+
+    @model_validator(mode="after")
+    def _fits_the_deployment(self) -> Self:
+        region, zones = self.deployment.region, self.network.availability_zones
+        if zones and region and not all(zone.startswith(region) for zone in zones):
+            raise Problem(
+                "network.availability_zones", f"zones must be in deployment.region {region}"
+            )
+        if self.network.mode is NetworkMode.CREATE and region and not zones:
+            # With a fixed region CDK would look zones up in the account at synth: forbidden.
+            raise Problem(
+                "network.availability_zones",
+                "required when deployment.region is set (synthesis never looks them up)",
+            )
+        alarms = self.alarms
+        if self.deployment.production and not (
+            alarms.emails or alarms.topic_arn or alarms.no_subscriber_reason
+        ):
+            raise Problem(
+                "alarms.emails",
+                "a production environment (deployment.production) must send its alarms to "
+                "someone: set alarms.emails or alarms.topic_arn, or say why not in "
+                "alarms.no_subscriber_reason",
+            )
+        return self
+
+
+def load_config(path: Path, env_name: str, *, today: date | None = None) -> KitConfig:
+    """Parse and validate the config file at `path` for environment `env_name`.
+
+    `today` decides which models have reached end of life (default: the current date).
+    """
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file for environment {env_name!r}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    return parse_config(data, source=source, env_name=env_name, today=today)
+
+
+def parse_config(
+    data: Mapping[str, object], *, source: str, env_name: str, today: date | None = None
+) -> KitConfig:
+    """Validate already-parsed TOML data into a KitConfig (`today` as in load_config)."""
+    try:
+        config = KitConfig.model_validate(dict(data), context={"today": today})
+    except ValidationError as error:
+        lines = dict.fromkeys(f"{source}: {_line(item)}" for item in error.errors())
+        raise ConfigError("\n".join(lines)) from None
+    config._env_name, config._source = env_name, source
+    return config
+
+
+_MESSAGES = {
+    "missing": "required",
+    "int_type": "must be an integer, got {input!r}",
+    "float_type": "must be a number, got {input!r}",
+    "bool_type": "must be true or false, got {input!r}",
+    "string_type": "must be a string, got {input!r}",
+    "tuple_type": "must be a list, got {input!r}",
+    "dict_type": "must be a table, got {input!r}",
+    "model_type": "must be a table, got {input!r}",
+    "greater_than_equal": "must be at least {ge}, got {input!r}",
+    "less_than_equal": "must be at most {le}, got {input!r}",
+    "string_too_short": "must be at least {min_length} characters long",
+    "string_pattern_mismatch": "{input!r} is not {form}",
+    "enum": "{input!r} is not one of {expected}",
+}
+
+
+def _line(item: ErrorDetails) -> str:
+    """Return `dotted.key: message` for one pydantic error."""
+    # List positions and pydantic's "[key]" marker drop out: the message shows the value.
+    path = [part for part in item["loc"] if isinstance(part, str) and part != "[key]"]
+    ctx: dict[str, Any] = dict(item.get("ctx") or {})
+    error = ctx.get("error")
+    if isinstance(error, Problem) and error.key:
+        path.append(error.key)
+    if isinstance(error, ValueError):
+        return f"{'.'.join(path)}: {error}"
+    # pydantic's "'a', 'b' or 'c'" reads "a, b, c", like the other messages' lists.
+    expected = re.sub(r"'([^']*)'", r"\1", str(ctx.get("expected"))).replace(" or ", ", ")
+    form = FORMS.get(str(ctx.get("pattern")), "in the documented form")
+    template = _MESSAGES.get(item["type"])
+    values = {**ctx, "input": item["input"], "expected": expected, "form": form}
+    return f"{'.'.join(path)}: {template.format(**values) if template else item['msg']}"
