@@ -19,6 +19,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.components.control_plane_access import (
+    MARKETPLACE_SUBSCRIBE,
+    MARKETPLACE_VIEW_SUBSCRIPTIONS,
     access_check_permissions,
     invocation_logging_permissions,
     parameter_arn,
@@ -108,7 +110,7 @@ class GovernanceStack(Stack):
                 statements += [
                     iam.PolicyStatement(
                         sid="SubscribeToNamedProducts",
-                        actions=["aws-marketplace:Subscribe"],
+                        actions=[MARKETPLACE_SUBSCRIBE],
                         resources=["*"],
                         conditions={
                             "ForAnyValue:StringEquals": {
@@ -120,7 +122,7 @@ class GovernanceStack(Stack):
                     ),
                     iam.PolicyStatement(
                         sid="ViewSubscriptions",
-                        actions=["aws-marketplace:ViewSubscriptions"],
+                        actions=[MARKETPLACE_VIEW_SUBSCRIPTIONS],
                         resources=["*"],
                     ),
                 ]

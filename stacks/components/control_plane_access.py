@@ -36,7 +36,9 @@ ACCOUNT_LEVEL_BEDROCK_ACTIONS = (
     *INVOCATION_LOGGING_ACTIONS,
 )
 # Accepting a model's offer subscribes the account through AWS Marketplace.
-MARKETPLACE_ACTIONS = ("aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions")
+MARKETPLACE_SUBSCRIBE = "aws-marketplace:Subscribe"
+MARKETPLACE_VIEW_SUBSCRIPTIONS = "aws-marketplace:ViewSubscriptions"
+MARKETPLACE_ACTIONS = (MARKETPLACE_SUBSCRIBE, MARKETPLACE_VIEW_SUBSCRIPTIONS)
 
 
 @dataclass(frozen=True, slots=True)
