@@ -10,12 +10,13 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+
+from stacks.components.encryption import rotating_key
 
 FIVE_MINUTES = Duration.minutes(5)
 # The questions an on-call engineer asks first, over the gateway's per-request log line.
@@ -110,13 +111,11 @@ class GatewayMonitoring(Construct):
 
         # A key of its own: CloudWatch alarms need it to publish, and AWS documents no source
         # condition for that statement, so the key protects nothing but alarm messages.
-        self.topic_key = kms.Key(
+        self.topic_key = rotating_key(
             self,
             "AlarmTopicKey",
             description="Bedrock kit: encrypts the alarm topic",
-            enable_key_rotation=True,
             removal_policy=RemovalPolicy.DESTROY,
-            pending_window=Duration.days(7),
         )
         self.topic_key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -16,6 +16,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.components import reasons
+from stacks.components.encryption import encrypted_log_group
 from stacks.components.findings import (
     AWS_SOLUTIONS,
     acknowledge,
@@ -49,11 +50,11 @@ class GovernedCustomResource(Construct):
         super().__init__(scope, construct_id)
 
         def log_group(construct_id: str) -> logs.LogGroup:
-            return logs.LogGroup(
+            return encrypted_log_group(
                 self,
                 construct_id,
+                key=log_key,
                 retention=log_retention,
-                encryption_key=log_key,
                 removal_policy=removal_policy,
             )
 

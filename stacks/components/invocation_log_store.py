@@ -13,14 +13,13 @@ from typing import Any
 
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
 from stacks.components import reasons
+from stacks.components.encryption import encrypted_log_group, logs_may_use_key, rotating_key
 from stacks.components.findings import AWS_SOLUTIONS, acknowledge, acknowledge_both_packs
-from stacks.components.kit_logs import logs_may_use_key
 from stacks.components.lambda_permissions import service_role
 
 LOG_PREFIX = "bedrock-invocations"
@@ -139,13 +138,11 @@ class InvocationLogStore(Construct):
         ]
         if cloudwatch_copy:
             key_statements.append(logs_may_use_key())
-        self.key = kms.Key(
+        self.key = rotating_key(
             self,
             "Key",
             description="Bedrock kit: encrypts model invocation logs (prompts and completions)",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
-            pending_window=Duration.days(7 if removal_policy is RemovalPolicy.DESTROY else 30),
             policy=iam.PolicyDocument(statements=key_statements),
         )
         auto_delete = removal_policy is RemovalPolicy.DESTROY
@@ -239,12 +236,8 @@ class InvocationLogStore(Construct):
     def _cloudwatch_copy(
         self, retention: logs.RetentionDays, removal: RemovalPolicy, source: dict[str, Any]
     ) -> None:
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            retention=retention,
-            encryption_key=self.key,
-            removal_policy=removal,
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=self.key, retention=retention, removal_policy=removal
         )
         self.delivery_role = service_role(
             self,

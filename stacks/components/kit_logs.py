@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-
-def logs_may_use_key() -> iam.PolicyStatement:
-    """Key-policy statement: CloudWatch Logs may use the key for this account's log groups."""
-    return iam.PolicyStatement(
-        sid="AllowCloudWatchLogsForThisAccount",
-        principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-        actions=[
-            "kms:Encrypt",
-            "kms:Decrypt",
-            "kms:ReEncrypt*",
-            "kms:GenerateDataKey*",
-            "kms:DescribeKey",
-        ],
-        resources=["*"],
-        conditions={
-            "ArnLike": {
-                "kms:EncryptionContext:aws:logs:arn": (
-                    f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
-                )
-            }
-        },
-    )
+from stacks.components.encryption import encrypted_log_group, logs_may_use_key, rotating_key
 
 
 class KitLogs(Construct):
@@ -51,23 +28,21 @@ class KitLogs(Construct):
         super().__init__(scope, construct_id)
         self.retention = retention
         self.removal_policy = removal_policy
-        self.key = kms.Key(
+        self.key = rotating_key(
             self,
             "Key",
             description="Bedrock kit: encrypts the kit's operational log groups",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
-            pending_window=Duration.days(7 if removal_policy is RemovalPolicy.DESTROY else 30),
         )
         self.key.add_to_resource_policy(logs_may_use_key())
 
         def log_group(construct_id: str) -> logs.LogGroup:
-            return logs.LogGroup(
+            return encrypted_log_group(
                 self,
                 construct_id,
+                key=self.key,
                 retention=retention,
                 removal_policy=removal_policy,
-                encryption_key=self.key,
             )
 
         self.gateway = log_group("GatewayLogGroup")
