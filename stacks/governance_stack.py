@@ -19,11 +19,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.components.control_plane_access import (
-    MARKETPLACE_SUBSCRIBE,
-    MARKETPLACE_VIEW_SUBSCRIPTIONS,
+    Permission,
     access_check_permissions,
     invocation_logging_permissions,
-    parameter_arn,
 )
 from stacks.components.governed_function import GovernedCustomResource
 from stacks.components.invocation_log_store import InvocationLogStore
@@ -39,6 +37,15 @@ class AccessCheckSettings:
     accept_offers: bool
     marketplace_product_ids: tuple[str, ...]
     use_case_parameter: str | None
+
+    def permissions(self) -> list[Permission]:
+        """What the check's handler may do (its role, and the endpoints it calls through)."""
+        return access_check_permissions(
+            self.model_ids,
+            accept_offers=self.accept_offers,
+            marketplace_product_ids=self.marketplace_product_ids,
+            use_case_parameter=self.use_case_parameter,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,44 +103,7 @@ class GovernanceStack(Stack):
 
         self.access_check: GovernedCustomResource | None = None
         if access_check is not None:
-            statements = [
-                p.for_role()
-                for p in access_check_permissions(
-                    access_check.model_ids,
-                    accept_offers=access_check.accept_offers,
-                    submits_use_case=access_check.use_case_parameter is not None,
-                )
-            ]
-            if access_check.accept_offers:
-                # Subscribing only to the products config names (AWS documents the ProductId
-                # condition for Subscribe only); viewing subscriptions is read-only.
-                statements += [
-                    iam.PolicyStatement(
-                        sid="SubscribeToNamedProducts",
-                        actions=[MARKETPLACE_SUBSCRIBE],
-                        resources=["*"],
-                        conditions={
-                            "ForAnyValue:StringEquals": {
-                                "aws-marketplace:ProductId": list(
-                                    access_check.marketplace_product_ids
-                                )
-                            }
-                        },
-                    ),
-                    iam.PolicyStatement(
-                        sid="ViewSubscriptions",
-                        actions=[MARKETPLACE_VIEW_SUBSCRIPTIONS],
-                        resources=["*"],
-                    ),
-                ]
-            if access_check.use_case_parameter is not None:
-                statements.append(
-                    iam.PolicyStatement(
-                        sid="ReadAnthropicUseCaseForm",
-                        actions=["ssm:GetParameter"],
-                        resources=[parameter_arn(access_check.use_case_parameter)],
-                    )
-                )
+            statements = [p.for_role() for p in access_check.permissions()]
             self.access_check = custom_resource(
                 "ModelAccessCheck",
                 "model_access_check",

@@ -18,15 +18,15 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from lambdas.gateway.catalog import Provider
 from stacks.components.control_plane_access import (
-    access_check_permissions,
+    endpoint_statements,
     invocation_logging_permissions,
-    parameter_arn,
 )
+from stacks.components.gateway import GatewaySettings
 from stacks.components.gateway_asset import gateway_code
 from stacks.components.gateway_monitoring import AlarmThresholds
 from stacks.components.invocation_api import IamCallers, UsagePlanLimits
 from stacks.components.invocation_log_store import InvocationLogSettings
-from stacks.components.model_access import ModelAccess, account_scoped
+from stacks.components.model_access import ModelAccess
 from stacks.config import AccessCheckMode, ApiAuth, EndpointType, KitConfig, NetworkMode
 from stacks.governance_stack import (
     AccessCheckSettings,
@@ -34,7 +34,7 @@ from stacks.governance_stack import (
     InvocationLoggingSettings,
 )
 from stacks.network_stack import NetworkStack
-from stacks.service_stack import ApiSettings, GatewaySettings, MonitoringSettings, ServiceStack
+from stacks.service_stack import ApiSettings, MonitoringSettings, ServiceStack
 from stacks.stateful_stack import StatefulStack
 
 RETENTION_DAYS = {
@@ -134,29 +134,9 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
     )
     # The handlers' roles and the endpoint policies come from the same permissions.
     control_plane = [
-        *(
-            access_check_permissions(
-                access_check.model_ids,
-                accept_offers=access_check.accept_offers,
-                submits_use_case=access_check.use_case_parameter is not None,
-            )
-            if access_check is not None
-            else []
-        ),
+        *(access_check.permissions() if access_check is not None else []),
         *(invocation_logging_permissions() if logging.enabled else []),
     ]
-    parameter_statements = []
-    if access_check is not None and access_check.use_case_parameter is not None:
-        parameter_statements.append(
-            account_scoped(
-                iam.PolicyStatement(
-                    sid="ReadAnthropicUseCaseForm",
-                    principals=[iam.AnyPrincipal()],
-                    actions=["ssm:GetParameter"],
-                    resources=[parameter_arn(access_check.use_case_parameter)],
-                )
-            )
-        )
     network_config = config.network
     existing = network_config.mode is NetworkMode.EXISTING
     network = NetworkStack(
@@ -169,8 +149,8 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         existing_subnet_ids=network_config.subnet_ids,
         flow_log_group=stateful.logs.flow,
         runtime_endpoint_statements=model_access.endpoint_statements(),
-        control_plane_endpoint_statements=[p.for_endpoint() for p in control_plane],
-        parameter_endpoint_statements=parameter_statements,
+        control_plane_endpoint_statements=endpoint_statements(control_plane, "bedrock"),
+        parameter_endpoint_statements=endpoint_statements(control_plane, "ssm"),
         private_api=config.api.endpoint_type is EndpointType.PRIVATE,
     )
     api = config.api

@@ -13,7 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.components.gateway import Gateway
+from stacks.components.gateway import Gateway, GatewaySettings
 from stacks.components.gateway_monitoring import AlarmThresholds, GatewayMonitoring
 from stacks.components.invocation_api import (
     IamCallers,
@@ -24,19 +24,6 @@ from stacks.components.invocation_api import (
 from stacks.components.key_authorizer import KeyAuthorizer
 from stacks.components.kit_logs import KitLogs
 from stacks.components.model_access import ModelAccess
-
-
-@dataclass(frozen=True, slots=True)
-class GatewaySettings:
-    """Sizing and behaviour of the gateway functions."""
-
-    memory_mb: int
-    timeout_seconds: int
-    stream_timeout_seconds: int
-    reserved_concurrency: int
-    web_adapter_layer_version: int
-    log_content: bool
-    metrics_namespace: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +84,7 @@ class ServiceStack(Stack):
             subnets=subnets,
             security_group=security_group,
             log_group=logs.gateway,
-            memory_mb=gateway.memory_mb,
-            timeout_seconds=gateway.timeout_seconds,
-            stream_timeout_seconds=gateway.stream_timeout_seconds,
-            reserved_concurrency=gateway.reserved_concurrency,
-            web_adapter_layer_version=gateway.web_adapter_layer_version,
-            log_content=gateway.log_content,
-            metrics_namespace=gateway.metrics_namespace,
+            settings=gateway,
         )
         self.key_authorizer: KeyAuthorizer | None = None
         if api.iam_callers is None:

@@ -1,13 +1,14 @@
-"""What the deploy-time handlers may do on Bedrock's control plane, as roles and endpoint policy.
+"""What the deploy-time handlers may do, as their roles and as the VPC endpoint policies.
 
-One derivation serves the handlers' roles and the VPC endpoint policies, so the endpoint never
+One derivation serves the handlers' roles and the endpoint policies, so an endpoint never
 admits an action no role holds (and the other way round).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
@@ -43,16 +44,25 @@ MARKETPLACE_ACTIONS = (MARKETPLACE_SUBSCRIBE, MARKETPLACE_VIEW_SUBSCRIPTIONS)
 
 @dataclass(frozen=True, slots=True)
 class Permission:
-    """One statement's worth of access: which actions on which resources."""
+    """One statement's worth of access: which actions of one service on which resources."""
 
     sid: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    conditions: Mapping[str, Any] | None = None
+
+    @property
+    def service(self) -> str:
+        """The IAM service prefix of the actions ("bedrock", "ssm"...): the endpoint they use."""
+        return self.actions[0].partition(":")[0]
 
     def for_role(self) -> iam.PolicyStatement:
         """This permission as an identity-policy statement."""
         return iam.PolicyStatement(
-            sid=self.sid, actions=list(self.actions), resources=list(self.resources)
+            sid=self.sid,
+            actions=list(self.actions),
+            resources=list(self.resources),
+            conditions=dict(self.conditions) if self.conditions else None,
         )
 
     def for_endpoint(self) -> iam.PolicyStatement:
@@ -63,8 +73,16 @@ class Permission:
                 principals=[iam.AnyPrincipal()],
                 actions=list(self.actions),
                 resources=list(self.resources),
+                conditions=dict(self.conditions) if self.conditions else None,
             )
         )
+
+
+def endpoint_statements(
+    permissions: Sequence[Permission], service: str
+) -> list[iam.PolicyStatement]:
+    """The policy of `service`'s endpoint: exactly the permissions that go through it."""
+    return [p.for_endpoint() for p in permissions if p.service == service]
 
 
 def parameter_arn(name: str) -> str:
@@ -73,9 +91,13 @@ def parameter_arn(name: str) -> str:
 
 
 def access_check_permissions(
-    model_ids: Sequence[str], *, accept_offers: bool, submits_use_case: bool
+    model_ids: Sequence[str],
+    *,
+    accept_offers: bool,
+    marketplace_product_ids: Sequence[str],
+    use_case_parameter: str | None,
 ) -> list[Permission]:
-    """Bedrock access of the model access check: read-only unless config allows more."""
+    """What the model access check may do: read-only unless config allows more."""
     permissions = [
         Permission(
             "ReadEnabledModels",
@@ -86,8 +108,33 @@ def access_check_permissions(
     ]
     if accept_offers:
         permissions.append(Permission("AcceptPublicOffers", OFFER_ACTIONS, ("*",)))
-    if submits_use_case:
+    if use_case_parameter is not None:
         permissions.append(Permission("SubmitAnthropicUseCase", SUBMIT_USE_CASE_ACTIONS, ("*",)))
+    if accept_offers:
+        # Subscribing only to the products config names (AWS documents the ProductId condition
+        # for Subscribe only); viewing subscriptions is read-only.
+        permissions += [
+            Permission(
+                "SubscribeToNamedProducts",
+                (MARKETPLACE_SUBSCRIBE,),
+                ("*",),
+                {
+                    "ForAnyValue:StringEquals": {
+                        "aws-marketplace:ProductId": list(marketplace_product_ids)
+                    }
+                },
+            ),
+            Permission("ViewSubscriptions", (MARKETPLACE_VIEW_SUBSCRIPTIONS,), ("*",)),
+        ]
+    if use_case_parameter is not None:
+        # Anthropic's use-case form, read at deploy time (never in the template).
+        permissions.append(
+            Permission(
+                "ReadAnthropicUseCaseForm",
+                ("ssm:GetParameter",),
+                (parameter_arn(use_case_parameter),),
+            )
+        )
     return permissions
 
 

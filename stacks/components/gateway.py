@@ -6,6 +6,8 @@ other routes are served by a plain Python handler, without the HTTP hop (bench/R
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
@@ -35,6 +37,19 @@ def acknowledge_synchronous_function(
         checkov_skip(function, "CKV_AWS_115", reasons.NO_RESERVED_CONCURRENCY)
 
 
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    """Sizing and behaviour of the gateway functions."""
+
+    memory_mb: int
+    timeout_seconds: int
+    stream_timeout_seconds: int
+    reserved_concurrency: int
+    web_adapter_layer_version: int
+    log_content: bool
+    metrics_namespace: str
+
+
 class Gateway(Construct):
     """Buffered and streaming gateway functions in the VPC, allowed the enabled models only."""
 
@@ -49,13 +64,7 @@ class Gateway(Construct):
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
         log_group: logs.ILogGroup,
-        memory_mb: int,
-        timeout_seconds: int,
-        stream_timeout_seconds: int,
-        reserved_concurrency: int,
-        web_adapter_layer_version: int,
-        log_content: bool,
-        metrics_namespace: str,
+        settings: GatewaySettings,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = service_role(
@@ -80,32 +89,32 @@ class Gateway(Construct):
                 subnets=subnets,
                 security_group=security_group,
                 log_group=log_group,
-                memory_mb=memory_mb,
+                memory_mb=settings.memory_mb,
                 timeout=Duration.seconds(timeout),
-                reserved_concurrency=reserved_concurrency,
-                web_adapter_layer_version=web_adapter_layer_version,
+                reserved_concurrency=settings.reserved_concurrency,
+                web_adapter_layer_version=settings.web_adapter_layer_version,
                 streaming=streaming,
                 description=description,
-                log_content=log_content,
-                metrics_namespace=metrics_namespace,
+                log_content=settings.log_content,
+                metrics_namespace=settings.metrics_namespace,
             )
             # The role's policy must exist before a function starts with it.
             gateway.function.node.add_dependency(self.role)
             acknowledge_synchronous_function(
-                gateway.function, reserved_concurrency=reserved_concurrency
+                gateway.function, reserved_concurrency=settings.reserved_concurrency
             )
             checkov_skip(gateway.function, "CKV_AWS_173", reasons.PLAIN_ENVIRONMENT)
             return gateway.function
 
         self.function = function(
             "Gateway",
-            timeout_seconds,
+            settings.timeout_seconds,
             streaming=False,
             description="OpenAI-compatible Bedrock gateway",
         )
         self.streaming_function = function(
             "StreamingGateway",
-            stream_timeout_seconds,
+            settings.stream_timeout_seconds,
             streaming=True,
             description="OpenAI-compatible Bedrock gateway: chat completions, streamed",
         )

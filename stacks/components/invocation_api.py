@@ -155,29 +155,34 @@ class InvocationApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        method_options = apigw.MethodOptions(
-            request_validator=validator,
-            api_key_required=authorizer is not None,
-            authorizer=authorizer,
-            authorization_type=(
-                apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.IAM
-            ),
-        )
+
+        def add_method(
+            resource: apigw.IResource, verb: str, integration: apigw.Integration
+        ) -> None:
+            """Every method: validated, and behind the authorizer and a key (or IAM)."""
+            resource.add_method(
+                verb,
+                integration,
+                request_validator=validator,
+                api_key_required=authorizer is not None,
+                authorizer=authorizer,
+                authorization_type=(
+                    apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.IAM
+                ),
+            )
+
         # Every path goes to the gateway, which routes and answers 404 itself. No test-invoke
         # permission: a console test call would reach the function without key or access log.
-        proxy = self.api.root.add_proxy(any_method=False)
-        proxy.add_method(
+        add_method(
+            self.api.root.add_proxy(any_method=False),
             "ANY",
             apigw.LambdaIntegration(handler, allow_test_invoke=False),
-            authorization_type=method_options.authorization_type,
-            authorizer=method_options.authorizer,
-            api_key_required=method_options.api_key_required,
-            request_validator=method_options.request_validator,
         )
         # Chat completions stream: API Gateway's STREAM transfer mode relays the streaming
         # function's server-sent events as they come (no 29 s limit, no caching or encoding).
         chat = self.api.root.add_resource("v1").add_resource("chat").add_resource("completions")
-        chat.add_method(
+        add_method(
+            chat,
             "POST",
             apigw.LambdaIntegration(
                 streaming_handler,
@@ -185,10 +190,6 @@ class InvocationApi(Construct):
                 response_transfer_mode=apigw.ResponseTransferMode.STREAM,
                 timeout=stream_timeout,
             ),
-            authorization_type=method_options.authorization_type,
-            authorizer=method_options.authorizer,
-            api_key_required=method_options.api_key_required,
-            request_validator=method_options.request_validator,
         )
         CfnOutput(self, "BaseUrl", value=f"{self.api.url}v1", description="OpenAI base_url")
         self.api_keys: dict[str, apigw.IApiKey] = {}

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aws_cdk import App
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from app import GATEWAY_SOURCE
@@ -41,6 +42,17 @@ def project_app(**context: object) -> App:
     """An App with the project's feature flags from cdk.json, as the CDK CLI passes them."""
     flags = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
     return App(context={**flags, **context})
+
+
+def stand_in_function(stack: Stack) -> lambda_.Function:
+    """A minimal function for constructs that front or watch one, tested in a bare stack."""
+    return lambda_.Function(
+        stack,
+        "Function",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context): pass"),
+    )
 
 
 def synthesize(config: KitConfig) -> Synthesized:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
@@ -26,7 +25,7 @@ from stacks.components.invocation_api import (
 )
 from stacks.config import WAF_WINDOW_SECONDS, ConfigError, parse_config
 from tests.infra.cfn import as_list, render
-from tests.infra.conftest import Synthesized, project_app, synthesize
+from tests.infra.conftest import Synthesized, project_app, stand_in_function, synthesize
 
 NOVA = "amazon.nova-micro-v1:0"
 TEAM = UsagePlanLimits("default", 10, 20, 1000)
@@ -41,13 +40,7 @@ def api_alone(
 ) -> Template:
     """An InvocationApi in a bare stack, fronting a stand-in function."""
     stack = Stack(project_app(), "Bare")
-    function = lambda_.Function(
-        stack,
-        "Function",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context): pass"),
-    )
+    function = stand_in_function(stack)
     authorizer = (
         apigw.TokenAuthorizer(stack, "Authorizer", handler=function) if with_authorizer else None
     )

@@ -11,14 +11,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
 from model_catalog import get_model
-from stacks.components.gateway import Gateway
+from stacks.components.gateway import Gateway, GatewaySettings
 from stacks.components.gateway_monitoring import AlarmThresholds, GatewayMonitoring
 from stacks.components.key_authorizer import KeyAuthorizer
 from stacks.components.kit_logs import KitLogs
 from stacks.components.kit_network import KitNetwork
 from stacks.components.model_access import ModelAccess
 from tests.infra.cfn import as_list, policy_statements, render
-from tests.infra.conftest import project_app
+from tests.infra.conftest import project_app, stand_in_function
 
 NOVA = "amazon.nova-micro-v1:0"
 
@@ -40,13 +40,15 @@ def test_gateway_grants_its_role_exactly_the_model_access_it_is_given() -> None:
         subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
         security_group=ec2.SecurityGroup(stack, "Group", vpc=vpc),
         log_group=logs.LogGroup(stack, "Logs"),
-        memory_mb=512,
-        timeout_seconds=29,
-        stream_timeout_seconds=300,
-        reserved_concurrency=0,
-        web_adapter_layer_version=30,
-        log_content=False,
-        metrics_namespace="BedrockKit/test",
+        settings=GatewaySettings(
+            memory_mb=512,
+            timeout_seconds=29,
+            stream_timeout_seconds=300,
+            reserved_concurrency=0,
+            web_adapter_layer_version=30,
+            log_content=False,
+            metrics_namespace="BedrockKit/test",
+        ),
     )
     template = Template.from_stack(stack)
     functions = [
@@ -118,13 +120,7 @@ def test_kit_network_refuses_an_endpoint_without_a_policy() -> None:
 
 def test_monitoring_reads_the_api_and_function_metrics_it_is_given() -> None:
     stack = bare()
-    function = lambda_.Function(
-        stack,
-        "Function",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context): pass"),
-    )
+    function = stand_in_function(stack)
     api = apigw.LambdaRestApi(stack, "Api", handler=function, rest_api_name="kit-api")
     GatewayMonitoring(
         stack,
