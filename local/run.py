@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lambdas.gateway.app import GatewayApp, Receive, Scope, Send
@@ -67,12 +68,23 @@ async def _refuse_host(host: str, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def banner(base_url: str, api_key: str, model: str, backend: str) -> str:
-    """Return the start-up text: where the gateway is, its key and copy-paste examples."""
+def local_keys(team_names: Sequence[str], first_key: str) -> dict[str, str]:
+    """One local key per team: the first team gets `first_key`, the others local-<team>-key."""
+    return {
+        team: first_key if position == 0 else f"local-{team}-key"
+        for position, team in enumerate(team_names)
+    }
+
+
+def banner(
+    base_url: str, api_key: str, model: str, backend: str, keys: Mapping[str, str] | None = None
+) -> str:
+    """Return the start-up text: where the gateway is, its keys and copy-paste examples."""
+    teams = "".join(f"\n    team {team:<12} {key}" for team, key in (keys or {}).items())
     return f"""
 Bedrock gateway (local) on {backend}
   base URL : {base_url}
-  API key  : {api_key}
+  API key  : {api_key}{teams}
 
 Try it with curl:
   curl -s {base_url}/chat/completions \\
@@ -93,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments, start the backend and serve in the foreground."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env", default="dev", help="config/<env>.toml to serve (default dev)")
+    parser.add_argument(
+        "--config", type=Path, help="another config file (default config/<env>.toml)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     args = parser.parse_args(argv)
     if args.host not in LOOPBACK_HOSTS:
         parser.error("the local gateway only listens on loopback")
     try:
-        config = load_config(ROOT / "config" / f"{args.env}.toml", args.env)
+        config = load_config(args.config or ROOT / "config" / f"{args.env}.toml", args.env)
     except ConfigError as error:
         sys.stderr.write(f"config error: {error}\n")
         return 1
@@ -128,16 +143,19 @@ def main(argv: list[str] | None = None) -> int:
 
     routing = config.models.routing()
     api_key = os.environ.get("GATEWAY_API_KEY") or LOCAL_API_KEY
+    # Each team its own key, as deployed: allow-lists and budgets (counted in memory) apply.
+    keys = local_keys([team.name for team in config.api.teams], api_key)
     settings = Settings.from_env(
         {
-            "GATEWAY_ROUTING": routing.to_json(),
+            "GATEWAY_ROUTING": config.gateway_routing_json(),
             "GATEWAY_AUTH": "key",
-            "GATEWAY_API_KEY": api_key,
+            "GATEWAY_API_KEYS": json.dumps(keys),
             "AWS_REGION": region,
         }
     )
     model = "balanced" if "balanced" in routing.aliases else routing.enabled[0].model_id
-    print(banner(f"http://{args.host}:{args.port}/v1", api_key, model, backend_label), flush=True)
+    base_url = f"http://{args.host}:{args.port}/v1"
+    print(banner(base_url, api_key, model, backend_label, keys), flush=True)
 
     import uvicorn
 

@@ -44,7 +44,7 @@ def compare(exchange: Exchange) -> JsonResponse:
     # One validation of the shared fields, and every name resolved, before any model is called.
     request = parse_chat_request({**body, "model": models[0]})
     for name in models:
-        exchange.routing.resolve(name)
+        exchange.resolve(name)
 
     def run(position: int, name: str) -> dict[str, Any]:
         child = exchange.child()

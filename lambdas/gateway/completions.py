@@ -30,7 +30,7 @@ def chat_completion_route(exchange: Exchange) -> JsonResponse | StreamResponse:
 def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | StreamResponse:
     """Serve a validated request; usage lands on the exchange's meter."""
     meter = exchange.meter
-    targets = exchange.routing.resolve(request.model)
+    targets = exchange.resolve(request.model)
     for target in targets:
         require_modality(target.spec, Modality.TEXT, "chat completions")
     if request.stream:

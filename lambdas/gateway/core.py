@@ -13,22 +13,28 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from .budgets import Budgets
 from .calls import Budget, ClientPool
 from .errors import ApiError
 from .events import DONE, sse
 from .exchange import Exchange
-from .metering import RequestRecord, new_request_id, write_record
+from .metering import RequestRecord, Usage, new_request_id, write_record
 from .request_body import MAX_BODY_BYTES, decode_json
 from .responses import JsonResponse, RawResponse, Response, StreamResponse
 from .router import Body, Match, Router
 from .routes import Handler, routes
 from .settings import AuthMode, Settings
+from .team_access import TeamAccess
+from .teams import ANONYMOUS, Caller, caller_from_context
+from .usage_store import DynamoUsageStore, MemoryUsageStore, UsageStore
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 Headers = Sequence[tuple[bytes, bytes]]
 INTERNAL_ERROR = ApiError(500, "Internal error in the gateway.", type_="api_error")
@@ -48,8 +54,11 @@ class Gateway:
         self,
         settings: Settings,
         client_factory: Callable[[], BedrockRuntimeClient] | None = None,
+        usage_store: UsageStore | None = None,
     ) -> None:
         self.settings = settings
+        # Teams' monthly usage: DynamoDB when deployed, memory locally (or what a test gives).
+        self.budgets = Budgets(usage_store or _usage_store(settings))
         if client_factory is not None:
             injected = client_factory
             self.clients = ClientPool(lambda _timeout: injected())
@@ -100,11 +109,18 @@ class Call:
             checked = self._match.route.authenticated
         else:
             checked = gateway.settings.auth_mode is AuthMode.API_GATEWAY
+        self.caller = ANONYMOUS
+        self._access = TeamAccess()
         if checked:
             try:
-                _authenticate(gateway.settings, headers, request_context)
+                self.caller = _authenticate(gateway.settings, headers, request_context)
+                policy = gateway.settings.teams.get(self.caller)
+                self._access = TeamAccess(policy, gateway.budgets)
             except ApiError as error:
                 self._refused = error
+        self.record.team = self.caller.team
+        self.record.key_id = self.caller.key_id
+        self.record.principal = self.caller.principal
 
     @property
     def body_kind(self) -> Body:
@@ -201,8 +217,21 @@ class Call:
             if exchange.stream_error is not None:
                 record.stream_error_status = exchange.stream_error.status
                 record.error_code = exchange.stream_error.code or exchange.stream_error.type
+            if meter.calls:
+                self._charge(meter.usage, meter.cost)
         record.latency_ms = (time.perf_counter() - self.started) * 1000
         write_record(record)
+
+    def _charge(self, usage: Usage, cost: Decimal) -> None:
+        """Add the request's usage to its team's month; a failure is logged, never raised."""
+        try:
+            charge = self._access.charge(usage, cost)
+        except Exception:  # noqa: BLE001 - the answer is sent; the line must still be written
+            _log_exception("could not charge team %s for %s", self.caller.team, self.record.path)
+            self.record.budget_charge_failed = True
+            return
+        if charge is not None and charge.soft_limit_crossed:
+            self.record.budget_soft_alert = True
 
     def _new_exchange(self, match: Match[Handler], raw: bytes | None) -> Exchange:
         body: object = None
@@ -227,6 +256,7 @@ class Call:
             log_content=settings.log_content,
             write=write_record,
             namespace=settings.metrics_namespace,
+            access=self._access,
         )
 
     def _error(self, error: ApiError) -> JsonResponse:
@@ -242,11 +272,12 @@ def _content_type(response: JsonResponse | RawResponse) -> str:
     return response.content_type if isinstance(response, RawResponse) else "application/json"
 
 
-def _authenticate(settings: Settings, headers: Headers, request_context: object) -> None:
+def _authenticate(settings: Settings, headers: Headers, request_context: object) -> Caller:
+    """Who is calling: from API Gateway's context, or the key the request presents (local)."""
     if settings.auth_mode is AuthMode.API_GATEWAY:
-        # API Gateway validated the usage-plan key before invoking the function, if it did.
+        # The authorizer (or IAM) authenticated the caller before invoking the function.
         _require_stage(request_context)
-        return
+        return caller_from_context(request_context)
     presented = _presented_key(headers)
     if presented is None:
         raise ApiError(
@@ -254,9 +285,14 @@ def _authenticate(settings: Settings, headers: Headers, request_context: object)
             "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
             code="invalid_api_key",
         )
-    expected = settings.api_key or ""
-    if not hmac.compare_digest(presented.encode(), expected.encode()):
+    found: Caller | None = None
+    # Every key is compared, in constant time each, so timing says nothing about which matched.
+    for key, caller in settings.api_keys.items():
+        if hmac.compare_digest(presented.encode(), key.encode()):
+            found = caller
+    if found is None:
         raise ApiError(401, "Invalid API key.", code="invalid_api_key")
+    return found
 
 
 def _require_stage(context: object) -> None:
@@ -299,6 +335,26 @@ def _log_exception(message: str, *args: object) -> None:
     import logging
 
     logging.getLogger(__name__).exception(message, *args)
+
+
+def _usage_store(settings: Settings) -> UsageStore:
+    if settings.usage_table is None:
+        return MemoryUsageStore()
+    table = settings.usage_table
+
+    def client() -> DynamoDBClient:
+        import boto3
+        from botocore.config import Config
+
+        # Short timeouts: a budget check waits on DynamoDB before every budgeted model call.
+        config = Config(
+            connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
+        )
+        return boto3.session.Session().client(
+            "dynamodb", region_name=settings.region, config=config
+        )
+
+    return DynamoUsageStore(table, client)
 
 
 def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClient:

@@ -58,7 +58,7 @@ def _encode(vector: list[float], encoding: str) -> list[float] | str:
 def create_embeddings(exchange: Exchange) -> JsonResponse:
     """Embed every input with the requested model, batching as the family allows."""
     model, request, encoding = parse_embedding_request(exchange.body)
-    targets = exchange.routing.resolve(model)
+    targets = exchange.resolve(model)
     for target in targets:
         require_modality(target.spec, Modality.EMBEDDING, "embeddings")
         adapter = EMBEDDING_ADAPTERS[target.spec.adapter]

@@ -15,6 +15,7 @@ from .calls import Budget, ClientPool, Meter, call_targets
 from .errors import ApiError
 from .metering import RequestRecord
 from .routing import Routing, Target
+from .team_access import TeamAccess
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -43,15 +44,23 @@ class Exchange:
     # An error after a stream's first byte (the response itself is already a 200).
     stream_error: ApiError | None = None
     streamed: bool = False
+    # The caller's team rules; compare's children share their parent's.
+    access: TeamAccess = field(default_factory=TeamAccess)
 
     def child(self) -> Exchange:
         """The same request and services with a fresh meter and nothing reported yet."""
         return dataclasses.replace(self, meter=Meter(), content=None, stream_error=None)
 
+    def resolve(self, name: str) -> tuple[Target, ...]:
+        """The targets of a requested model or alias the caller's team may use."""
+        return self.access.resolve(self.routing, name)
+
     def call(
         self, targets: Sequence[Target], attempt: Callable[[Target, BedrockRuntimeClient], T]
     ) -> T:
         """Call the targets in order (fallback, retry, budget), metering on this exchange."""
+        # The team's monthly budget is checked before its first model call (429 when spent).
+        self.access.admit()
         return call_targets(
             targets,
             attempt,

@@ -98,7 +98,7 @@ def _invoke(
 def generate_images(exchange: Exchange) -> JsonResponse:
     """Generate `n` images, calling the model as many times as its family needs."""
     model, request = parse_image_request(exchange.body)
-    targets = exchange.routing.resolve(model)
+    targets = exchange.resolve(model)
     for target in targets:
         require_modality(target.spec, Modality.IMAGE, "image generations")
         adapter = IMAGE_ADAPTERS[target.spec.adapter]

@@ -28,6 +28,14 @@ USAGE_METRICS = [
     {"Name": "cost_usd", "Unit": "None"},
 ]
 METRICS = REQUEST_METRICS + USAGE_METRICS
+# Per team (the dashboard's team widgets and the budget alarms).
+TEAM_METRICS = [
+    {"Name": "requests", "Unit": "Count"},
+    {"Name": "input_tokens", "Unit": "Count"},
+    {"Name": "output_tokens", "Unit": "Count"},
+    {"Name": "cost_usd", "Unit": "None"},
+    {"Name": "budget_soft_alerts", "Unit": "Count"},
+]
 REQUEST_LINE = "gateway.request"
 # One model's part of a request that calls several (compare): usage only, not a request.
 MODEL_CALL_LINE = "gateway.model_call"
@@ -81,6 +89,13 @@ class RequestRecord:
     # A streamed answer starts with 200; an error after that is recorded here.
     stream_error_status: int | None = None
     client_disconnected: bool = False
+    # Who called: the team and key id (never the key), or the IAM principal.
+    team: str | None = None
+    key_id: str | None = None
+    principal: str | None = None
+    # This request's charge took its team past the soft budget threshold (once per month).
+    budget_soft_alert: bool = False
+    budget_charge_failed: bool = False
     # Prompt and completion text: only when content logging is explicitly turned on.
     content: dict[str, Any] | None = None
     namespace: str = METRIC_NAMESPACE
@@ -99,6 +114,9 @@ class RequestRecord:
         record: dict[str, object] = {
             "type": self.line_type,
             "request_id": self.request_id,
+            "team": self.team,
+            "key_id": self.key_id,
+            "principal": self.principal,
             "method": self.method,
             "path": self.path,
             "status": self.status,
@@ -119,18 +137,22 @@ class RequestRecord:
             "server_errors": 1 if worst >= 500 else 0,
             "client_errors": 1 if 400 <= self.status < 500 else 0,
             "throttled": 1 if 429 in (self.status, self.stream_error_status) else 0,
+            "budget_soft_alerts": 1 if self.budget_soft_alert else 0,
+            "budget_charge_failed": self.budget_charge_failed,
         }
         if self.content is not None:
             record["content"] = self.content
         timestamp = now_ms if now_ms is not None else int(time.time() * 1000)
         # The metric declarations are the same on every line of a kind: encoded once, spliced.
-        emf = _metric_declarations(self.namespace, self.model is not None, is_request)
+        emf = _metric_declarations(
+            self.namespace, self.model is not None, is_request, is_request and self.team is not None
+        )
         encoded = json.dumps(record, separators=(",", ":"))
         return f'{encoded[:-1]},"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{emf}}}}}'
 
 
 @cache
-def _metric_declarations(namespace: str, has_model: bool, is_request: bool) -> str:
+def _metric_declarations(namespace: str, has_model: bool, is_request: bool, has_team: bool) -> str:
     """The EMF `CloudWatchMetrics` array of a line, as JSON."""
     # Usage is attributed to a model; a request refused before one was known has none.
     if not has_model:
@@ -139,7 +161,13 @@ def _metric_declarations(namespace: str, has_model: bool, is_request: bool) -> s
     else:
         chosen = METRICS if is_request else USAGE_METRICS
         declaration = {"Namespace": namespace, "Dimensions": [["model"], []], "Metrics": chosen}
-    return json.dumps([declaration], separators=(",", ":"))
+    declarations = [declaration]
+    if has_team:
+        # A request's totals per team (compare's per-model lines are inside its request's).
+        declarations.append(
+            {"Namespace": namespace, "Dimensions": [["team"]], "Metrics": TEAM_METRICS}
+        )
+    return json.dumps(declarations, separators=(",", ":"))
 
 
 def write_record(record: RequestRecord, stream: TextIO | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .catalog import Modality, ModelSpec
@@ -11,19 +12,28 @@ from .routing import Routing
 
 
 def list_models_route(exchange: Exchange) -> JsonResponse:
-    """Serve GET /v1/models."""
-    return list_models(exchange.routing)
+    """Serve GET /v1/models: what the caller's team may use."""
+    routing, access = exchange.routing, exchange.access
+    return list_models(routing, lambda name: access.may_use(routing, name))
 
 
 def retrieve_model_route(exchange: Exchange) -> JsonResponse:
-    """Serve GET /v1/models/{model}."""
-    return retrieve_model(exchange.routing, exchange.params["model"])
+    """Serve GET /v1/models/{model} (403 for one the caller's team may not use)."""
+    name = exchange.params["model"]
+    exchange.resolve(name)
+    return retrieve_model(exchange.routing, name)
 
 
-def list_models(routing: Routing) -> JsonResponse:
+def list_models(
+    routing: Routing, allowed: Callable[[str], bool] = lambda _name: True
+) -> JsonResponse:
     """Return the enabled models and aliases in the OpenAI list shape, with catalog details."""
-    data: list[dict[str, Any]] = [_model_entry(routing, spec) for spec in routing.enabled]
+    data: list[dict[str, Any]] = [
+        _model_entry(routing, spec) for spec in routing.enabled if allowed(spec.model_id)
+    ]
     for alias, ids in routing.aliases.items():
+        if not allowed(alias):
+            continue
         data.append(
             {
                 "id": alias,

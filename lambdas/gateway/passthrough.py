@@ -37,7 +37,7 @@ def invoke_native(exchange: Exchange) -> RawResponse:
             param="model",
             code="alias_not_allowed",
         )
-    targets = exchange.routing.resolve(model)
+    targets = exchange.resolve(model)
     raw = exchange.body if isinstance(exchange.body, bytes) else b""
     if not isinstance(decode_json(raw), dict):
         raise ApiError(

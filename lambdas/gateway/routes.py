@@ -77,4 +77,5 @@ def routes() -> list[Route[Handler]]:
             Body.JSON,
         ),
         Route("POST", "/v1/compare", ImportedOnFirstUse("compare", "compare"), Body.JSON),
+        Route("GET", "/v1/usage", ImportedOnFirstUse("usage_route", "usage_route")),
     ]

@@ -64,17 +64,21 @@ class Routing:
         routing.check()
         return routing
 
-    def to_json(self) -> str:
-        """Serialize for the gateway (the inverse of from_json)."""
-        return json.dumps(
-            {
-                "models": [spec.to_dict() for spec in self.enabled],
-                "aliases": {name: list(ids) for name, ids in self.aliases.items()},
-                "cross_region": self.geography.value if self.geography else "none",
-                "known_ids": sorted(self.known_ids),
-            },
-            separators=(",", ":"),
-        )
+    def to_json(self, *, teams: Mapping[str, object] | None = None) -> str:
+        """Serialize for the gateway (the inverse of from_json), with the teams if given."""
+        document: dict[str, object] = {
+            "models": [spec.to_dict() for spec in self.enabled],
+            "aliases": {name: list(ids) for name, ids in self.aliases.items()},
+            "cross_region": self.geography.value if self.geography else "none",
+            "known_ids": sorted(self.known_ids),
+        }
+        if teams is not None:
+            document["teams"] = teams
+        return json.dumps(document, separators=(",", ":"))
+
+    def is_alias(self, name: str) -> bool:
+        """Whether `name` is one of the deployment's aliases."""
+        return name in self.aliases
 
     def check(self) -> None:
         """Fail fast if an alias points outside the enabled models or a profile is missing."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from .metering import METRIC_NAMESPACE
 from .routing import Routing
+from .teams import Caller, Teams
 
 # Worker threads for blocking Bedrock calls in a long-lived server (not Lambda): many calls
 # wait on Bedrock at once, so the pool is sized for waiting, not for CPUs.
@@ -31,7 +33,8 @@ class Settings:
 
     routing: Routing
     auth_mode: AuthMode
-    api_key: str | None
+    # Key mode (local): each accepted key and who presents it.
+    api_keys: Mapping[str, Caller]
     region: str | None
     # How long a request may spend calling Bedrock, fallbacks and retries included: under the
     # function's timeout (API Gateway buffers for 29 s), so the gateway answers its own 504.
@@ -46,6 +49,10 @@ class Settings:
     log_content: bool = False
     # CloudWatch namespace of the per-model metrics (one per environment in the stacks).
     metrics_namespace: str = METRIC_NAMESPACE
+    # The teams: allow-lists, budgets and inference profiles.
+    teams: Teams = field(default_factory=Teams)
+    # The DynamoDB table of the teams' monthly usage; None: counted in memory (local runs).
+    usage_table: str | None = None
 
     @property
     def bedrock_read_timeout_seconds(self) -> float:
@@ -67,13 +74,21 @@ class Settings:
             auth_mode = AuthMode(env.get("GATEWAY_AUTH", ""))
         except ValueError:
             raise ValueError("GATEWAY_AUTH must be set to 'key' or 'api-gateway'") from None
-        api_key = env.get("GATEWAY_API_KEY") or None
-        if auth_mode is AuthMode.KEY and api_key is None:
-            raise ValueError("GATEWAY_API_KEY must be set when GATEWAY_AUTH is 'key'")
+        try:
+            teams = Teams.from_data(
+                json.loads(routing_json).get("teams"), env.get("GATEWAY_TEAM_PROFILES")
+            )
+        except (ValueError, TypeError, ArithmeticError) as error:
+            raise ValueError(f"the teams of GATEWAY_ROUTING are invalid: {error}") from None
+        api_keys = _local_keys(env, teams) if auth_mode is AuthMode.KEY else {}
+        if auth_mode is AuthMode.KEY and not api_keys:
+            raise ValueError(
+                "GATEWAY_API_KEY or GATEWAY_API_KEYS must be set when GATEWAY_AUTH is 'key'"
+            )
         return cls(
             routing=routing,
             auth_mode=auth_mode,
-            api_key=api_key,
+            api_keys=api_keys,
             # Lambda sets AWS_REGION; botocore itself only reads AWS_DEFAULT_REGION.
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             time_budget_seconds=_number(env, "GATEWAY_TIME_BUDGET_SECONDS", 27.0, 1.0, 900.0),
@@ -82,7 +97,32 @@ class Settings:
             workers=int(_number(env, "GATEWAY_WORKERS", DEFAULT_WORKERS, 1, 1024)),
             log_content=env.get("GATEWAY_LOG_CONTENT", "false").lower() == "true",
             metrics_namespace=env.get("GATEWAY_METRICS_NAMESPACE") or METRIC_NAMESPACE,
+            teams=teams,
+            usage_table=env.get("GATEWAY_USAGE_TABLE") or None,
         )
+
+
+def _local_keys(env: Mapping[str, str], teams: Teams) -> dict[str, Caller]:
+    """Key mode's keys: GATEWAY_API_KEYS (team -> key, JSON) and GATEWAY_API_KEY (no team)."""
+    keys: dict[str, Caller] = {}
+    single = env.get("GATEWAY_API_KEY")
+    if single:
+        keys[single] = Caller(key_id="local", principal="local")
+    try:
+        by_team = json.loads(env.get("GATEWAY_API_KEYS") or "{}")
+    except ValueError:
+        raise ValueError("GATEWAY_API_KEYS must be JSON: an object of team name to key") from None
+    if not isinstance(by_team, dict) or not all(
+        isinstance(key, str) and key for key in by_team.values()
+    ):
+        raise ValueError("GATEWAY_API_KEYS must be an object of team name to key")
+    for team, key in by_team.items():
+        if team not in teams.policies:
+            raise ValueError(f"GATEWAY_API_KEYS names team {team!r}, which is not configured")
+        if key in keys:
+            raise ValueError(f"GATEWAY_API_KEYS gives team {team!r} a key already in use")
+        keys[key] = Caller(team=team, key_id=f"local-{team}", principal=team)
+    return keys
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

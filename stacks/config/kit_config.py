@@ -6,7 +6,9 @@ import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Self
 
 from pydantic import (
@@ -19,6 +21,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from lambdas.gateway.budgets import TeamBudget
+from lambdas.gateway.errors import ApiError
+from lambdas.gateway.teams import TeamPolicy, Teams
 from stacks.config.base import (
     ConfigError,
     EndpointType,
@@ -40,6 +45,7 @@ from stacks.config.sections import (
     NetworkConfig,
     ObservabilityConfig,
     SecurityConfig,
+    TeamConfig,
 )
 
 
@@ -81,6 +87,18 @@ class KitConfig(Section):
         """Warnings a production environment may synthesize with but never deploy with."""
         return self.alarms.warnings if self.deployment.production else ()
 
+    def team_policies(self) -> Teams:
+        """The teams as the gateway enforces them (allow-lists expanded, budgets exact)."""
+        return Teams(
+            MappingProxyType(
+                {team.name: _team_policy(team, self.models) for team in self.api.teams}
+            )
+        )
+
+    def gateway_routing_json(self) -> str:
+        """The deployment file the gateway reads: enabled models, aliases and teams."""
+        return self.models.routing().to_json(teams=self.team_policies().to_dict())
+
     @model_validator(mode="before")
     @classmethod
     def _production_defaults(cls, data: object) -> object:
@@ -114,6 +132,16 @@ class KitConfig(Section):
                 "network.availability_zones",
                 "required when deployment.region is set (synthesis never looks them up)",
             )
+        routing = self.models.routing()
+        for team in self.api.teams:
+            for name in team.models:
+                try:
+                    routing.resolve(name)
+                except ApiError:
+                    raise Problem(
+                        f"api.teams.{team.name}.models",
+                        f"{name!r} is neither an enabled model nor an alias of this environment",
+                    ) from None
         alarms = self.alarms
         if self.deployment.production and not (
             alarms.emails or alarms.topic_arn or alarms.no_subscriber_reason
@@ -125,6 +153,25 @@ class KitConfig(Section):
                 "alarms.no_subscriber_reason",
             )
         return self
+
+
+def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
+    """What the gateway enforces for `team`: its allow-list (aliases expanded) and budget."""
+    budget = TeamBudget(
+        monthly_token_limit=team.monthly_token_limit,
+        monthly_cost_limit_usd=Decimal(str(team.monthly_cost_limit_usd))
+        if team.monthly_cost_limit_usd is not None
+        else None,
+        soft_limit_percent=Decimal(str(team.soft_limit_percent)),
+    )
+    if not team.models:
+        return TeamPolicy(name=team.name, budget=budget)
+    routing = models.routing()
+    aliases = frozenset(name for name in team.models if name in models.aliases)
+    model_ids = frozenset(
+        target.spec.model_id for name in team.models for target in routing.resolve(name)
+    )
+    return TeamPolicy(name=team.name, aliases=aliases, model_ids=model_ids, budget=budget)
 
 
 def load_config(path: Path, env_name: str, *, today: date | None = None) -> KitConfig:

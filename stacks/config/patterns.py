@@ -49,5 +49,11 @@ PARAMETER = form_pattern(
 PRODUCT_ID = form_pattern(
     r"^prod-[a-z0-9]{8,20}$", "an AWS Marketplace product id such as prod-xdkflymybwmvi"
 )
+TAG_KEY = form_pattern(
+    r"^[A-Za-z0-9 _.:/=+@-]{1,128}$", "a tag key: letters, digits, spaces and _.:/=+-@ (max 128)"
+)
+TAG_VALUE = form_pattern(
+    r"^[A-Za-z0-9 _.:/=+@-]{0,256}$", "a tag value: letters, digits, spaces and _.:/=+-@ (max 256)"
+)
 Name = Annotated[str, Field(pattern=NAME)]
 VpcId = Annotated[str, Field(pattern=VPC_ID)]

@@ -43,6 +43,8 @@ from stacks.config.patterns import (
     ROLE,
     STAGE,
     SUBNET_ID,
+    TAG_KEY,
+    TAG_VALUE,
     TOPIC,
     Name,
     VpcId,
@@ -116,13 +118,50 @@ class _Limits(Section):
     quota_requests_per_day: StrictInt = Field(default=10_000, ge=1, le=100_000_000)
 
 
-class TeamConfig(_Limits):
-    """One team's API key and the usage plan limiting it."""
+# AWS tag rules (Tagging AWS resources, "Tag naming limits and requirements"); the `aws:`
+# prefix is reserved for AWS.
+TagKey = Annotated[str, Field(pattern=TAG_KEY)]
+TagValue = Annotated[str, Field(pattern=TAG_VALUE)]
+# Keys per resource (50 on AWS) minus the kit's own tags.
+MAX_TEAM_TAGS = 40
+
+
+class _TeamSettings(_Limits):
+    """A [api.teams.NAME] table: its usage plan, models, budgets and cost-allocation tags."""
+
+    # Cost-allocation tags on the team's application inference profiles (Cost Explorer).
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=MAX_TEAM_TAGS)
+    # Models and aliases the team may call; empty: every enabled model and alias.
+    models: tuple[str, ...] = ()
+    # Monthly (UTC calendar month) budgets: the hard stop; unset means unlimited.
+    monthly_token_limit: StrictInt | None = Field(default=None, ge=1, le=10**15)
+    monthly_cost_limit_usd: StrictFloat | None = Field(default=None, ge=0.01, le=10**9)
+    # Share of a limit at which the alarm topic hears, once per month, that the team nears it.
+    soft_limit_percent: StrictFloat = Field(default=80.0, ge=1, le=100)
+
+    @field_validator("tags")
+    @classmethod
+    def _no_reserved_prefix(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key in tags:
+            if key.lower().startswith("aws:") or key.startswith("bedrock-kit:"):
+                raise ValueError(
+                    f"tag key {key!r}: the aws: and bedrock-kit: prefixes are reserved"
+                )
+        return tags
+
+
+class TeamConfig(_TeamSettings):
+    """One team: its API keys' usage plan, the models it may call and its monthly budgets."""
 
     name: str
 
+    @property
+    def budgeted(self) -> bool:
+        """Whether the team has a monthly token or cost limit."""
+        return self.monthly_token_limit is not None or self.monthly_cost_limit_usd is not None
 
-_TEAM_TABLES = TypeAdapter(dict[Name, _Limits])
+
+_TEAM_TABLES = TypeAdapter(dict[Name, _TeamSettings])
 
 
 class ApiConfig(_Limits):
@@ -143,6 +182,9 @@ class ApiConfig(_Limits):
     # Whether this environment owns API Gateway's account-level CloudWatch role.
     manage_account_logging_role: StrictBool = False
     allowed_vpc_ids: tuple[VpcId, ...] = ()
+    # One application inference profile per team and model, tagged with the team's tags: the
+    # gateway calls through the caller's own profile, so Cost Explorer splits Bedrock by team.
+    team_inference_profiles: StrictBool = False
     teams: tuple[TeamConfig, ...] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("teams", mode="before")
@@ -176,6 +218,11 @@ class ApiConfig(_Limits):
             raise Problem("waf", "AWS WAF is offered here for REGIONAL APIs only")
         if self.allowed_vpc_ids and self.endpoint_type is not EndpointType.PRIVATE:
             raise Problem("allowed_vpc_ids", "only allowed with endpoint_type 'PRIVATE'")
+        if self.team_inference_profiles and self.auth is not ApiAuth.API_KEY:
+            raise Problem(
+                "team_inference_profiles",
+                "only with auth 'api_key': SigV4 callers belong to no team",
+            )
         for key in ("iam_principals", "organization_id"):
             if getattr(self, key) and self.auth is not ApiAuth.IAM:
                 raise Problem(key, "only allowed with auth 'iam'")

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -33,6 +34,13 @@ class LocalGateway:
 
 @pytest.fixture(scope="session")
 def local_gateway() -> Iterator[LocalGateway]:
+    with running_gateway("--env", "dev") as gateway:
+        yield gateway
+
+
+@contextmanager
+def running_gateway(*arguments: str) -> Iterator[LocalGateway]:
+    """`python -m local.run ARGUMENTS` on free ports, until the block ends."""
     port = free_port()
     env = {
         **os.environ,
@@ -47,7 +55,7 @@ def local_gateway() -> Iterator[LocalGateway]:
     env.pop("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", None)
     env.pop("GATEWAY_API_KEY", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.run", "--env", "dev"],
+        [sys.executable, "-m", "local.run", *arguments],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -238,10 +238,10 @@ def test_key_mode_keeps_no_request_context_check(capsys: pytest.CaptureFixture[s
         ({}, "GATEWAY_AUTH must be set to 'key' or 'api-gateway'"),
         ({"GATEWAY_AUTH": ""}, "GATEWAY_AUTH must be set to 'key' or 'api-gateway'"),
         ({"GATEWAY_AUTH": "none"}, "GATEWAY_AUTH must be set to 'key' or 'api-gateway'"),
-        ({"GATEWAY_AUTH": "key"}, "GATEWAY_API_KEY must be set when GATEWAY_AUTH is 'key'"),
+        ({"GATEWAY_AUTH": "key"}, "GATEWAY_API_KEY or GATEWAY_API_KEYS must be set when GATEWAY_AUTH is 'key'"),
         (
             {"GATEWAY_AUTH": "key", "GATEWAY_API_KEY": ""},
-            "GATEWAY_API_KEY must be set when GATEWAY_AUTH is 'key'",
+            "GATEWAY_API_KEY or GATEWAY_API_KEYS must be set when GATEWAY_AUTH is 'key'",
         ),
     ],
     ids=["auth-missing", "auth-empty", "auth-unknown", "key-missing", "key-empty"],
@@ -261,5 +261,5 @@ def test_missing_auth_settings_answer_a_misconfigured_500_with_a_log_line(
 
 
 def test_the_gateway_has_no_built_in_key() -> None:
-    with pytest.raises(ValueError, match="GATEWAY_API_KEY must be set"):
+    with pytest.raises(ValueError, match="GATEWAY_API_KEY or GATEWAY_API_KEYS must be set"):
         Settings.from_env({"GATEWAY_ROUTING": routing_json([NOVA]), "GATEWAY_AUTH": "key"})

@@ -1,0 +1,96 @@
+"""[api.teams.NAME]: allowed models, monthly budgets, cost-allocation tags, inference profiles."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.config.helpers import HAIKU_45, NOVA, parse, problem
+
+MODELS: dict[str, Any] = {
+    "enabled": [NOVA, HAIKU_45],
+    "aliases": {"fast": [NOVA, HAIKU_45]},
+    "cross_region": "us",
+}
+
+
+def with_team(**team: Any) -> dict[str, Any]:
+    return {"models": MODELS, "api": {"teams": {"search": team}}}
+
+
+def test_a_team_without_lists_or_limits_may_use_everything_without_a_budget() -> None:
+    config = parse(with_team())
+    (team,) = config.api.teams
+    assert (team.models, team.tags, team.budgeted) == ((), {}, False)
+    policy = config.team_policies().policies["search"]
+    assert (policy.aliases, policy.model_ids, policy.budget.limited) == (None, None, False)
+
+
+def test_a_teams_list_is_expanded_to_the_models_behind_its_aliases() -> None:
+    config = parse(with_team(models=["fast"]))
+    policy = config.team_policies().policies["search"]
+    assert policy.aliases == {"fast"}
+    assert policy.model_ids == {NOVA, HAIKU_45}
+
+
+def test_a_profile_id_in_a_teams_list_names_its_model() -> None:
+    policy = parse(with_team(models=[f"us.{NOVA}"])).team_policies().policies["search"]
+    assert (policy.aliases, policy.model_ids) == (frozenset(), {NOVA})
+
+
+@pytest.mark.parametrize("name", ["amazon.titan-embed-text-v2:0", "balanced", "nova"])
+def test_a_name_the_environment_does_not_serve_is_refused_in_one_line(name: str) -> None:
+    assert problem(with_team(models=[name])) == (
+        f"api.teams.search.models: {name!r} is neither an enabled model nor an alias of this "
+        "environment"
+    )
+
+
+def test_budgets_are_exact_and_travel_to_the_gateway() -> None:
+    config = parse(
+        with_team(
+            monthly_token_limit=5_000_000, monthly_cost_limit_usd=250.5, soft_limit_percent=90
+        )
+    )
+    (team,) = config.api.teams
+    assert team.budgeted
+    budget = config.team_policies().policies["search"].budget
+    assert budget.monthly_token_limit == 5_000_000
+    assert budget.monthly_cost_limit_usd == Decimal("250.5")
+    assert budget.soft_limit_percent == Decimal("90.0")
+    assert '"monthly_cost_limit_usd":"250.5"' in config.gateway_routing_json()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("monthly_token_limit", 0, "must be at least 1, got 0"),
+        ("monthly_cost_limit_usd", 0.0, "must be at least 0.01, got 0.0"),
+        ("soft_limit_percent", 120.0, "must be at most 100.0, got 120.0"),
+        ("monthly_token_limit", "1M", "must be an integer, got '1M'"),
+    ],
+)
+def test_a_bad_budget_names_the_team_and_the_key(key: str, value: object, message: str) -> None:
+    assert problem(with_team(**{key: value})) == f"api.teams.search.{key}: {message}"
+
+
+def test_cost_allocation_tags_follow_aws_tag_rules() -> None:
+    (team,) = parse(with_team(tags={"cost-center": "CC-1234", "project": "search"})).api.teams
+    assert team.tags == {"cost-center": "CC-1234", "project": "search"}
+    assert "reserved" in problem(with_team(tags={"aws:createdBy": "me"}))
+    assert "reserved" in problem(with_team(tags={"bedrock-kit:team": "other"}))
+    assert problem(with_team(tags={"cost center!": "x"})).startswith("api.teams.search.tags")
+
+
+def test_team_inference_profiles_need_api_keys() -> None:
+    data = with_team()
+    data["api"] |= {
+        "team_inference_profiles": True,
+        "auth": "iam",
+        "iam_principals": ["arn:aws:iam::123456789012:role/app"],
+    }
+    assert problem(data) == (
+        "api.team_inference_profiles: only with auth 'api_key': SigV4 callers belong to no team"
+    )

@@ -1,0 +1,361 @@
+"""Teams through the gateway: who called, what the team may use, and its monthly budget.
+
+A config with two teams (alpha: one alias and a token budget; beta: every model, a cost
+budget) is parsed as `make run` and synthesis parse it; the gateway serves it on the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.stub import Stubber
+
+from lambdas.gateway.app import GatewayApp
+from lambdas.gateway.core import Gateway
+from lambdas.gateway.lambda_handler import LambdaAdapter
+from lambdas.gateway.settings import Settings
+from local.emulator import start_emulator
+from stacks.config import KitConfig, parse_config
+from tests.gateway.conftest import converse_response
+from tests.gateway.harness import NOVA, NOVA_LITE, REQUEST_CONTEXT, TITAN_EMBED, TODAY, log_lines
+
+KEYS = {"alpha": "alpha-secret-key", "beta": "beta-secret-key"}
+ALPHA_TOKENS = 400
+CONFIG: dict[str, Any] = {
+    "models": {
+        "enabled": [NOVA, NOVA_LITE, TITAN_EMBED],
+        "aliases": {"fast": [NOVA, NOVA_LITE], "embed": TITAN_EMBED},
+    },
+    "api": {
+        "throttle_rate_limit": 20,
+        "throttle_burst_limit": 40,
+        "teams": {
+            "alpha": {
+                "throttle_rate_limit": 10,
+                "throttle_burst_limit": 20,
+                "models": ["fast"],
+                "monthly_token_limit": ALPHA_TOKENS,
+                "soft_limit_percent": 50,
+            },
+            "beta": {
+                "throttle_rate_limit": 10,
+                "throttle_burst_limit": 20,
+                "monthly_cost_limit_usd": 5.0,
+            },
+        },
+    },
+}
+
+
+def team_config() -> KitConfig:
+    return parse_config(CONFIG, source="teams.toml", env_name="teams", today=TODAY)
+
+
+class Teams:
+    """The two-team gateway on the emulator, called with either team's key."""
+
+    def __init__(self, app: GatewayApp) -> None:
+        self.app = app
+
+    def request(
+        self, team: str, method: str, path: str, body: Any = None, **headers: str
+    ) -> httpx.Response:
+        async def run() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                return await client.request(
+                    method,
+                    path,
+                    headers={"authorization": f"Bearer {KEYS[team]}", **headers},
+                    content=json.dumps(body).encode() if body is not None else None,
+                    timeout=60,
+                )
+
+        return asyncio.run(run())
+
+    def chat(self, team: str, model: str, **extra: Any) -> httpx.Response:
+        body = {"model": model, "messages": [{"role": "user", "content": "Hello there"}], **extra}
+        return self.request(team, "POST", "/v1/chat/completions", body)
+
+    def usage(self, team: str) -> dict[str, Any]:
+        answer = self.request(team, "GET", "/v1/usage")
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+
+@pytest.fixture
+def teams(monkeypatch: pytest.MonkeyPatch) -> Iterator[Teams]:
+    with start_emulator(today=TODAY) as emulator:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
+        settings = Settings.from_env(
+            {
+                "GATEWAY_ROUTING": team_config().gateway_routing_json(),
+                "GATEWAY_AUTH": "key",
+                "GATEWAY_API_KEYS": json.dumps(KEYS),
+                "AWS_REGION": "us-east-1",
+            }
+        )
+        yield Teams(GatewayApp(settings))
+
+
+# --- allow-lists ------------------------------------------------------------------------------
+
+
+def test_a_team_may_call_its_alias_and_the_models_behind_it(teams: Teams) -> None:
+    assert teams.chat("alpha", "fast").status_code == 200
+    assert teams.chat("alpha", NOVA_LITE).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [("/v1/embeddings", TITAN_EMBED), ("/v1/embeddings", "embed")],
+)
+def test_a_model_or_alias_outside_the_teams_list_is_a_403_naming_it(
+    teams: Teams, path: str, model: str
+) -> None:
+    answer = teams.request("alpha", "POST", path, {"model": model, "input": "hi"})
+    assert answer.status_code == 403
+    error = answer.json()["error"]
+    assert error["code"] == "model_not_allowed"
+    assert error["param"] == "model"
+    assert f"Team 'alpha' may not use the model '{model}'" in error["message"]
+    # Another team with no list calls the same model.
+    assert teams.request("beta", "POST", path, {"model": model, "input": "hi"}).status_code == 200
+
+
+def test_compare_and_native_invoke_are_held_to_the_list_too(teams: Teams) -> None:
+    compare = teams.request(
+        "alpha",
+        "POST",
+        "/v1/compare",
+        {"models": [NOVA, TITAN_EMBED], "messages": [{"role": "user", "content": "Hi"}]},
+    )
+    assert compare.status_code == 403
+    invoke = teams.request("alpha", "POST", f"/v1/models/{TITAN_EMBED}/invoke", {"inputText": "x"})
+    assert invoke.status_code == 403
+    assert teams.request("alpha", "GET", f"/v1/models/{TITAN_EMBED}").status_code == 403
+
+
+def test_the_model_list_shows_only_what_the_team_may_use(teams: Teams) -> None:
+    alpha = {m["id"] for m in teams.request("alpha", "GET", "/v1/models").json()["data"]}
+    beta = {m["id"] for m in teams.request("beta", "GET", "/v1/models").json()["data"]}
+    assert alpha == {NOVA, NOVA_LITE, "fast"}
+    assert beta == {NOVA, NOVA_LITE, TITAN_EMBED, "fast", "embed"}
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+
+def test_the_log_line_and_metrics_carry_the_team_and_key_id_never_the_key(
+    teams: Teams, capsys: pytest.CaptureFixture[str]
+) -> None:
+    teams.chat("beta", NOVA)
+    out = capsys.readouterr().out
+    assert KEYS["beta"] not in out
+    (line,) = [json.loads(text) for text in out.splitlines() if "gateway.request" in text]
+    assert (line["team"], line["key_id"]) == ("beta", "local-beta")
+    declarations = line["_aws"]["CloudWatchMetrics"]
+    by_team = [d for d in declarations if d["Dimensions"] == [["team"]]]
+    assert [m["Name"] for m in by_team[0]["Metrics"]] == [
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "budget_soft_alerts",
+    ]
+
+
+def test_a_header_cannot_choose_the_team(teams: Teams, capsys: pytest.CaptureFixture[str]) -> None:
+    answer = teams.request(
+        "alpha",
+        "POST",
+        "/v1/embeddings",
+        {"model": TITAN_EMBED, "input": "hi"},
+        **{"x-team": "beta", "x-gateway-team": "beta", "x-amzn-request-context": "{}"},
+    )
+    assert answer.status_code == 403
+    assert log_lines(capsys)[0]["team"] == "alpha"
+
+
+def test_an_unknown_key_is_a_401_and_charges_nobody(teams: Teams) -> None:
+    answer = asyncio.run(_unknown_key(teams.app))
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "invalid_api_key"
+
+
+async def _unknown_key(app: GatewayApp) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        return await client.get("/v1/models", headers={"authorization": "Bearer nope"})
+
+
+# --- budgets ----------------------------------------------------------------------------------
+
+
+def test_a_team_is_stopped_with_a_429_once_its_monthly_tokens_are_spent(
+    teams: Teams, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spent = 0
+    for _ in range(50):
+        answer = teams.chat("alpha", "fast")
+        if answer.status_code != 200:
+            break
+        spent += answer.json()["usage"]["total_tokens"]
+    else:
+        pytest.fail("the budget never stopped the team")
+    assert answer.status_code == 429
+    error = answer.json()["error"]
+    assert error["code"] == "budget_exceeded"
+    assert "Team 'alpha' has used its monthly budget" in error["message"]
+    assert re.search(r"resets at \d{4}-\d{2}-01T00:00:00Z\.$", error["message"])
+    assert int(answer.headers["retry-after"]) >= 1
+    assert answer.headers["x-gateway-budget-reset"].endswith("T00:00:00Z")
+    # Every successful call was counted once, and the refused one not at all.
+    usage = teams.usage("alpha")
+    assert usage["total_tokens"] == spent >= ALPHA_TOKENS
+    assert usage["exhausted"] is True
+    assert usage["remaining"]["tokens"] == 0
+    # The other team is not affected.
+    assert teams.chat("beta", "fast").status_code == 200
+    # The soft threshold (50 %) was reported exactly once, on the request that crossed it.
+    lines = log_lines(capsys)
+    assert sum(line["budget_soft_alerts"] for line in lines) == 1
+
+
+def test_a_failed_call_is_not_charged_and_a_stream_is(teams: Teams) -> None:
+    before = teams.usage("beta")
+    assert before["requests"] == 0
+    # A request Bedrock refuses (the emulator answers like Bedrock: max_tokens out of range).
+    refused = teams.chat("beta", NOVA, max_tokens=0)
+    assert refused.status_code == 400
+    assert teams.usage("beta")["requests"] == 0
+    streamed = teams.chat("beta", NOVA, stream=True, stream_options={"include_usage": True})
+    assert streamed.status_code == 200
+    chunks = [
+        json.loads(block[6:])
+        for block in streamed.text.split("\n\n")
+        if block.startswith("data: {")
+    ]
+    reported = next(c["usage"] for c in chunks if c.get("usage"))
+    after = teams.usage("beta")
+    assert after["requests"] == 1
+    assert after["total_tokens"] == reported["total_tokens"]
+    assert Decimal(after["cost_usd"]) > 0
+
+
+def test_compare_charges_the_team_for_every_model_it_called(teams: Teams) -> None:
+    answer = teams.request(
+        "beta",
+        "POST",
+        "/v1/compare",
+        {"models": [NOVA, NOVA_LITE], "messages": [{"role": "user", "content": "Hi"}]},
+    )
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    usage = teams.usage("beta")
+    assert usage["total_tokens"] == sum(r["usage"]["total_tokens"] for r in results)
+    assert Decimal(usage["cost_usd"]) == Decimal(answer.json()["total_cost_usd"])
+
+
+def test_usage_reports_the_callers_own_team_with_its_limits(teams: Teams) -> None:
+    teams.chat("alpha", "fast")
+    alpha, beta = teams.usage("alpha"), teams.usage("beta")
+    assert (alpha["team"], beta["team"]) == ("alpha", "beta")
+    assert alpha["period"] == beta["period"]
+    assert alpha["limits"]["monthly_tokens"] == ALPHA_TOKENS
+    assert alpha["limits"]["monthly_cost_usd"] is None
+    assert beta["limits"]["monthly_cost_usd"] is not None
+    assert beta["requests"] == 0 < alpha["requests"]
+
+
+# --- behind API Gateway -----------------------------------------------------------------------
+
+
+def _event(context: dict[str, Any], path: str = "/v1/usage") -> dict[str, Any]:
+    return {"httpMethod": "GET", "path": path, "headers": {}, "requestContext": context}
+
+
+def _behind_api_gateway() -> LambdaAdapter:
+    settings = Settings.from_env(
+        {"GATEWAY_ROUTING": team_config().gateway_routing_json(), "GATEWAY_AUTH": "api-gateway"}
+    )
+    return LambdaAdapter(Gateway(settings))
+
+
+def test_behind_api_gateway_the_team_comes_from_the_authorizers_context(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handler = _behind_api_gateway()
+    authorizer = {"principalId": "alpha", "team": "alpha", "key_id": "0123456789ab"}
+    result = handler(_event({**REQUEST_CONTEXT, "authorizer": authorizer}))
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"])["team"] == "alpha"
+    (line,) = log_lines(capsys)
+    assert (line["team"], line["key_id"], line["principal"]) == ("alpha", "0123456789ab", "alpha")
+
+
+def test_a_team_this_deployment_lacks_is_refused() -> None:
+    handler = _behind_api_gateway()
+    authorizer = {"principalId": "gamma", "team": "gamma", "key_id": "0123456789ab"}
+    result = handler(_event({**REQUEST_CONTEXT, "authorizer": authorizer}, "/v1/models"))
+    assert result["statusCode"] == 403
+    assert json.loads(result["body"])["error"]["code"] == "team_not_configured"
+
+
+def test_a_sigv4_caller_is_logged_by_its_principal_and_has_no_team_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    role = "arn:aws:sts::123456789012:assumed-role/app/session"
+    identity = {**REQUEST_CONTEXT["identity"], "userArn": role}
+    result = _behind_api_gateway()(_event({**REQUEST_CONTEXT, "identity": identity}))
+    assert result["statusCode"] == 404
+    assert json.loads(result["body"])["error"]["code"] == "no_team"
+    (line,) = log_lines(capsys)
+    assert (line["team"], line["principal"]) == (None, role)
+
+
+# --- a line per team on the bill --------------------------------------------------------------
+
+
+def test_a_team_with_an_inference_profile_is_served_through_it() -> None:
+    prefix = "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/"
+    profiles = {"prefix": prefix, "teams": {"beta": {NOVA: "abcdef123456"}}}
+    settings = Settings.from_env(
+        {
+            "GATEWAY_ROUTING": team_config().gateway_routing_json(),
+            "GATEWAY_AUTH": "key",
+            "GATEWAY_API_KEYS": json.dumps(KEYS),
+            "GATEWAY_TEAM_PROFILES": json.dumps(profiles),
+            "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
+        }
+    )
+    client = boto3.client("bedrock-runtime", region_name="us-west-2")
+    with Stubber(client) as stubber:
+        app = Teams(GatewayApp(settings, client_factory=lambda: client))
+        for model_id in (f"{prefix}abcdef123456", NOVA):
+            stubber.add_response(
+                "converse", converse_response(), {"modelId": model_id, "messages": Any_()}
+            )
+        assert app.chat("beta", NOVA).status_code == 200
+        # Alpha has no profile: the model itself.
+        assert app.chat("alpha", NOVA).status_code == 200
+        stubber.assert_no_pending_responses()
+
+
+class Any_:
+    """Matches any value in Stubber's expected parameters."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return 0
