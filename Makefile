@@ -17,7 +17,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help setup run emulator test checks-on-templates lint typecheck unit synth synth-check cfn-lint checkov fmt docs security-report doctor catalog-check load bench deploy clean
+.PHONY: help setup run emulator test checks-on-templates lint typecheck unit synth synth-check cfn-lint checkov fmt docs security-report doctor catalog-check keys load bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ doctor: setup ## Model access pre-flight for ENV with your AWS credentials (read
 
 catalog-check: setup ## Compare the model catalog with what Bedrock reports for ENV (your credentials, read-only)
 	$(PY) -m local.catalog_check --env $(ENV) $(if $(PRICES),--prices)
+
+keys: setup ## API keys of ENV with your AWS credentials: make keys ARGS="create --team NAME" (list, rotate, revoke)
+	$(PY) -m local.keys --env $(ENV) $(ARGS)
 
 load: setup ## Bounded load on loopback: throughput, p50/p99, errors, memory, one log line per request
 	$(PY) -m local.load

@@ -1,0 +1,1 @@
+"""Tests of `make keys` (local/keys.py)."""
