@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -54,11 +55,14 @@ def running_gateway(*arguments: str) -> Iterator[LocalGateway]:
     }
     env.pop("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", None)
     env.pop("GATEWAY_API_KEY", None)
+    # Its output goes to a file: a pipe nobody reads fills up with log lines and blocks the
+    # gateway mid-request (and then its shutdown).
+    output = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "local.run", *arguments],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -72,12 +76,12 @@ def running_gateway(*arguments: str) -> Iterator[LocalGateway]:
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise AssertionError(
-                    f"gateway did not start:\n{process.stdout.read() if process.stdout else ''}"
-                ) from None
+                output.seek(0)
+                raise AssertionError(f"gateway did not start:\n{output.read()}") from None
             time.sleep(0.1)
     try:
         yield LocalGateway(base_url=f"{base}/v1", process=process)
     finally:
         process.terminate()
         process.wait(timeout=10)
+        output.close()

@@ -39,6 +39,7 @@ def test_readme_documents_every_route_with_curl_and_python() -> None:
         "/images/generations",
         "/invoke",
         "/compare",
+        "/usage",
     ):
         languages = {
             language
