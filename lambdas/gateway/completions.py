@@ -76,6 +76,8 @@ def _stream(
         converse_request = to_converse(request, target.spec, target.invocation_id)
         return target, bedrock.converse_stream(client, converse_request)
 
+    # One of the team's concurrent-stream slots, released when the request ends.
+    exchange.access.hold_stream(exchange.request_id)
     target, events = exchange.call(targets, attempt)
     exchange.streamed = True
     mapper = ChunkMapper(

@@ -9,6 +9,7 @@ Lambda handler imports nothing it does not use.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import time
@@ -28,6 +29,7 @@ from .responses import JsonResponse, RawResponse, Response, StreamResponse
 from .router import Body, Match, Router
 from .routes import Handler, routes
 from .settings import AuthMode, Settings
+from .stream_slots import DynamoStreamSlots, MemoryStreamSlots, StreamSlots
 from .team_access import TeamAccess
 from .teams import ANONYMOUS, Caller, caller_from_context
 from .usage_store import DynamoUsageStore, MemoryUsageStore, UsageStore
@@ -57,8 +59,14 @@ class Gateway:
         usage_store: UsageStore | None = None,
     ) -> None:
         self.settings = settings
-        # Teams' monthly usage: DynamoDB when deployed, memory locally (or what a test gives).
-        self.budgets = Budgets(usage_store or _usage_store(settings))
+        # Teams' monthly usage and stream slots: DynamoDB when deployed, memory locally.
+        dynamodb = _dynamodb_client_factory(settings)
+        self.budgets = Budgets(usage_store or _usage_store(settings, dynamodb))
+        self.stream_slots: StreamSlots = (
+            DynamoStreamSlots(settings.usage_table, dynamodb, settings.stream_lease_seconds)
+            if settings.usage_table is not None
+            else MemoryStreamSlots(settings.stream_lease_seconds)
+        )
         if client_factory is not None:
             injected = client_factory
             self.clients = ClientPool(lambda _timeout: injected())
@@ -115,7 +123,7 @@ class Call:
             try:
                 self.caller = _authenticate(gateway.settings, headers, request_context)
                 policy = gateway.settings.teams.get(self.caller)
-                self._access = TeamAccess(policy, gateway.budgets)
+                self._access = TeamAccess(policy, gateway.budgets, gateway.stream_slots)
             except ApiError as error:
                 self._refused = error
         self.record.team = self.caller.team
@@ -219,8 +227,15 @@ class Call:
                 record.error_code = exchange.stream_error.code or exchange.stream_error.type
             if meter.calls:
                 self._charge(meter.usage, meter.cost)
+        self._release_stream()
         record.latency_ms = (time.perf_counter() - self.started) * 1000
         write_record(record)
+
+    def _release_stream(self) -> None:
+        try:
+            self._access.release_stream()
+        except Exception:  # noqa: BLE001 - the slot's lease expires on its own
+            _log_exception("could not release a stream slot of team %s", self.caller.team)
 
     def _charge(self, usage: Usage, cost: Decimal) -> None:
         """Add the request's usage to its team's month; a failure is logged, never raised."""
@@ -337,11 +352,10 @@ def _log_exception(message: str, *args: object) -> None:
     logging.getLogger(__name__).exception(message, *args)
 
 
-def _usage_store(settings: Settings) -> UsageStore:
-    if settings.usage_table is None:
-        return MemoryUsageStore()
-    table = settings.usage_table
+def _dynamodb_client_factory(settings: Settings) -> Callable[[], DynamoDBClient]:
+    """One DynamoDB client per process, made on first use (never for a gateway without teams)."""
 
+    @functools.cache
     def client() -> DynamoDBClient:
         import boto3
         from botocore.config import Config
@@ -354,7 +368,13 @@ def _usage_store(settings: Settings) -> UsageStore:
             "dynamodb", region_name=settings.region, config=config
         )
 
-    return DynamoUsageStore(table, client)
+    return client
+
+
+def _usage_store(settings: Settings, dynamodb: Callable[[], DynamoDBClient]) -> UsageStore:
+    if settings.usage_table is None:
+        return MemoryUsageStore()
+    return DynamoUsageStore(settings.usage_table, dynamodb)
 
 
 def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClient:

@@ -53,6 +53,8 @@ class Settings:
     teams: Teams = field(default_factory=Teams)
     # The DynamoDB table of the teams' monthly usage; None: counted in memory (local runs).
     usage_table: str | None = None
+    # How long a team's stream slot is held at most (a crashed stream frees it then).
+    stream_lease_seconds: float = 960.0
 
     @property
     def bedrock_read_timeout_seconds(self) -> float:
@@ -99,6 +101,7 @@ class Settings:
             metrics_namespace=env.get("GATEWAY_METRICS_NAMESPACE") or METRIC_NAMESPACE,
             teams=teams,
             usage_table=env.get("GATEWAY_USAGE_TABLE") or None,
+            stream_lease_seconds=_number(env, "GATEWAY_STREAM_LEASE_SECONDS", 960.0, 30.0, 3600.0),
         )
 
 

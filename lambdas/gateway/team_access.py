@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from decimal import Decimal
 
 from .budgets import Budgets, Charge
+from .errors import ApiError
 from .metering import Usage
 from .routing import Routing, Target
+from .stream_slots import StreamSlots
 from .teams import TeamPolicy
 
 
 class TeamAccess:
     """Applies the caller's team policy to a request (none: every model, no budget)."""
 
-    def __init__(self, policy: TeamPolicy | None = None, budgets: Budgets | None = None) -> None:
+    def __init__(
+        self,
+        policy: TeamPolicy | None = None,
+        budgets: Budgets | None = None,
+        stream_slots: StreamSlots | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.policy = policy
         self._budgets = budgets
+        self._stream_slots = stream_slots
+        self._clock = clock
         self._admitted = False
+        # The request id holding one of the team's stream slots, until the request ends.
+        self._stream_holder: str | None = None
         # compare's per-model threads share one admission.
         self._lock = threading.Lock()
 
@@ -44,6 +58,39 @@ class TeamAccess:
             if not self._admitted:
                 budgets.admit(policy.name, policy.budget)
                 self._admitted = True
+
+    def hold_stream(self, request_id: str) -> None:
+        """Take one of the team's concurrent-stream slots (429 when all are taken)."""
+        policy, slots = self.policy, self._stream_slots
+        if policy is None or slots is None or policy.max_concurrent_streams is None:
+            return
+        limit = policy.max_concurrent_streams
+        try:
+            held = slots.acquire(policy.name, request_id, limit, self._clock())
+        except Exception as error:
+            raise ApiError(
+                503,
+                "The concurrent-stream check is unavailable; try again.",
+                type_="api_error",
+                code="stream_limit_unavailable",
+                headers={"Retry-After": "1"},
+            ) from error
+        if not held:
+            raise ApiError(
+                429,
+                f"Team '{policy.name}' already has {limit} streamed completions in flight "
+                "(its max_concurrent_streams); wait for one to end or call without stream.",
+                type_="rate_limit_error",
+                code="too_many_streams",
+                headers={"Retry-After": "1"},
+            )
+        self._stream_holder = request_id
+
+    def release_stream(self) -> None:
+        """Give back the stream slot this request holds, if any (raises what the store raises)."""
+        holder, self._stream_holder = self._stream_holder, None
+        if holder is not None and self.policy is not None and self._stream_slots is not None:
+            self._stream_slots.release(self.policy.name, holder)
 
     def charge(self, usage: Usage, cost: Decimal) -> Charge | None:
         """Add what the request used to the team's month (called once, after the request)."""

@@ -65,6 +65,8 @@ class TeamPolicy:
     aliases: frozenset[str] | None = None
     model_ids: frozenset[str] | None = None
     budget: TeamBudget = field(default_factory=TeamBudget)
+    # Streamed chat completions in flight at once, across every container; None: no limit.
+    max_concurrent_streams: int | None = None
     # Model id -> the team's application inference profile ARN (its line on the AWS bill).
     profiles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -112,6 +114,7 @@ class TeamPolicy:
             if budget.monthly_cost_limit_usd is not None
             else None,
             "soft_limit_percent": str(budget.soft_limit_percent),
+            "max_concurrent_streams": self.max_concurrent_streams,
         }
 
     @classmethod
@@ -119,6 +122,7 @@ class TeamPolicy:
         """Read one team from the deployment file (the inverse of to_dict)."""
         aliases, model_ids = data.get("aliases"), data.get("model_ids")
         tokens, cost = data.get("monthly_token_limit"), data.get("monthly_cost_limit_usd")
+        streams = data.get("max_concurrent_streams")
         if (aliases is None) != (model_ids is None):
             raise ValueError(f"team {name!r}: aliases and model_ids are both lists or both null")
         return cls(
@@ -130,6 +134,7 @@ class TeamPolicy:
                 monthly_cost_limit_usd=Decimal(str(cost)) if cost is not None else None,
                 soft_limit_percent=Decimal(str(data.get("soft_limit_percent", "80"))),
             ),
+            max_concurrent_streams=int(str(streams)) if streams is not None else None,
         )
 
 

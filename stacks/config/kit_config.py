@@ -164,14 +164,21 @@ def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
         else None,
         soft_limit_percent=Decimal(str(team.soft_limit_percent)),
     )
+    streams = team.max_concurrent_streams
     if not team.models:
-        return TeamPolicy(name=team.name, budget=budget)
+        return TeamPolicy(name=team.name, budget=budget, max_concurrent_streams=streams)
     routing = models.routing()
     aliases = frozenset(name for name in team.models if name in models.aliases)
     model_ids = frozenset(
         target.spec.model_id for name in team.models for target in routing.resolve(name)
     )
-    return TeamPolicy(name=team.name, aliases=aliases, model_ids=model_ids, budget=budget)
+    return TeamPolicy(
+        name=team.name,
+        aliases=aliases,
+        model_ids=model_ids,
+        budget=budget,
+        max_concurrent_streams=streams,
+    )
 
 
 def load_config(path: Path, env_name: str, *, today: date | None = None) -> KitConfig:

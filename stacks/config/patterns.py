@@ -26,6 +26,7 @@ NAME = form_pattern(
 STAGE = form_pattern(r"^[A-Za-z0-9_]{1,64}$", "a stage name: letters, digits and '_' (max 64)")
 VPC_ID = form_pattern(r"^vpc-[0-9a-f]{8,17}$", "a VPC id such as vpc-0abc1234")
 SUBNET_ID = form_pattern(r"^subnet-[0-9a-f]{8,17}$", "a subnet id such as subnet-0abc1234")
+ROUTE_TABLE_ID = form_pattern(r"^rtb-[0-9a-f]{8,17}$", "a route table id such as rtb-0abc1234")
 EMAIL = form_pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address")
 PRINCIPAL = form_pattern(
     r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/.+|user/.+)$",

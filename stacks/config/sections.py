@@ -41,6 +41,7 @@ from stacks.config.patterns import (
     PRODUCT_ID,
     REGION,
     ROLE,
+    ROUTE_TABLE_ID,
     STAGE,
     SUBNET_ID,
     TAG_KEY,
@@ -83,6 +84,8 @@ class NetworkConfig(Section):
     vpc_id: VpcId | None = None
     subnet_ids: tuple[Annotated[str, Field(pattern=SUBNET_ID)], ...] = ()
     availability_zones: tuple[str, ...] = ()
+    # With `existing`: the subnets' route tables, for the kit's DynamoDB gateway endpoint.
+    route_table_ids: tuple[Annotated[str, Field(pattern=ROUTE_TABLE_ID)], ...] = ()
 
     @model_validator(mode="after")
     def _fits_the_mode(self) -> Self:
@@ -102,7 +105,7 @@ class NetworkConfig(Section):
                 "mode 'existing' needs the VPC's CIDR block: the kit's security groups allow "
                 "HTTPS only to it, so a wrong default would cut the functions off from Bedrock",
             )
-        for key in ("vpc_id", "subnet_ids"):
+        for key in ("vpc_id", "subnet_ids", "route_table_ids"):
             if not existing and getattr(self, key):
                 raise Problem(key, "only allowed with mode 'existing'")
         if zones and not existing and len(zones) < 2:
@@ -138,6 +141,8 @@ class _TeamSettings(_Limits):
     monthly_cost_limit_usd: StrictFloat | None = Field(default=None, ge=0.01, le=10**9)
     # Share of a limit at which the alarm topic hears, once per month, that the team nears it.
     soft_limit_percent: StrictFloat = Field(default=80.0, ge=1, le=100)
+    # Streamed chat completions in flight at once across the deployment; unset: no limit.
+    max_concurrent_streams: StrictInt | None = Field(default=None, ge=1, le=10_000)
 
     @field_validator("tags")
     @classmethod

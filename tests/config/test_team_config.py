@@ -94,3 +94,17 @@ def test_team_inference_profiles_need_api_keys() -> None:
     assert problem(data) == (
         "api.team_inference_profiles: only with auth 'api_key': SigV4 callers belong to no team"
     )
+
+
+def test_a_teams_stream_limit_travels_to_the_gateway() -> None:
+    config = parse(with_team(max_concurrent_streams=3))
+    assert config.team_policies().policies["search"].max_concurrent_streams == 3
+    assert problem(with_team(max_concurrent_streams=0)) == (
+        "api.teams.search.max_concurrent_streams: must be at least 1, got 0"
+    )
+
+
+def test_route_tables_are_only_for_an_existing_vpc() -> None:
+    data = with_team()
+    data["network"] = {"route_table_ids": ["rtb-0abc12345678def01"]}
+    assert problem(data) == "network.route_table_ids: only allowed with mode 'existing'"

@@ -238,7 +238,10 @@ def test_key_mode_keeps_no_request_context_check(capsys: pytest.CaptureFixture[s
         ({}, "GATEWAY_AUTH must be set to 'key' or 'api-gateway'"),
         ({"GATEWAY_AUTH": ""}, "GATEWAY_AUTH must be set to 'key' or 'api-gateway'"),
         ({"GATEWAY_AUTH": "none"}, "GATEWAY_AUTH must be set to 'key' or 'api-gateway'"),
-        ({"GATEWAY_AUTH": "key"}, "GATEWAY_API_KEY or GATEWAY_API_KEYS must be set when GATEWAY_AUTH is 'key'"),
+        (
+            {"GATEWAY_AUTH": "key"},
+            "GATEWAY_API_KEY or GATEWAY_API_KEYS must be set when GATEWAY_AUTH is 'key'",
+        ),
         (
             {"GATEWAY_AUTH": "key", "GATEWAY_API_KEY": ""},
             "GATEWAY_API_KEY or GATEWAY_API_KEYS must be set when GATEWAY_AUTH is 'key'",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -49,6 +50,7 @@ CONFIG: dict[str, Any] = {
                 "throttle_rate_limit": 10,
                 "throttle_burst_limit": 20,
                 "monthly_cost_limit_usd": 5.0,
+                "max_concurrent_streams": 1,
             },
         },
     },
@@ -275,6 +277,26 @@ def test_usage_reports_the_callers_own_team_with_its_limits(teams: Teams) -> Non
     assert alpha["limits"]["monthly_cost_usd"] is None
     assert beta["limits"]["monthly_cost_usd"] is not None
     assert beta["requests"] == 0 < alpha["requests"]
+
+
+def test_a_team_at_its_concurrent_stream_limit_gets_a_429_until_a_stream_ends(
+    teams: Teams,
+) -> None:
+    slots = teams.app.gateway.stream_slots
+    # Another request of beta's is streaming (in another container, as far as this one knows).
+    assert slots.acquire("beta", "elsewhere", 1, time.time())
+    refused = teams.chat("beta", NOVA, stream=True)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_streams"
+    assert "Team 'beta' already has 1 streamed completions in flight" in error["message"]
+    # Buffered answers are not streams; alpha has no limit.
+    assert teams.chat("beta", NOVA).status_code == 200
+    assert teams.chat("alpha", "fast", stream=True).status_code == 200
+    slots.release("beta", "elsewhere")
+    assert teams.chat("beta", NOVA, stream=True).status_code == 200
+    # The stream that ended gave its slot back.
+    assert slots.acquire("beta", "next", 1, time.time())
 
 
 # --- behind API Gateway -----------------------------------------------------------------------
