@@ -1,9 +1,9 @@
 """Composes the kit's stacks from a validated KitConfig (called by app.py and by the tests).
 
-Stacks follow lifecycles: Stateful (keys, log groups, invocation-log bucket), Network,
-Service (gateway, API, monitoring) and, when a deploy-time feature is on, Governance. Each
-construct owns its roles, grants and cdk-nag acknowledgments; this module maps config onto
-their small typed props and adds the checks that apply to every stack.
+Stacks follow lifecycles: Stateful (keys, teams' tables, log groups, invocation-log bucket),
+Network, Service (gateway, API, monitoring) and, when a deploy-time feature is on,
+Governance. Each construct owns its roles, grants and cdk-nag acknowledgments; this module
+maps config onto their small typed props and adds the checks that apply to every stack.
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
-from lambdas.gateway.catalog import Provider
+from lambdas.gateway.catalog import InvocationPath, Provider
 from stacks.components.control_plane_access import (
     endpoint_statements,
     invocation_logging_permissions,
 )
 from stacks.components.gateway import GatewaySettings
 from stacks.components.gateway_asset import gateway_code
-from stacks.components.gateway_monitoring import AlarmThresholds
+from stacks.components.gateway_monitoring import AlarmThresholds, BudgetAlert
 from stacks.components.invocation_api import IamCallers, UsagePlanLimits
 from stacks.components.invocation_log_store import InvocationLogSettings
 from stacks.components.model_access import ModelAccess
+from stacks.components.team_profiles import ProfileSource, TeamProfileSet
 from stacks.config import AccessCheckMode, ApiAuth, EndpointType, KitConfig, NetworkMode
 from stacks.governance_stack import (
     AccessCheckSettings,
@@ -107,13 +108,34 @@ def _teams(config: KitConfig) -> tuple[UsagePlanLimits, ...]:
     )
 
 
+def _team_profiles(config: KitConfig) -> tuple[TeamProfileSet, ...]:
+    """Each team's application inference profiles: one per model it may call, as called."""
+    if not config.api.team_inference_profiles:
+        return ()
+    routing = config.models.routing()
+    policies = config.team_policies().policies
+    sets = []
+    for team in config.api.teams:
+        allowed = policies[team.name].model_ids
+        sources = tuple(
+            ProfileSource(
+                model_id=target.spec.model_id,
+                invocation_id=target.invocation_id,
+                geography=None if target.path is InvocationPath.IN_REGION else routing.geography,
+            )
+            for target in map(routing.target, routing.enabled)
+            if allowed is None or target.spec.model_id in allowed
+        )
+        sets.append(TeamProfileSet(team=team.name, tags=dict(team.tags), sources=sources))
+    return tuple(sets)
+
+
 def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
     """Add every stack of `config` to `app`, with cdk-nag checks."""
     env = Environment(account=config.deployment.account, region=config.deployment.region)
     prefix = f"BedrockKit-{config.env_name}"
     retention = RETENTION_DAYS[config.observability.log_retention_days]
     removal = RemovalPolicy.RETAIN if config.observability.retain_logs else RemovalPolicy.DESTROY
-    model_access = ModelAccess.of(config.models.specs(), config.models.cross_region)
     access_check = _access_check(config)
     logging = config.invocation_logging
 
@@ -123,6 +145,9 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         env=env,
         retention=retention,
         removal_policy=removal,
+        production=config.deployment.production,
+        env_name=config.env_name,
+        team_profiles=_team_profiles(config),
         invocation_logs=InvocationLogSettings(
             transition_to_infrequent_access_days=logging.transition_to_infrequent_access_days,
             expiration_days=logging.expiration_days,
@@ -131,6 +156,12 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         )
         if logging.enabled
         else None,
+    )
+    # The enabled models, and through the teams' application inference profiles if any.
+    model_access = ModelAccess.of(
+        config.models.specs(), config.models.cross_region
+    ).with_application_profiles(
+        stateful.team_profiles.arns_by_model() if stateful.team_profiles else {}
     )
     # The handlers' roles and the endpoint policies come from the same permissions.
     control_plane = [
@@ -151,7 +182,15 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         runtime_endpoint_statements=model_access.endpoint_statements(),
         control_plane_endpoint_statements=endpoint_statements(control_plane, "bedrock"),
         parameter_endpoint_statements=endpoint_statements(control_plane, "ssm"),
+        # The gateway functions count team usage in DynamoDB from the isolated subnets.
+        usage_endpoint_statements=stateful.team_tables.usage_endpoint_statements(),
+        # In an existing VPC, only on the route tables config names (KitNetwork warns without
+        # any: the VPC must then reach DynamoDB some other way).
+        existing_route_table_ids=network_config.route_table_ids,
         private_api=config.api.endpoint_type is EndpointType.PRIVATE,
+        log_key=stateful.logs.key,
+        log_retention=retention,
+        log_removal_policy=removal,
     )
     api = config.api
     service = ServiceStack(
@@ -160,9 +199,11 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         env=env,
         # The deployment's routing travels inside the asset (it outgrows Lambda's 4 KB of
         # environment variables once each enabled model carries its spec).
-        code=gateway_code(gateway_source, routing_json=config.models.routing().to_json()),
+        code=gateway_code(gateway_source, routing_json=config.gateway_routing_json()),
         model_access=model_access,
         logs=stateful.logs,
+        tables=stateful.team_tables,
+        team_profiles=stateful.team_profiles,
         vpc=network.network.vpc,
         subnets=network.network.subnets,
         security_group=network.network.gateway_security_group,
@@ -201,6 +242,12 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             emails=tuple(config.alarms.emails),
             topic_arn=config.alarms.topic_arn,
             model_ids=tuple(config.models.enabled),
+            teams=tuple(team.name for team in config.api.teams),
+            budget_alerts=tuple(
+                BudgetAlert(team.name, team.soft_limit_percent)
+                for team in config.api.teams
+                if team.budgeted
+            ),
         ),
     )
     governance = None

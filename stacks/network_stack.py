@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -29,7 +30,12 @@ class NetworkStack(Stack):
         runtime_endpoint_statements: Sequence[iam.PolicyStatement],
         control_plane_endpoint_statements: Sequence[iam.PolicyStatement],
         parameter_endpoint_statements: Sequence[iam.PolicyStatement],
+        usage_endpoint_statements: Sequence[iam.PolicyStatement],
+        existing_route_table_ids: Sequence[str],
         private_api: bool,
+        log_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        log_removal_policy: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         self._zones = list(availability_zones)
@@ -45,7 +51,12 @@ class NetworkStack(Stack):
             runtime_endpoint_statements=runtime_endpoint_statements,
             control_plane_endpoint_statements=control_plane_endpoint_statements,
             parameter_endpoint_statements=parameter_endpoint_statements,
+            usage_endpoint_statements=usage_endpoint_statements,
+            existing_route_table_ids=existing_route_table_ids,
             private_api=private_api,
+            log_key=log_key,
+            log_retention=log_retention,
+            log_removal_policy=log_removal_policy,
         )
         acknowledge_default_sg_handler(self)
 

@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.components.gateway import Gateway, GatewaySettings
-from stacks.components.gateway_monitoring import AlarmThresholds, GatewayMonitoring
+from stacks.components.gateway_monitoring import AlarmThresholds, BudgetAlert, GatewayMonitoring
 from stacks.components.invocation_api import (
     IamCallers,
     InvocationApi,
@@ -24,6 +24,8 @@ from stacks.components.invocation_api import (
 from stacks.components.key_authorizer import KeyAuthorizer
 from stacks.components.kit_logs import KitLogs
 from stacks.components.model_access import ModelAccess
+from stacks.components.team_profiles import TeamInferenceProfiles
+from stacks.components.team_tables import TeamTables
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class MonitoringSettings:
     emails: tuple[str, ...]
     topic_arn: str | None
     model_ids: tuple[str, ...]
+    teams: tuple[str, ...] = ()
+    budget_alerts: tuple[BudgetAlert, ...] = ()
 
 
 class ServiceStack(Stack):
@@ -64,6 +68,8 @@ class ServiceStack(Stack):
         code: lambda_.Code,
         model_access: ModelAccess,
         logs: KitLogs,
+        tables: TeamTables,
+        team_profiles: TeamInferenceProfiles | None,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
@@ -85,6 +91,8 @@ class ServiceStack(Stack):
             security_group=security_group,
             log_group=logs.gateway,
             settings=gateway,
+            tables=tables,
+            team_profiles_json=team_profiles.profiles_json() if team_profiles else None,
         )
         self.key_authorizer: KeyAuthorizer | None = None
         if api.iam_callers is None:
@@ -93,6 +101,7 @@ class ServiceStack(Stack):
                 "KeyAuthorizer",
                 log_group=logs.authorizer,
                 reserved_concurrency=api.authorizer_reserved_concurrency,
+                tables=tables,
             )
         self.invocation_api = InvocationApi(
             self,
@@ -117,6 +126,8 @@ class ServiceStack(Stack):
             log_retention=logs.retention,
             log_removal_policy=logs.removal_policy,
         )
+        if self.key_authorizer is not None:
+            self.key_authorizer.hand_out_usage_keys(self.invocation_api.api_keys)
         self.monitoring = GatewayMonitoring(
             self,
             "Monitoring",
@@ -129,4 +140,6 @@ class ServiceStack(Stack):
             thresholds=monitoring.thresholds,
             emails=monitoring.emails,
             topic_arn=monitoring.topic_arn,
+            teams=monitoring.teams,
+            budget_alerts=monitoring.budget_alerts,
         )

@@ -1,7 +1,8 @@
-"""StatefulStack: what holds data and outlives the service (keys, log groups, log buckets)."""
+"""StatefulStack: what holds data and outlives the service (keys, tables, logs, profiles)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
@@ -10,10 +11,12 @@ from constructs import Construct
 
 from stacks.components.invocation_log_store import InvocationLogSettings, InvocationLogStore
 from stacks.components.kit_logs import KitLogs
+from stacks.components.team_profiles import TeamInferenceProfiles, TeamProfileSet
+from stacks.components.team_tables import TeamTables
 
 
 class StatefulStack(Stack):
-    """Wires the operational logs and, when invocation logging is on, its store."""
+    """Wires the operational logs, the teams' tables and, with invocation logging, its store."""
 
     def __init__(
         self,
@@ -23,10 +26,23 @@ class StatefulStack(Stack):
         retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         invocation_logs: InvocationLogSettings | None,
+        production: bool,
+        env_name: str = "",
+        team_profiles: Sequence[TeamProfileSet] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.logs = KitLogs(self, "Logs", retention=retention, removal_policy=removal_policy)
+        self.team_tables = TeamTables(
+            self, "TeamTables", removal_policy=removal_policy, production=production
+        )
+        # The teams' application inference profiles: their ids stay while the service changes,
+        # and both the network's endpoint policy and the gateway's role name them.
+        self.team_profiles: TeamInferenceProfiles | None = None
+        if team_profiles:
+            self.team_profiles = TeamInferenceProfiles(
+                self, "TeamProfiles", env_name=env_name, teams=team_profiles
+            )
         self.invocation_logs: InvocationLogStore | None = None
         if invocation_logs is not None:
             self.invocation_logs = InvocationLogStore(

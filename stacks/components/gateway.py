@@ -24,6 +24,7 @@ from stacks.components.findings import (
 from stacks.components.gateway_function import GatewayFunction
 from stacks.components.lambda_permissions import service_role, vpc_networking
 from stacks.components.model_access import ModelAccess
+from stacks.components.team_tables import TeamTables
 
 
 def acknowledge_synchronous_function(
@@ -65,17 +66,21 @@ class Gateway(Construct):
         security_group: ec2.ISecurityGroup,
         log_group: logs.ILogGroup,
         settings: GatewaySettings,
+        tables: TeamTables,
+        team_profiles_json: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = service_role(
             self,
             "Role",
             service="lambda.amazonaws.com",
-            description="Bedrock gateway functions: invoke the enabled models, write their logs",
+            description="Bedrock gateway functions: invoke the enabled models, count team usage, "
+            "write their logs",
         )
         model_access.grant_invoke(self.role)
         log_group.grant_write(self.role)
         self.role.add_to_policy(vpc_networking())
+        tables.grant_usage_counting(self.role)
 
         def function(
             construct_id: str, timeout: int, *, streaming: bool, description: str
@@ -97,6 +102,7 @@ class Gateway(Construct):
                 description=description,
                 log_content=settings.log_content,
                 metrics_namespace=settings.metrics_namespace,
+                usage_table_name=tables.usage_table.table_name,
             )
             # The role's policy must exist before a function starts with it.
             gateway.function.node.add_dependency(self.role)
@@ -118,6 +124,10 @@ class Gateway(Construct):
             streaming=True,
             description="OpenAI-compatible Bedrock gateway: chat completions, streamed",
         )
+        if team_profiles_json is not None:
+            for each in (self.function, self.streaming_function):
+                # Each team's application inference profiles, which the gateway calls through.
+                each.add_environment("GATEWAY_TEAM_PROFILES", team_profiles_json)
         acknowledge(self.role, f"{AWS_SOLUTIONS}IAM5[Resource::*]", reasons.VPC_NETWORKING_WILDCARD)
         default_policy = self.role.node.try_find_child("DefaultPolicy")
         if default_policy is not None:

@@ -15,6 +15,7 @@ WEB_ADAPTER_HANDLER = "run.sh"
 WEB_ADAPTER_PORT = "8080"
 # Leave this much of the function's time for the answer and its log line.
 ANSWER_MARGIN_SECONDS = 2
+STREAM_LEASE_MARGIN_SECONDS = 60
 
 
 def gateway_environment(
@@ -23,6 +24,7 @@ def gateway_environment(
     timeout_seconds: int,
     log_content: bool,
     metrics_namespace: str,
+    usage_table_name: str | None = None,
 ) -> dict[str, str]:
     """Environment variables of the buffered (`streaming=False`) or the streaming function."""
     environment = {
@@ -40,6 +42,9 @@ def gateway_environment(
         # One attempt per model: an alias's next model is the retry.
         "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
     }
+    if usage_table_name is not None:
+        # Each team's monthly counters: read before a call, added to after it (budgets).
+        environment["GATEWAY_USAGE_TABLE"] = usage_table_name
     if streaming:
         environment |= {
             "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
@@ -47,6 +52,9 @@ def gateway_environment(
             "AWS_LWA_READINESS_CHECK_PATH": "/health",
             # The function behind API Gateway's STREAM integration.
             "AWS_LWA_INVOKE_MODE": "response_stream",
+            # A team's stream slot is held at most this long: a stream cut by a crash or a
+            # timeout frees it by itself after the function's timeout.
+            "GATEWAY_STREAM_LEASE_SECONDS": str(timeout_seconds + STREAM_LEASE_MARGIN_SECONDS),
             "PORT": WEB_ADAPTER_PORT,
         }
     return environment

@@ -56,6 +56,7 @@ class GatewayFunction(Construct):
         streaming: bool = False,
         log_content: bool = False,
         metrics_namespace: str = "BedrockKit/Gateway",
+        usage_table_name: str | None = None,
         description: str = "OpenAI-compatible gateway to Amazon Bedrock",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -88,5 +89,6 @@ class GatewayFunction(Construct):
                 timeout_seconds=int(timeout.to_seconds()),
                 log_content=log_content,
                 metrics_namespace=metrics_namespace,
+                usage_table_name=usage_table_name,
             ),
         )

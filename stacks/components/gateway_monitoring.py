@@ -51,8 +51,20 @@ class AlarmThresholds:
     daily_cost_usd: float
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetAlert:
+    """A team whose crossing of `soft_limit_percent` of a monthly budget pages the topic."""
+
+    team: str
+    soft_limit_percent: float
+
+
 class GatewayMonitoring(Construct):
-    """What the on-call engineer looks at: one dashboard, four alarms, three saved queries."""
+    """What the on-call engineer looks at: one dashboard, alarms and three saved queries.
+
+    Four alarms watch the whole gateway; one more per budgeted team (`budget_alerts`) fires
+    when the team crosses its soft budget threshold.
+    """
 
     def __init__(
         self,
@@ -68,20 +80,28 @@ class GatewayMonitoring(Construct):
         thresholds: AlarmThresholds,
         emails: Sequence[str],
         topic_arn: str | None,
+        teams: Sequence[str] = (),
+        budget_alerts: Sequence[BudgetAlert] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stage = api.deployment_stage
+        alerted = [alert.team for alert in budget_alerts]
+        if len(set(alerted)) != len(alerted):
+            raise ValueError(f"budget alerts name a team twice: {alerted}")
 
         def gateway_metric(
-            name: str, statistic: str = "Sum", model: str | None = None
+            name: str, statistic: str = "Sum", model: str | None = None, team: str | None = None
         ) -> cloudwatch.Metric:
+            # The gateway's EMF records declare per-model and per-team dimension sets
+            # (lambdas/gateway/metering.py): one dimension at a time, never both.
+            dimensions = {"model": model} if model else {"team": team} if team else {}
             return cloudwatch.Metric(
                 namespace=namespace,
                 metric_name=name,
-                dimensions_map={"model": model} if model else {},
+                dimensions_map=dimensions,
                 statistic=statistic,
                 period=FIVE_MINUTES,
-                label=model,
+                label=model or team,
             )
 
         requests = stage.metric_count(period=FIVE_MINUTES, statistic="Sum")
@@ -172,6 +192,61 @@ class GatewayMonitoring(Construct):
                 evaluation_periods=1,
             ),
         ]
+        # The gateway emits budget_soft_alerts = 1 once per team and month, on the request
+        # whose charge crosses the threshold: any datapoint is the news, silence is normal.
+        self.budget_alarms = [
+            self._alarm(
+                f"BudgetSoftLimit-{alert.team}",
+                # No label: an alarm on a labelled metric is rendered as a metric-math query.
+                cloudwatch.Metric(
+                    namespace=namespace,
+                    metric_name="budget_soft_alerts",
+                    dimensions_map={"team": alert.team},
+                    statistic="Sum",
+                    period=FIVE_MINUTES,
+                ),
+                1,
+                f"Team '{alert.team}' crossed {alert.soft_limit_percent:g}% of its monthly "
+                "budget (tokens or cost, UTC calendar month). At 100% the gateway stops its "
+                "requests with 429 until the month ends.",
+                evaluation_periods=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            )
+            for alert in budget_alerts
+        ]
+        self.alarms.extend(self.budget_alarms)
+        team_rows: list[list[cloudwatch.IWidget]] = []
+        if teams:
+            team_rows.append(
+                [
+                    cloudwatch.GraphWidget(
+                        title="Requests per team",
+                        left=[gateway_metric("requests", team=t) for t in teams],
+                        width=8,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title="Tokens per team (input + output)",
+                        left=[
+                            cloudwatch.MathExpression(
+                                expression=f"in{i} + out{i}",
+                                using_metrics={
+                                    f"in{i}": gateway_metric("input_tokens", team=t),
+                                    f"out{i}": gateway_metric("output_tokens", team=t),
+                                },
+                                label=t,
+                                period=FIVE_MINUTES,
+                            )
+                            for i, t in enumerate(teams)
+                        ],
+                        width=8,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title="Cost per team (USD, list price)",
+                        left=[gateway_metric("cost_usd", team=t) for t in teams],
+                        width=8,
+                    ),
+                ]
+            )
 
         self.dashboard = cloudwatch.Dashboard(
             self,
@@ -208,6 +283,7 @@ class GatewayMonitoring(Construct):
                         width=8,
                     ),
                 ],
+                *team_rows,
                 [
                     cloudwatch.GraphWidget(
                         title="Lambda throttles",
@@ -239,6 +315,9 @@ class GatewayMonitoring(Construct):
         threshold: float,
         description: str,
         evaluation_periods: int = 3,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        ),
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -247,7 +326,7 @@ class GatewayMonitoring(Construct):
             threshold=threshold,
             evaluation_periods=evaluation_periods,
             datapoints_to_alarm=min(2, evaluation_periods),
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            comparison_operator=comparison,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )

@@ -23,8 +23,8 @@ from stacks.components.findings import (
     checkov_skip,
 )
 
-# Request metadata and who made the request (key id, authorizer principal), never a body, a
-# header or the key value itself ($context.identity.apiKey is deliberately absent).
+# Request metadata and who made the request (usage-plan key id, the authorizer's team and kit key
+# id), never a body, a header or a key value ($context.identity.apiKey is deliberately absent).
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "extendedRequestId": "$context.extendedRequestId",
@@ -37,6 +37,9 @@ ACCESS_LOG_FIELDS = {
     "responseLength": "$context.responseLength",
     "apiKeyId": "$context.identity.apiKeyId",
     "principalId": "$context.authorizer.principalId",
+    # The authorizer's context: the caller's team and the kit key's id (never its secret).
+    "team": "$context.authorizer.team",
+    "keyId": "$context.authorizer.key_id",
     "callerArn": "$context.identity.userArn",
     "authorizerError": "$context.authorizer.error",
     "integrationError": "$context.integrationErrorMessage",
@@ -65,6 +68,96 @@ WAF_RULE_GROUPS = (
 WAF_RATE_LIMITED_STATUS = 429
 # WAF counts a rate-based rule's requests over this window (seconds).
 WAF_RATE_WINDOW_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """What API Gateway answers itself (a gateway response), in OpenAI's error shape."""
+
+    # None: the error's own status (the DEFAULT_4XX / DEFAULT_5XX fallbacks).
+    status: int | None
+    # A JSON string literal, or a template variable that API Gateway substitutes with one.
+    message: str
+    type: str
+    code: str
+
+    def template(self) -> str:
+        """The body template: `{"error": {"message", "type", "param": null, "code"}}`.
+
+        Gateway response templates are not run through VTL (no `$util`): `$context` variables
+        are substituted as text, and `$context.error.messageString` is the error message
+        already in double quotes (API Gateway developer guide, "Set up a gateway response":
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html).
+        """
+        return (
+            f'{{"error": {{"message": {self.message}, "type": "{self.type}", '
+            f'"param": null, "code": "{self.code}"}}}}'
+        )
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text)
+
+
+# Statuses are API Gateway's defaults for each type (API Gateway developer guide, "Gateway
+# response types": https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+# Answers whose wording concerns the kit's API keys: only with the authorizer.
+KEY_ANSWERS = {
+    # The authorizer raised Unauthorized, or the header is missing or malformed.
+    apigw.ResponseType.UNAUTHORIZED: ErrorAnswer(
+        401,
+        _quoted(
+            "Invalid or missing API key: send Authorization: Bearer <key> "
+            "(make keys create issues one)."
+        ),
+        "invalid_request_error",
+        "invalid_api_key",
+    ),
+    # The authorizer denied a known key; its context says why (expired, revoked,
+    # team_not_configured), which API Gateway substitutes into the code.
+    apigw.ResponseType.ACCESS_DENIED: ErrorAnswer(
+        403,
+        _quoted(
+            "API key refused: it is expired or revoked, or its team is no longer configured "
+            "(make keys create issues a new one)."
+        ),
+        "permission_error",
+        "api_key_$context.authorizer.reason",
+    ),
+    # The team's usage-plan key is not on a plan of this stage: a deployment problem.
+    apigw.ResponseType.INVALID_API_KEY: ErrorAnswer(
+        403,
+        _quoted(
+            "The API key's team has no usage plan on this API: ask the kit's operators to "
+            "check the team's configuration and redeploy."
+        ),
+        "permission_error",
+        "invalid_api_key",
+    ),
+}
+COMMON_ANSWERS = {
+    apigw.ResponseType.QUOTA_EXCEEDED: ErrorAnswer(
+        429,
+        _quoted("The team's daily request quota is used up: retry after it resets."),
+        "insufficient_quota",
+        "request_quota_exceeded",
+    ),
+    apigw.ResponseType.THROTTLED: ErrorAnswer(
+        429,
+        _quoted("Rate limit exceeded for the team or the API: retry after a short wait."),
+        "rate_limit_error",
+        "rate_limit_exceeded",
+    ),
+    apigw.ResponseType.DEFAULT_4_XX: ErrorAnswer(
+        None,
+        "$context.error.messageString",
+        "invalid_request_error",
+        "$context.error.responseType",
+    ),
+    apigw.ResponseType.DEFAULT_5_XX: ErrorAnswer(
+        None, "$context.error.messageString", "api_error", "$context.error.responseType"
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +285,7 @@ class InvocationApi(Construct):
             ),
         )
         CfnOutput(self, "BaseUrl", value=f"{self.api.url}v1", description="OpenAI base_url")
+        self._add_error_answers(with_keys=authorizer is not None)
         self.api_keys: dict[str, apigw.IApiKey] = {}
         if authorizer is not None:
             for team in teams:
@@ -229,19 +323,26 @@ class InvocationApi(Construct):
             quota=apigw.QuotaSettings(limit=team.quota_requests_per_day, period=apigw.Period.DAY),
         )
         plan.add_api_stage(stage=self.api.deployment_stage)
-        key = self.api.add_api_key(
-            f"ApiKey-{team.name}", description=f"API key of team {team.name}"
+        # Standalone (no stage of its own; its plan is on the stage): the authorizer's
+        # environment names the key, and the API's methods name the authorizer.
+        key = apigw.ApiKey(
+            self, f"ApiKey-{team.name}", description=f"Usage-plan key of team {team.name}"
         )
         plan.add_api_key(key)
         self.api_keys[team.name] = key
-        # The key's value never appears in outputs: fetch it with the id.
-        CfnOutput(
-            self,
-            f"ApiKeyId-{team.name}",
-            value=key.key_id,
-            description=f"Team {team.name}: aws apigateway get-api-key --include-value "
-            "--api-key <this id>",
-        )
+
+    def _add_error_answers(self, *, with_keys: bool) -> None:
+        """Answer API Gateway's own errors as OpenAI's SDKs expect them (JSON `error` object)."""
+        answers = {**(KEY_ANSWERS if with_keys else {}), **COMMON_ANSWERS}
+        for response_type, answer in answers.items():
+            self.api.add_gateway_response(
+                # The response type's own name, e.g. "UNAUTHORIZED" or "DEFAULT_4XX".
+                f"Answer{response_type.response_type}",
+                type=response_type,
+                status_code=None if answer.status is None else str(answer.status),
+                response_headers={"Content-Type": "'application/json'"},
+                templates={"application/json": answer.template()},
+            )
 
     def _add_web_acl(
         self,

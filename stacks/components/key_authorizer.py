@@ -1,25 +1,65 @@
-"""The Lambda token authorizer that turns `Authorization: Bearer <key>` into a usage-plan key."""
+"""The Lambda token authorizer: checks a kit API key and hands API Gateway its team's usage plan.
+
+The function reads one hashed key record from the keys table and, for a valid key, returns the
+team's usage-plan API key value (fetched by id from API Gateway) as `usageIdentifierKey`, so
+API Gateway meters the request against that team's plan. Clients never see a usage-plan key.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IValidation
 
+from lambdas.authorizer.keys import AUTHORIZER_CACHE_SECONDS
 from stacks.components import reasons
 from stacks.components.findings import acknowledge_both_packs, checkov_skip
 from stacks.components.gateway import acknowledge_synchronous_function
 from stacks.components.lambda_permissions import service_role
+from stacks.components.team_tables import TeamTables
 
-AUTHORIZER_SOURCE = Path(__file__).resolve().parents[2] / "lambdas" / "authorizer"
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+AUTHORIZER_PACKAGE = "authorizer"
+KEYS_TABLE_ENV = "KEYS_TABLE_NAME"
+USAGE_KEY_IDS_ENV = "TEAM_USAGE_KEY_IDS"
+# How long API Gateway reuses a decision for the same Authorization header: a revoked or
+# expired key stops working within a minute, while a busy client still costs one authorizer
+# call (and one DynamoDB read) per minute instead of one per request. One value shared with
+# `make keys revoke`, which tells the operator how long a revoked key may still pass.
+RESULTS_CACHE_TTL = Duration.seconds(AUTHORIZER_CACHE_SECONDS)
+
+
+def api_key_arn(key: apigw.IApiKey) -> str:
+    """ARN of one API Gateway API key: `arn:partition:apigateway:region::/apikeys/id`.
+
+    No account field (API Gateway developer guide, "Amazon API Gateway Amazon Resource Name
+    (ARN) reference": https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html).
+    """
+    return f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::/apikeys/{key.key_id}"
+
+
+@jsii.implements(IValidation)
+class _UsageKeysHandedOut:
+    """Fails synthesis when no team's usage-plan key was handed to the authorizer."""
+
+    def __init__(self, authorizer: KeyAuthorizer) -> None:
+        self._authorizer = authorizer
+
+    def validate(self) -> list[str]:
+        if self._authorizer.usage_keys is None:
+            return ["KeyAuthorizer: call hand_out_usage_keys() with each team's usage-plan key"]
+        return []
 
 
 class KeyAuthorizer(Construct):
-    """Authorizer function (outside the VPC: it calls nothing) and its token authorizer."""
+    """Authorizer function (outside the VPC: it reaches no VPC resource) and token authorizer."""
 
     def __init__(
         self,
@@ -28,34 +68,49 @@ class KeyAuthorizer(Construct):
         *,
         log_group: logs.ILogGroup,
         reserved_concurrency: int,
+        tables: TeamTables,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.usage_keys: dict[str, apigw.IApiKey] | None = None
         self.role = service_role(
             self,
             "Role",
             service="lambda.amazonaws.com",
-            description="API key authorizer function: write its logs",
+            description="API key authorizer: read key records and its teams' usage-plan keys",
         )
         log_group.grant_write(self.role)
+        tables.grant_key_lookup(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Moves the Bearer API key to API Gateway's usage-plan check",
+            description="Checks kit API keys and names the team's usage plan to API Gateway",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
-            handler="handler.handler",
+            handler=f"{AUTHORIZER_PACKAGE}.handler.handler",
+            # The asset root holds the package, so its modules import each other as usual.
             code=lambda_.Code.from_asset(
-                str(AUTHORIZER_SOURCE), exclude=["__pycache__", "*.pyc", "__init__.py"]
+                str(LAMBDAS),
+                exclude=[
+                    "*",
+                    f"!{AUTHORIZER_PACKAGE}",
+                    f"!{AUTHORIZER_PACKAGE}/**",
+                    "**/__pycache__",
+                    "**/*.pyc",
+                ],
             ),
             role=self.role,
             log_group=log_group,
             memory_size=128,
             timeout=Duration.seconds(3),
             reserved_concurrent_executions=reserved_concurrency or None,
+            environment={KEYS_TABLE_ENV: tables.keys_table.table_name},
         )
+        # The role's policy must exist before the function answers its first token.
+        self.function.node.add_dependency(self.role)
         acknowledge_synchronous_function(self.function, reserved_concurrency=reserved_concurrency)
         acknowledge_both_packs(self.function, "LambdaInsideVPC", reasons.AUTHORIZER_OUTSIDE_VPC)
         checkov_skip(self.function, "CKV_AWS_117", reasons.AUTHORIZER_OUTSIDE_VPC)
+        checkov_skip(self.function, "CKV_AWS_173", reasons.AUTHORIZER_PLAIN_ENVIRONMENT)
         self.authorizer = apigw.TokenAuthorizer(
             self,
             "TokenAuthorizer",
@@ -63,5 +118,27 @@ class KeyAuthorizer(Construct):
             identity_source=apigw.IdentitySource.header("Authorization"),
             # Malformed headers are refused by API Gateway without invoking the function.
             validation_regex=r"^[Bb]earer [!-~]+$",
-            results_cache_ttl=Duration.minutes(5),
+            results_cache_ttl=RESULTS_CACHE_TTL,
         )
+        self.node.add_validation(_UsageKeysHandedOut(self))
+
+    def hand_out_usage_keys(self, keys: Mapping[str, apigw.IApiKey]) -> None:
+        """Let the authorizer name each team's usage-plan key: its id, and a read of it only.
+
+        The keys must not be associated with a stage themselves (their usage plans are): the
+        function's environment refers to them, and the API's methods to the function.
+        """
+        self.usage_keys = dict(keys)
+        self.function.add_environment(
+            USAGE_KEY_IDS_ENV,
+            Stack.of(self).to_json_string({team: key.key_id for team, key in keys.items()}),
+        )
+        if keys:
+            # GetApiKey (includeValue) is an HTTP GET on the key's resource.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadTeamUsagePlanKeys",
+                    actions=["apigateway:GET"],
+                    resources=[api_key_arn(key) for key in keys.values()],
+                )
+            )

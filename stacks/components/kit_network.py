@@ -1,23 +1,37 @@
 """The isolated VPC (created or imported) and the private AWS endpoints the kit uses.
 
 No internet path: isolated subnets, no NAT. Every security group the kit creates carries an
-explicit egress list (EC2 would otherwise add allow-all egress), and every interface endpoint
-has a policy admitting only this account's principals, only for what the kit calls.
+explicit egress list (EC2 would otherwise add allow-all egress), and every endpoint has a
+policy admitting only this account's principals, only for what the kit calls. DynamoDB (the
+teams' usage counters) is reached through a gateway endpoint on the subnets' route tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws
+from aws_cdk import Annotations, Aws, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.components import reasons
-from stacks.components.findings import checkov_skip
+from stacks.components.encryption import encrypted_log_group
+from stacks.components.findings import (
+    AWS_SOLUTIONS,
+    acknowledge,
+    acknowledge_both_packs,
+    checkov_skip,
+)
 from stacks.components.lambda_permissions import service_role
+
+# Where the lookup reads the ID of the AWS-managed prefix list of DynamoDB's addresses.
+PREFIX_LIST_ID_PATH = "PrefixLists.0.PrefixListId"
+# The construct id of the one function CDK adds to a stack for all its AwsCustomResources.
+AWS_CUSTOM_RESOURCE_FUNCTION = "AWS679f53fac002430cb0da5b7982bd2287"
 
 
 class KitNetwork(Construct):
@@ -36,7 +50,12 @@ class KitNetwork(Construct):
         runtime_endpoint_statements: Sequence[iam.PolicyStatement],
         control_plane_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         parameter_endpoint_statements: Sequence[iam.PolicyStatement] = (),
+        usage_endpoint_statements: Sequence[iam.PolicyStatement] = (),
+        existing_route_table_ids: Sequence[str] = (),
         private_api: bool = False,
+        log_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         self.vpc: ec2.IVpc
@@ -50,6 +69,8 @@ class KitNetwork(Construct):
                 vpc_cidr_block=vpc_cidr,
                 availability_zones=list(availability_zones),
                 isolated_subnet_ids=list(existing_subnet_ids),
+                # One per subnet, same order; without them no gateway endpoint can be added.
+                isolated_subnet_route_table_ids=list(existing_route_table_ids) or None,
             )
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         # Inline rules to the VPC's own range: an explicit egress list replaces EC2's default
@@ -73,6 +94,21 @@ class KitNetwork(Construct):
             endpoint_group,
             runtime_endpoint_statements,
         )
+        self.dynamodb_endpoint: ec2.GatewayVpcEndpoint | None = None
+        if usage_endpoint_statements:
+            if log_key is None:
+                raise ValueError("reaching DynamoDB needs a log key for its prefix-list lookup")
+            self._reach_dynamodb(
+                usage_endpoint_statements,
+                can_route=existing_vpc_id is None or bool(existing_route_table_ids),
+                lookup_log_group=encrypted_log_group(
+                    self,
+                    "PrefixListLookupLogGroup",
+                    key=log_key,
+                    retention=log_retention,
+                    removal_policy=log_removal_policy,
+                ),
+            )
         self.control_plane_security_group: ec2.SecurityGroup | None = None
         if control_plane_endpoint_statements:
             # Deploy-time handlers (model access check, invocation logging) reach Bedrock's
@@ -138,6 +174,109 @@ class KitNetwork(Construct):
             ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to the interface endpoints"
         )
         return group
+
+    def _reach_dynamodb(
+        self,
+        statements: Sequence[iam.PolicyStatement],
+        *,
+        can_route: bool,
+        lookup_log_group: logs.ILogGroup,
+    ) -> None:
+        """The gateway functions reach DynamoDB: a gateway endpoint and an HTTPS egress rule.
+
+        Gateway endpoints are free and route by the subnets' route tables; the traffic still
+        leaves the functions' security group for DynamoDB's public addresses, which only the
+        AWS-managed prefix list names (VPC user guide, "Gateway endpoints for Amazon
+        DynamoDB": https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-ddb.html).
+        """
+        if can_route:
+            # In an existing VPC this can clash: a route table routes DynamoDB through at most
+            # one gateway endpoint, so deploying fails if the given route tables already have
+            # one; and this endpoint's policy then governs every DynamoDB call from those
+            # subnets, other workloads' included. Name only route tables the kit's subnets use
+            # alone, or leave them out and keep the VPC's own route to DynamoDB.
+            self.dynamodb_endpoint = self.vpc.add_gateway_endpoint(
+                "DynamoDbEndpoint",
+                service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+                subnets=[self.subnets],
+            )
+            for statement in statements:
+                self.dynamodb_endpoint.add_to_policy(statement)
+        else:
+            Annotations.of(self).add_warning_v2(
+                "bedrock-kit:no-dynamodb-endpoint",
+                "The existing VPC's route tables are not given: no DynamoDB gateway endpoint is "
+                "added. The gateway counts team usage in DynamoDB, so the kit's subnets must "
+                "already route to it (an existing DynamoDB gateway endpoint or a NAT).",
+            )
+        self.gateway_security_group.add_egress_rule(
+            ec2.Peer.prefix_list(self._dynamodb_prefix_list_id(lookup_log_group)),
+            ec2.Port.tcp(443),
+            "HTTPS to DynamoDB (the teams' usage table)",
+        )
+
+    def _dynamodb_prefix_list_id(self, log_group: logs.ILogGroup) -> str:
+        """The region's AWS-managed DynamoDB prefix list ID, looked up at deployment.
+
+        CloudFormation returns no prefix list ID for a gateway endpoint, and the IDs differ by
+        region: CDK's AwsCustomResource reads it with one Describe call when the stack is
+        created (and again only if the call itself changes).
+        """
+        lookup = cr.AwsCustomResource(
+            self,
+            "DynamoDbPrefixList",
+            on_update=cr.AwsSdkCall(
+                service="EC2",
+                action="describeManagedPrefixLists",
+                parameters={
+                    "Filters": [
+                        {
+                            "Name": "prefix-list-name",
+                            "Values": [f"com.amazonaws.{Aws.REGION}.dynamodb"],
+                        }
+                    ]
+                },
+                physical_resource_id=cr.PhysicalResourceId.from_response(PREFIX_LIST_ID_PATH),
+                output_paths=[PREFIX_LIST_ID_PATH],
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        sid="DescribeManagedPrefixLists",
+                        actions=["ec2:DescribeManagedPrefixLists"],
+                        resources=["*"],
+                    )
+                ]
+            ),
+            # The Lambda runtime's SDK has this call; no download from npm at deploy time.
+            install_latest_aws_sdk=False,
+            log_group=log_group,
+        )
+        acknowledge(
+            lookup, f"{AWS_SOLUTIONS}IAM5[Resource::*]", reasons.PREFIX_LIST_LOOKUP_WILDCARD
+        )
+        acknowledge_both_packs(lookup, "IAMNoInlinePolicy", reasons.ROLE_OWN_POLICY)
+        self._acknowledge_lookup_function()
+        return lookup.get_response_field(PREFIX_LIST_ID_PATH)
+
+    def _acknowledge_lookup_function(self) -> None:
+        """The singleton function CDK adds to the stack for every AwsCustomResource."""
+        stack = Stack.of(self)
+        for child in stack.node.children:
+            if not child.node.id.startswith(AWS_CUSTOM_RESOURCE_FUNCTION):
+                continue
+            acknowledge(
+                child,
+                f"{AWS_SOLUTIONS}IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                reasons.LAMBDA_BASIC_EXECUTION,
+            )
+            acknowledge_both_packs(child, "LambdaInsideVPC", reasons.PREFIX_LIST_LOOKUP)
+            acknowledge_both_packs(child, "LambdaConcurrency", reasons.DEPLOY_TIME_CONCURRENCY)
+            acknowledge_both_packs(child, "LambdaDLQ", reasons.PREFIX_LIST_LOOKUP_RETRIES)
+            checkov_skip(child, "CKV_AWS_117", reasons.PREFIX_LIST_LOOKUP)
+            checkov_skip(child, "CKV_AWS_115", reasons.DEPLOY_TIME_CONCURRENCY)
+            checkov_skip(child, "CKV_AWS_116", reasons.PREFIX_LIST_LOOKUP_RETRIES)
 
     def _endpoint(
         self,

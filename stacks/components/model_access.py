@@ -9,8 +9,10 @@ the foundation model in each destination region only through that profile
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from aws_cdk import Aws, Token
 from aws_cdk import aws_iam as iam
@@ -34,6 +36,21 @@ class ModelArns:
     routes: tuple[tuple[str, ...], ...]
     # Region-less foundation-model ARNs that `global.` profiles route to.
     global_models: tuple[str, ...]
+    # The model id of each direct model and each profile (same orders as the ARNs), and of
+    # each global model.
+    direct_model_ids: tuple[str, ...] = ()
+    profile_models: tuple[str, ...] = ()
+    global_model_ids: tuple[str, ...] = ()
+    # Application inference profiles (teams' cost lines): model id -> their ARNs. A call
+    # through one reaches the model as a call through its copied profile does.
+    application_profiles: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def application_profile_arns(self) -> tuple[str, ...]:
+        """Every application inference profile, in model order."""
+        return tuple(arn for arns in self.application_profiles.values() for arn in arns)
 
     @property
     def routed_models(self) -> tuple[str, ...]:
@@ -62,14 +79,18 @@ def model_arns(
 ) -> ModelArns:
     """Derive the ARNs for `specs` the way the gateway calls them under `geography`."""
     direct: list[str] = []
+    direct_ids: list[str] = []
     profiles: list[str] = []
+    profile_models: list[str] = []
     routes: list[tuple[str, ...]] = []
     global_models: list[str] = []
     for spec in specs:
         if geography is None or geography not in spec.profile_geographies:
             direct.append(foundation_model_arn(spec.model_id, region))
+            direct_ids.append(spec.model_id)
             continue
         profiles.append(inference_profile_arn(spec.profile_id(geography), region=region))
+        profile_models.append(spec.model_id)
         # The source region serves profile calls too; list it once when it is known at synth.
         destinations = [region, *DESTINATIONS[geography]]
         if not Token.is_unresolved(region):
@@ -77,7 +98,15 @@ def model_arns(
         routes.append(tuple(foundation_model_arn(spec.model_id, r) for r in destinations))
         if geography is Geography.GLOBAL:
             global_models.append(foundation_model_arn(spec.model_id, ""))
-    return ModelArns(tuple(direct), tuple(profiles), tuple(routes), tuple(global_models))
+    return ModelArns(
+        tuple(direct),
+        tuple(profiles),
+        tuple(routes),
+        tuple(global_models),
+        direct_model_ids=tuple(direct_ids),
+        profile_models=tuple(profile_models),
+        global_model_ids=tuple(profile_models) if geography is Geography.GLOBAL else (),
+    )
 
 
 def invoke_statements(
@@ -108,20 +137,32 @@ def invoke_statements(
                 resources=list(arns.profiles),
             )
         )
-        # Destination-region models only through their own profile, never called directly.
-        # One statement per profile keeps each statement small enough for IAM's policy size
-        # limits however many regions a geography lists (and states the pairing exactly).
+        # Destination-region models only through their own profile (or an application profile
+        # copied from it), never called directly. One statement per profile keeps each
+        # statement small enough for IAM's policy size limits however many regions a geography
+        # lists (and states the pairing exactly).
         statements.extend(
             iam.PolicyStatement(
                 principals=principals,
                 sid=f"InvokeModelsThroughProfile{index}",
                 actions=actions,
                 resources=list(route),
-                conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile}},
+                conditions={
+                    "StringEquals": {
+                        "bedrock:InferenceProfileArn": _through(
+                            profile, arns.application_profiles.get(model_id, ())
+                        )
+                    }
+                },
             )
-            for index, (profile, route) in enumerate(zip(arns.profiles, arns.routes, strict=True))
+            for index, (profile, route, model_id) in enumerate(
+                zip(arns.profiles, arns.routes, arns.profile_models, strict=True)
+            )
         )
     if arns.global_models:
+        applications = [
+            a for m in arns.global_model_ids for a in arns.application_profiles.get(m, ())
+        ]
         statements.append(
             iam.PolicyStatement(
                 principals=principals,
@@ -130,13 +171,32 @@ def invoke_statements(
                 resources=list(arns.global_models),
                 conditions={
                     "StringEquals": {
-                        "bedrock:InferenceProfileArn": list(arns.profiles),
+                        "bedrock:InferenceProfileArn": [*arns.profiles, *applications],
                         "aws:RequestedRegion": "unspecified",
                     }
                 },
             )
         )
+    if arns.application_profile_arns:
+        # The teams' application inference profiles themselves. A model in the region is
+        # reached through one as it is directly (InvokeEnabledModels, no condition); a routed
+        # model only through its profiles (above), the application ones included: AWS asks for
+        # the profile and "the foundation model in each Region associated with it"
+        # (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html).
+        statements.append(
+            iam.PolicyStatement(
+                principals=principals,
+                sid="InvokeTeamInferenceProfiles",
+                actions=actions,
+                resources=list(arns.application_profile_arns),
+            )
+        )
     return statements
+
+
+def _through(profile: str, applications: Sequence[str]) -> str | list[str]:
+    """The condition's value: the profile ARN alone, or with its application profiles."""
+    return [profile, *applications] if applications else profile
 
 
 def account_scoped(statement: iam.PolicyStatement) -> iam.PolicyStatement:
@@ -157,6 +217,14 @@ class ModelAccess:
     ) -> ModelAccess:
         """Access to `specs` as the gateway calls them under `geography`."""
         return cls(model_arns(specs, geography, region=region))
+
+    def with_application_profiles(self, arns: Mapping[str, Sequence[str]]) -> ModelAccess:
+        """The same access, also through these application inference profiles (by model id)."""
+        unknown = set(arns) - set(self.arns.profile_models) - set(self.arns.direct_model_ids)
+        if unknown:
+            raise ValueError(f"application profiles of models not enabled: {sorted(unknown)}")
+        profiles = MappingProxyType({model: tuple(values) for model, values in arns.items()})
+        return ModelAccess(dataclasses.replace(self.arns, application_profiles=profiles))
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:
         """Allow `grantee` to invoke (and stream from) exactly the enabled models."""

@@ -24,14 +24,20 @@ NO_RESERVED_CONCURRENCY = (
     "afford one. Usage plans, stage throttling and WAF bound the traffic instead."
 )
 PLAIN_ENVIRONMENT = (
-    "The environment holds no secret: model routing file name, timeouts and Web Adapter "
+    "The environment holds no secret: file and table names, timeouts and Web Adapter "
     "settings, all visible in the template anyway. Lambda encrypts it at rest with an "
     "AWS-owned key; a customer key would add a KMS call to every cold start for nothing."
 )
+AUTHORIZER_PLAIN_ENVIRONMENT = (
+    "The environment holds no secret: the keys table's name and each team's usage-plan API key "
+    "*id* (never a key value), both visible in the template anyway. Lambda encrypts it at rest "
+    "with an AWS-owned key; a customer key would add a KMS call to every cold start for nothing."
+)
 AUTHORIZER_OUTSIDE_VPC = (
-    "The API key authorizer calls no AWS service and no network resource: it only reads the "
-    "Authorization header. Outside the VPC it starts faster and costs no network interfaces "
-    "when junk tokens arrive; it holds no data and its role may only write its own logs."
+    "The API key authorizer calls only DynamoDB (GetItem of one key record) and API Gateway "
+    "(GetApiKey of its team's usage-plan key), both over their regional HTTPS endpoints with "
+    "SigV4; it reaches no resource inside the VPC. Outside it, it starts faster and costs no "
+    "network interfaces when junk tokens arrive; its role allows exactly those two reads."
 )
 NO_CACHE = (
     "Responses are per-request model generations (POST bodies) and the chat route streams; "
@@ -50,9 +56,9 @@ NO_WAF = (
     "environments get AWS WAF with a per-IP rate-based rule by default."
 )
 NO_COGNITO = (
-    "Callers are services using API keys (the OpenAI SDK's Bearer token, checked against "
-    "per-team usage plans by API Gateway) or AWS IAM (SigV4); there are no end users to sign "
-    "in with a Cognito user pool."
+    "Callers are services using the kit's API keys (the OpenAI SDK's Bearer token, checked by "
+    "the kit's Lambda authorizer against hashed records and metered by per-team usage plans) or "
+    "AWS IAM (SigV4); there are no end users to sign in with a Cognito user pool."
 )
 APIGW_LOGGING_ROLE = (
     "api.manage_account_logging_role is on: this environment owns the account-and-region "
@@ -119,4 +125,31 @@ ROLE_OWN_POLICY = (
 AUDITOR_READS_OBJECTS = (
     "The auditor reads the objects of this one bucket (invocation logs, whose keys Bedrock "
     "chooses by date); no other bucket, and no write or delete action."
+)
+TABLES_USE_PITR = (
+    "Point-in-time recovery is on: the table can be restored to any second of the last 35 "
+    "days. It holds small, reissuable records (hashed API keys, monthly usage counters); an "
+    "AWS Backup plan would add a vault, a service role and stored copies for no recovery point "
+    "PITR does not already give."
+)
+PREFIX_LIST_LOOKUP = (
+    "CDK's AwsCustomResource function that looks up the ID of the AWS-managed DynamoDB prefix "
+    "list (ec2:DescribeManagedPrefixLists) so the gateway's security group can allow HTTPS to "
+    "DynamoDB by an explicit rule; CloudFormation offers no other way to read that ID. It runs "
+    "only during stack operations, invoked by CloudFormation, and must reach the EC2 API, which "
+    "the isolated VPC cannot."
+)
+PREFIX_LIST_LOOKUP_RETRIES = (
+    "Runs only when CloudFormation creates or updates the lookup; a failure fails that "
+    "deployment visibly with the reason, and the next deployment simply asks again. A "
+    "dead-letter queue would hold events nobody can replay."
+)
+PREFIX_LIST_LOOKUP_WILDCARD = (
+    "ec2:DescribeManagedPrefixLists is a Describe action, for which EC2 supports no "
+    "resource-level permissions: IAM accepts only '*'. It is the lookup function's only action."
+)
+LAMBDA_BASIC_EXECUTION = (
+    "AWSLambdaBasicExecutionRole, which CDK attaches to its own custom-resource function, "
+    "grants only CloudWatch Logs actions (create the function's log group and streams, put "
+    "events)."
 )

@@ -77,7 +77,9 @@ def test_bearer_keys_reach_usage_plans_through_the_token_authorizer(env: Synthes
 
 def test_authorizer_runs_outside_the_vpc_with_its_own_concurrency(env: Synthesized) -> None:
     functions = env.service.find_resources("AWS::Lambda::Function").values()
-    (authorizer,) = [f for f in functions if f["Properties"]["Handler"] == "handler.handler"]
+    (authorizer,) = [
+        f for f in functions if f["Properties"]["Handler"] == "authorizer.handler.handler"
+    ]
     # It calls nothing: no network interface, no cold start in the VPC for a junk token.
     assert "VpcConfig" not in authorizer["Properties"]
     expected = env.config.api.authorizer_reserved_concurrency or None
@@ -99,6 +101,7 @@ def test_access_log_names_the_key_id_and_principal_but_never_the_key(env: Synthe
     assert fields == ACCESS_LOG_FIELDS
     assert fields["apiKeyId"] == "$context.identity.apiKeyId"
     assert fields["principalId"] == "$context.authorizer.principalId"
+    assert fields["team"] == "$context.authorizer.team"
     assert "$context.identity.apiKey" not in fields.values()
 
 
@@ -160,7 +163,7 @@ def test_an_environment_may_own_the_account_logging_role_when_config_says_so() -
     template.resource_count_is("AWS::ApiGateway::Account", 1)
 
 
-def test_each_team_gets_its_own_usage_plan_key_and_output() -> None:
+def test_each_team_gets_its_own_usage_plan_and_standalone_key() -> None:
     template = api_alone(
         teams=(UsagePlanLimits("search", 10, 20, 100), UsagePlanLimits("chatbot", 2, 4, 1000))
     )
@@ -170,10 +173,22 @@ def test_each_team_gets_its_own_usage_plan_key_and_output() -> None:
     }
     assert plans["Usage plan of team search"]["Quota"] == {"Limit": 100, "Period": "DAY"}
     assert plans["Usage plan of team chatbot"]["Throttle"] == {"RateLimit": 2, "BurstLimit": 4}
-    template.resource_count_is("AWS::ApiGateway::ApiKey", 2)
+    keys = template.find_resources("AWS::ApiGateway::ApiKey").values()
+    assert len(keys) == 2
+    # No stage on the key itself: the authorizer's environment can name it without a cycle.
+    assert all("StageKeys" not in key["Properties"] for key in keys)
     template.resource_count_is("AWS::ApiGateway::UsagePlanKey", 2)
     outputs = template.to_json()["Outputs"]
-    assert sum(1 for name in outputs if name.startswith("ApiApiKeyId")) == 2
+    assert not [name for name in outputs if "ApiKey" in name]
+
+
+def test_iam_mode_answers_errors_without_api_key_wording() -> None:
+    template = api_alone(with_authorizer=False, iam_callers=IamCallers((), "o-a1b2c3d4e5"))
+    types = {
+        r["Properties"]["ResponseType"]
+        for r in template.find_resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert types == {"QUOTA_EXCEEDED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"}
 
 
 def test_iam_mode_admits_only_the_named_principals_and_organization() -> None:

@@ -17,6 +17,7 @@ from stacks.components.key_authorizer import KeyAuthorizer
 from stacks.components.kit_logs import KitLogs
 from stacks.components.kit_network import KitNetwork
 from stacks.components.model_access import ModelAccess
+from stacks.components.team_tables import TeamTables
 from tests.infra.cfn import as_list, policy_statements, render
 from tests.infra.conftest import project_app, stand_in_function
 
@@ -25,6 +26,10 @@ NOVA = "amazon.nova-micro-v1:0"
 
 def bare() -> Stack:
     return Stack(project_app(), "Bare")
+
+
+def team_tables(stack: Stack) -> TeamTables:
+    return TeamTables(stack, "Tables", removal_policy=RemovalPolicy.DESTROY, production=False)
 
 
 def test_gateway_grants_its_role_exactly_the_model_access_it_is_given() -> None:
@@ -49,6 +54,7 @@ def test_gateway_grants_its_role_exactly_the_model_access_it_is_given() -> None:
             log_content=False,
             metrics_namespace="BedrockKit/test",
         ),
+        tables=team_tables(stack),
     )
     template = Template.from_stack(stack)
     functions = [
@@ -74,8 +80,13 @@ def test_gateway_grants_its_role_exactly_the_model_access_it_is_given() -> None:
 def test_key_authorizer_stands_outside_any_vpc_with_optional_concurrency(reserved: int) -> None:
     stack = bare()
     authorizer = KeyAuthorizer(
-        stack, "Authorizer", log_group=logs.LogGroup(stack, "Logs"), reserved_concurrency=reserved
+        stack,
+        "Authorizer",
+        log_group=logs.LogGroup(stack, "Logs"),
+        reserved_concurrency=reserved,
+        tables=team_tables(stack),
     )
+    authorizer.hand_out_usage_keys({"default": apigw.ApiKey(stack, "Key")})
     # A token authorizer only synthesizes once a method uses it.
     apigw.RestApi(stack, "Api").root.add_method(
         "GET", apigw.MockIntegration(), authorizer=authorizer.authorizer

@@ -52,22 +52,41 @@ def test_gateway_role_invokes_exactly_the_enabled_models(env: Synthesized) -> No
     direct, profiles, routed = expected_arns(env.config)
     by_sid = {s["Sid"]: s for s in bedrock_statements(env)}
     through = through_profile_statements(env)
+    teams = env.config.api.team_inference_profiles
     assert set(by_sid) == {
         "InvokeEnabledModels",
         "InvokeEnabledInferenceProfiles",
         *(s["Sid"] for s in through),
+        *(["InvokeTeamInferenceProfiles"] if teams else []),
     }
     assert set(as_list(by_sid["InvokeEnabledModels"]["Resource"])) == direct
     assert set(as_list(by_sid["InvokeEnabledInferenceProfiles"]["Resource"])) == profiles
     assert {r for s in through for r in as_list(s["Resource"])} == routed
-    # Each profile's destination models are reachable only through that profile.
-    conditions = [s["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"] for s in through]
-    assert sorted(conditions) == sorted(profiles)
-    for statement in through:
-        model_id = statement["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"].split(
-            ".", 1
-        )[1]
+    # Each profile's destination models are reachable only through that profile, or through
+    # a team's application profile copied from it (the Stateful stack's TeamProfiles).
+    conditions = [
+        as_list(s["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]) for s in through
+    ]
+    assert sorted(values[0] for values in conditions) == sorted(profiles)
+    for statement, values in zip(through, conditions, strict=True):
+        model_id = values[0].split(".", 1)[1]
         assert all(r.endswith(f"/{model_id}") for r in as_list(statement["Resource"]))
+        applications = values[1:]
+        assert len(applications) == (len(env.config.api.teams) if teams else 0)
+        assert all(team_profile(arn, model_id) for arn in applications)
+    if teams:
+        for arn in as_list(by_sid["InvokeTeamInferenceProfiles"]["Resource"]):
+            assert team_profile(arn), arn
+
+
+def team_profile(arn: str, model_id: str = "") -> bool:
+    """Whether `arn` is a team's application inference profile (of `model_id`, if given)."""
+    squashed = "".join(c for c in model_id if c.isalnum())
+    return (
+        "ExportsOutputFnGetAttTeamProfiles" in arn
+        and "InferenceProfileArn" in arn
+        and squashed in arn
+    )
 
 
 def test_bedrock_statements_allow_only_invoke_actions_and_no_wildcards(env: Synthesized) -> None:

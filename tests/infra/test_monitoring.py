@@ -29,13 +29,20 @@ def test_dashboard_covers_traffic_errors_latency_and_per_model_tokens_and_cost(
     assert f"BedrockKit/{env.config.env_name}" in body
 
 
-def test_four_alarms_publish_to_the_encrypted_topic_with_config_thresholds(
+def test_four_alarms_and_one_per_budgeted_team_publish_to_the_encrypted_topic(
     env: Synthesized,
 ) -> None:
-    alarms = {
+    every = {
         a["Properties"]["AlarmDescription"]: a["Properties"]
         for a in env.service.find_resources("AWS::CloudWatch::Alarm").values()
     }
+    budgeted = [team for team in env.config.api.teams if team.budgeted]
+    assert budgeted, "the shipped configs give their team a budget"
+    budget_alarms = {d: a for d, a in every.items() if a.get("MetricName") == "budget_soft_alerts"}
+    assert len(budget_alarms) == len(budgeted)
+    for team in budgeted:
+        assert any(f"Team '{team.name}'" in description for description in budget_alarms)
+    alarms = {d: a for d, a in every.items() if d not in budget_alarms}
     assert len(alarms) == 4
     (topic_id, topic) = next(iter(env.service.find_resources("AWS::SNS::Topic").items()))
     assert "KmsMasterKeyId" in topic["Properties"]
@@ -48,7 +55,7 @@ def test_four_alarms_publish_to_the_encrypted_topic_with_config_thresholds(
         "p99 API latency above threshold (ms)": config.p99_latency_ms,
         "List-price cost of model calls in the last day above budget (USD)": config.daily_cost_usd,
     }
-    for alarm in alarms.values():
+    for alarm in every.values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
 
 

@@ -29,19 +29,26 @@ def test_flow_logs_capture_all_traffic_into_the_encrypted_log_group(env: Synthes
     assert properties["LogDestinationType"] == "cloud-watch-logs"
     assert "FlowLogGroup" in properties["LogGroupName"]
     assert "FlowLogsRole" in properties["DeliverLogsPermissionArn"]
-    # The only policy in the network stack is the flow logs role's own.
-    (policy,) = env.network.find_resources("AWS::IAM::Policy").values()
-    (role,) = policy["Properties"]["Roles"]
-    assert role["Ref"].startswith("NetworkFlowLogsRole")
+    # The network stack's policies: the flow logs role's own, and the DynamoDB prefix-list
+    # lookup's (one Describe action), nothing else.
+    roles = sorted(
+        role["Ref"]
+        for policy in env.network.find_resources("AWS::IAM::Policy").values()
+        for role in policy["Properties"]["Roles"]
+    )
+    assert len(roles) == 2
+    assert roles[0].startswith("AWS679f53fac002430cb0da5b7982bd2287")  # CDK's AwsCustomResource
+    assert roles[1].startswith("NetworkFlowLogsRole")
 
 
 def test_no_endpoint_for_a_service_the_kit_does_not_call(env: Synthesized) -> None:
-    # Lambda ships function logs itself: no code in the VPC calls CloudWatch Logs.
+    # Lambda ships function logs itself: no code in the VPC calls CloudWatch Logs. DynamoDB
+    # holds the teams' usage counters (a free gateway endpoint).
     services = {
         str(render(e["Properties"]["ServiceName"])).rsplit(".", 1)[-1]
         for e in env.network.find_resources("AWS::EC2::VPCEndpoint").values()
     }
-    assert services == {"bedrock-runtime", "bedrock"}
+    assert services == {"bedrock-runtime", "bedrock", "dynamodb"}
 
 
 @pytest.mark.parametrize("service", ["bedrock-runtime", "bedrock"])
@@ -98,6 +105,10 @@ def test_bedrock_endpoint_policy_allows_only_the_enabled_models(env: Synthesized
         assert any(
             resource.endswith("/" + m) or resource.endswith("." + m)
             for m in env.config.models.enabled
+        ) or (
+            # A team's application inference profile (api.team_inference_profiles).
+            env.config.api.team_inference_profiles
+            and "ExportsOutputFnGetAttTeamProfiles" in resource
         ), resource
 
 

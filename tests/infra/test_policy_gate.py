@@ -245,3 +245,23 @@ def test_every_policy_fits_iams_size_limits_once_resolved(env: Synthesized) -> N
     assert inline_by_role
     for role, size in inline_by_role.items():
         assert size <= ROLE_INLINE_LIMIT, (role, size)
+
+
+# The teams' tables are read and counted item by item; nothing lists, scans or deletes them.
+DYNAMODB_ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+
+
+def test_dynamodb_access_is_item_level_on_the_kits_own_tables(env: Synthesized) -> None:
+    tables = set(env.stateful.find_resources("AWS::DynamoDB::Table"))
+    checked = 0
+    for _, statement in all_statements(env):
+        actions = [a for a in as_list(statement.get("Action", [])) if a.startswith("dynamodb:")]
+        if not actions:
+            continue
+        checked += 1
+        assert set(actions) <= DYNAMODB_ITEM_ACTIONS, statement
+        for resource in as_list(statement["Resource"]):
+            assert "*" not in resource, statement
+            assert any(f"GetAtt{table}Arn" in resource for table in tables), statement
+    # The authorizer's role, the gateway's role and the DynamoDB endpoint's policy.
+    assert checked >= 3
