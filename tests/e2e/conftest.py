@@ -57,31 +57,30 @@ def running_gateway(*arguments: str) -> Iterator[LocalGateway]:
     env.pop("GATEWAY_API_KEY", None)
     # Its output goes to a file: a pipe nobody reads fills up with log lines and blocks the
     # gateway mid-request (and then its shutdown).
-    output = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.run", *arguments],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+    with tempfile.TemporaryFile(mode="w+") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.run", *arguments],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    output.seek(0)
+                    raise AssertionError(f"gateway did not start:\n{output.read()}") from None
+                time.sleep(0.1)
         try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                output.seek(0)
-                raise AssertionError(f"gateway did not start:\n{output.read()}") from None
-            time.sleep(0.1)
-    try:
-        yield LocalGateway(base_url=f"{base}/v1", process=process)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        output.close()
+            yield LocalGateway(base_url=f"{base}/v1", process=process)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
