@@ -3,7 +3,9 @@
 A benchmark's backend must answer faster than the overhead it measures; the project's emulator
 validates every request like Bedrock and costs about a millisecond, which dilutes any ratio.
 This server does nothing but answer `POST /model/{id}/converse` with one pre-encoded Converse
-response on keep-alive HTTP/1.1 connections (anything else: a 404 in Bedrock's error shape).
+response on keep-alive HTTP/1.1 connections, and, for a team's budget, DynamoDB's GetItem (no
+item yet) and UpdateItem (the totals after the charge) the same way (anything else: a 404 in
+Bedrock's error shape).
 Run it in its own process: `python bench/fake_bedrock.py` prints the port it listens on.
 """
 
@@ -40,6 +42,22 @@ def _response(status: str, body: bytes, error_type: str | None = None) -> bytes:
 
 
 CONVERSE_RESPONSE = _response("200 OK", CONVERSE_ANSWER)
+# DynamoDB's JSON protocol: the operation is in X-Amz-Target, the answer a JSON object.
+GET_ITEM_RESPONSE = _response("200 OK", b"{}")
+UPDATE_ITEM_RESPONSE = _response(
+    "200 OK",
+    json.dumps(
+        {
+            "Attributes": {
+                "input_tokens": {"N": "5"},
+                "output_tokens": {"N": "7"},
+                "cost_usd": {"N": "0.0000014"},
+                "requests": {"N": "1"},
+            }
+        },
+        separators=(",", ":"),
+    ).encode(),
+)
 NOT_FOUND_RESPONSE = _response("404 Not Found", NOT_FOUND, "ResourceNotFoundException")
 
 
@@ -71,8 +89,14 @@ class FakeBedrockProtocol(asyncio.Protocol):
             if len(self._buffer) < end + 4 + length:
                 return
             del self._buffer[: end + 4 + length]
-            request_line = head.split("\r\n", 1)[0]
-            answer = CONVERSE_RESPONSE if "/converse " in request_line else NOT_FOUND_RESPONSE
+            request_line, _, headers = head.partition("\r\n")
+            answer = NOT_FOUND_RESPONSE
+            if "/converse " in request_line:
+                answer = CONVERSE_RESPONSE
+            elif "DynamoDB_20120810.GetItem" in headers:
+                answer = GET_ITEM_RESPONSE
+            elif "DynamoDB_20120810.UpdateItem" in headers:
+                answer = UPDATE_ITEM_RESPONSE
             assert self._transport is not None
             self._transport.write(answer)
 

@@ -29,6 +29,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
+from lambdas.gateway.budgets import TeamBudget  # noqa: E402
 from lambdas.gateway.routing import Routing  # noqa: E402
+from lambdas.gateway.teams import TeamPolicy  # noqa: E402
 from local.emulator import start_emulator  # noqa: E402
 from model_catalog import all_models  # noqa: E402
 from stacks.components.gateway_bundle import (  # noqa: E402
@@ -53,6 +56,16 @@ MODEL = "amazon.nova-micro-v1:0"
 ROUTING = Routing(
     enabled=(all_models()[MODEL],), aliases={}, geography=None, known_ids=frozenset(all_models())
 ).to_json()
+# The same deployment with one team under a monthly budget: each request reads the team's
+# month before the model call (GetItem) and adds to it after (UpdateItem).
+TEAM = "bench"
+TEAM_ROUTING = Routing.from_json(ROUTING).to_json(
+    teams={
+        TEAM: TeamPolicy(
+            name=TEAM, budget=TeamBudget(monthly_cost_limit_usd=Decimal(1000))
+        ).to_dict()
+    }
+)
 CHAT_BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "Hello"}]})
 # API Gateway's request context (REST proxy, payload 1.0), trimmed: the buffered handler reads it
 # from the event, the server from the header the Web Adapter forwards it in; both refuse a
@@ -65,6 +78,13 @@ REQUEST_CONTEXT = json.dumps(
         "requestId": "00000000-0000-4000-8000-000000000000",
         "stage": "api",
         "identity": {"sourceIp": "10.0.0.1", "apiKeyId": "bench"},
+    }
+)
+# Behind the key authorizer, the request context names the caller's team.
+TEAM_REQUEST_CONTEXT = json.dumps(
+    {
+        **json.loads(REQUEST_CONTEXT),
+        "authorizer": {"principalId": TEAM, "team": TEAM, "key_id": "0123456789ab"},
     }
 )
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "10"))
@@ -123,10 +143,20 @@ def lambda_env(backend_url: str, *, streaming: bool) -> dict[str, str]:
     }
 
 
-def build_bundle(folder: Path, *, bytecode: bool) -> Path:
+def team_env(env: dict[str, str], backend_url: str) -> dict[str, str]:
+    """`env` for a caller whose team has a budget: the usage table on the fake backend."""
+    return {
+        **env,
+        "AWS_ENDPOINT_URL_DYNAMODB": backend_url,
+        "GATEWAY_USAGE_TABLE": "bench-usage",
+        "BENCH_REQUEST_CONTEXT": TEAM_REQUEST_CONTEXT,
+    }
+
+
+def build_bundle(folder: Path, *, bytecode: bool, routing: str = ROUTING, name: str = "") -> Path:
     """The Lambda bundle as the stacks build it, with or without the measured one's bytecode."""
-    bundle = folder / ("bundle-bytecode" if bytecode else "bundle")
-    build_gateway_bundle(ROOT / "lambdas" / "gateway", bundle, routing_json=ROUTING, bytecode=False)
+    bundle = folder / (name or ("bundle-bytecode" if bytecode else "bundle"))
+    build_gateway_bundle(ROOT / "lambdas" / "gateway", bundle, routing_json=routing, bytecode=False)
     if bytecode:
         # As compile_bytecode() does, but by the interpreter that will load it.
         options = ["-q", "-d", LAMBDA_TASK_ROOT, "--invalidation-mode", "unchecked-hash"]
@@ -282,12 +312,14 @@ def measure(folder: Path) -> dict[str, Any]:
     compiled = build_bundle(folder, bytecode=True)
     handler = PYTHON_HANDLER
     floor_handler = "floor_handler.handler"
+    teams = build_bundle(folder, bytecode=False, routing=TEAM_ROUTING, name="bundle-team")
     cold: dict[str, list[float]] = {
         "floor": [],
         "gateway": [],
         "bytecode": [],
         "server": [],
         "server_bytecode": [],
+        "team": [],
     }
     with fake_bedrock() as backend:
         buffered_env = lambda_env(backend, streaming=False)
@@ -301,8 +333,18 @@ def measure(folder: Path) -> dict[str, Any]:
             cold["bytecode"].append(cold_handler(compiled, handler, buffered_env))
             cold["server"].append(cold_server(bundle, server_env))
             cold["server_bytecode"].append(cold_server(compiled, server_env))
+            cold["team"].append(cold_handler(teams, handler, team_env(buffered_env, backend)))
         with running_server(bundle, server_env) as port:
             warm_us = warm(bundle, buffered_env, port)
+        team_server_env = team_env(server_env, backend)
+        with running_server(teams, team_server_env) as port:
+            team_us = warm(teams, team_env(buffered_env, backend), port)
+        warm_us |= {
+            "team_floor": team_us["floor"],
+            "team": team_us["gateway"],
+            "team_http_floor": team_us["http_floor"],
+            "team_http": team_us["http"],
+        }
     with start_emulator() as emulator:
         # Paced chunks, as a model produces them: the first leaves the emulator after a delay.
         emulator.stream_chunk_delay_ms = STREAM_CHUNK_DELAY_MS
@@ -353,6 +395,12 @@ def report(results: dict[str, Any]) -> str:
         warm_line("gateway, Python handler", "gateway", "floor", "  (goal <= 1.25x / 1.5x)"),
         warm_line("bare boto3 handler (floor)", "http_floor", "http_floor"),
         warm_line("Web Adapter path (uvicorn, HTTP)", "http", "http_floor", "  (client included)"),
+        "a team with a monthly budget: + DynamoDB GetItem before, UpdateItem after the call",
+        cold_line("  cold, Python handler", "team"),
+        warm_line("  bare boto3 handler (floor)", "team_floor", "team_floor"),
+        warm_line("  gateway, Python handler", "team", "team_floor"),
+        warm_line("  bare boto3 handler (floor)", "team_http_floor", "team_http_floor"),
+        warm_line("  Web Adapter path (uvicorn, HTTP)", "team_http", "team_http_floor"),
         f"streaming time to first content (median of {TTFB_RUNS}, chunks paced"
         f" {STREAM_CHUNK_DELAY_MS} ms, emulator)",
         f"  {'boto3 ConverseStream':<34}{ttfb['floor']:8.2f} ms",

@@ -43,17 +43,19 @@ def create_client(settings: Settings, read_timeout: float | None = None) -> Bedr
     One attempt per call: the gateway retries and falls back itself, within the request's
     time budget (botocore would retry a read timeout and double the wait).
     """
-    import boto3
     from botocore.config import Config
+
+    from .aws_clients import new_client
 
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=read_timeout or settings.bedrock_read_timeout_seconds,
         retries={"mode": "standard", "total_max_attempts": 1},
     )
-    return boto3.session.Session().client(
+    client: BedrockRuntimeClient = new_client(
         "bedrock-runtime", region_name=settings.region, config=config
     )
+    return client
 
 
 def translate_error(error: Exception, model_id: str) -> ApiError:

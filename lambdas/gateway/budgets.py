@@ -8,6 +8,7 @@ that says when the budget resets; if the counters cannot be read, the request is
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,27 +112,66 @@ def _unavailable() -> ApiError:
     )
 
 
+def _below_share(totals: Totals, budget: TeamBudget, share: Decimal) -> bool:
+    """Whether the totals stay under `share` of every limit the budget sets."""
+    tokens, cost = budget.monthly_token_limit, budget.monthly_cost_limit_usd
+    return (tokens is None or totals.tokens < tokens * share) and (
+        cost is None or totals.cost_usd < cost * share
+    )
+
+
 class Budgets:
-    """Checks and charges team budgets against a usage store."""
+    """Checks and charges team budgets against a usage store.
+
+    A team well under its limits (below FAR_FROM_LIMIT of each) is admitted on the totals this
+    process saw at most FRESH_SECONDS ago (its last read, or the totals its last charge
+    returned), saving a DynamoDB read on most requests of a busy container; near a limit every
+    admission reads the counters. Other containers' spending in those seconds can then go
+    unseen only while the team is far from its limit.
+    """
+
+    FRESH_SECONDS = 2.0
+    FAR_FROM_LIMIT = Decimal("0.9")
 
     def __init__(self, store: UsageStore, clock: Callable[[], datetime] = _utc_now) -> None:
         self._store = store
         self._clock = clock
+        self._seen: dict[tuple[str, str], tuple[datetime, Totals]] = {}
+        self._lock = threading.Lock()
 
     def _read(self, team: str, period: str) -> Totals:
         """The team's totals, or the 503 that refuses the request when they cannot be read."""
         try:
-            return self._store.totals(team, period)
+            totals = self._store.totals(team, period)
         # Any failure (throttled, no permission, network, a bug) must refuse, never admit.
         except Exception as error:
             raise _unavailable() from error
+        self._remember(team, period, totals)
+        return totals
+
+    def _remember(self, team: str, period: str, totals: Totals) -> None:
+        with self._lock:
+            self._seen[(team, period)] = (self._clock(), totals)
+
+    def _recent(self, team: str, period: str, budget: TeamBudget, now: datetime) -> bool:
+        """Whether totals seen lately put the team safely under every limit."""
+        with self._lock:
+            seen = self._seen.get((team, period))
+        if seen is None:
+            return False
+        when, totals = seen
+        age = (_as_utc(now) - _as_utc(when)).total_seconds()
+        return 0 <= age < self.FRESH_SECONDS and _below_share(totals, budget, self.FAR_FROM_LIMIT)
 
     def admit(self, team: str, budget: TeamBudget) -> None:
         """Raise a 429 when the team has used a monthly limit, a 503 when that is unknown."""
         if not budget.limited:
             return
         now = self._clock()
-        used = _exhausted(self._read(team, period_of(now)), budget)
+        period = period_of(now)
+        if self._recent(team, period, budget, now):
+            return
+        used = _exhausted(self._read(team, period), budget)
         if used is None:
             return
         reset = period_reset(now)
@@ -160,6 +200,7 @@ class Budgets:
             return None
         period = period_of(self._clock())
         totals = self._store.charge(team, period, usage, cost)
+        self._remember(team, period, totals)
         crossed = False
         # The claim is a conditional write: only its winner reports the crossing.
         if budget.limited and not totals.soft_alerted and _reaches_soft_limit(totals, budget):

@@ -357,16 +357,18 @@ def _dynamodb_client_factory(settings: Settings) -> Callable[[], DynamoDBClient]
 
     @functools.cache
     def client() -> DynamoDBClient:
-        import boto3
         from botocore.config import Config
+
+        from .aws_clients import new_client
 
         # Short timeouts: a budget check waits on DynamoDB before every budgeted model call.
         config = Config(
             connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
         )
-        return boto3.session.Session().client(
+        dynamodb: DynamoDBClient = new_client(
             "dynamodb", region_name=settings.region, config=config
         )
+        return dynamodb
 
     return client
 

@@ -366,3 +366,40 @@ def test_a_fractional_soft_percent_is_reported_as_a_number() -> None:
     budget = TeamBudget(monthly_token_limit=10, soft_limit_percent=Decimal("62.5"))
     report: dict[str, Any] = budgets_at(DEC_FIRST)[0].report("alpha", budget)
     assert report["limits"]["soft_limit_percent"] == 62.5
+
+
+# --- admission on recently seen totals ------------------------------------------------------
+
+
+def test_a_team_far_from_its_limit_is_admitted_on_totals_seen_moments_ago() -> None:
+    store = RecordingStore()
+    budgets, clock = budgets_at(NOV_LAST - timedelta(hours=1), store)
+    budgets.charge("alpha", TOKENS, Usage(1_000, 0), Decimal(0))
+    clock.now += timedelta(seconds=1)
+    budgets.admit("alpha", TOKENS)
+    assert store.calls == ["charge"]  # the charge's own totals were recent enough
+    clock.now += timedelta(seconds=Budgets.FRESH_SECONDS)
+    budgets.admit("alpha", TOKENS)
+    assert store.calls == ["charge", "totals"]  # too old: read again
+
+
+def test_near_its_limit_every_admission_reads_the_counters() -> None:
+    store = RecordingStore()
+    budgets, _ = budgets_at(NOV_LAST - timedelta(hours=1), store)
+    budgets.charge("alpha", TOKENS, Usage(900_000, 0), Decimal(0))  # 90 % of the tokens
+    budgets.admit("alpha", TOKENS)
+    budgets.admit("alpha", TOKENS)
+    assert store.calls == ["charge", "mark_soft_alert", "totals", "totals"]
+
+
+def test_another_containers_spending_stops_the_team_once_it_nears_the_limit() -> None:
+    shared = MemoryUsageStore()
+    here, clock = budgets_at(NOV_LAST - timedelta(hours=1), shared)
+    elsewhere = Budgets(shared, clock)
+    here.charge("alpha", TOKENS, Usage(10, 0), Decimal(0))
+    elsewhere.charge("alpha", TOKENS, Usage(1_000_000, 0), Decimal(0))
+    # Far from the limit moments ago, as this container saw it: admitted without a read...
+    here.admit("alpha", TOKENS)
+    # ...until its view ages out, then the counters say the month is spent.
+    clock.now += timedelta(seconds=Budgets.FRESH_SECONDS)
+    assert refusal(here, "alpha", TOKENS).status == 429
