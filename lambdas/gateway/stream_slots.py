@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from .usage_store import dynamo_number
+from .usage_store import LazyClient, dynamo_number
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,20 +61,8 @@ class DynamoStreamSlots:
         lease_seconds: float,
     ) -> None:
         self._table = table_name
-        self._factory = client_factory
+        self._dynamo = LazyClient(client_factory)
         self._lease = _check_lease(lease_seconds)
-        self._client: DynamoDBClient | None = None
-        self._lock = threading.Lock()
-
-    def _dynamo(self) -> DynamoDBClient:
-        """The client, created on first use (not at import or cold start) and then reused."""
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._factory()
-                client = self._client
-        return client
 
     def acquire(self, team: str, holder: str, limit: int, now: float) -> bool:
         """Read the leases, then write them back with ours unless the version moved meanwhile.

@@ -84,17 +84,16 @@ def dynamo_number(value: int | Decimal) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-class DynamoUsageStore:
-    """Counters in a DynamoDB table keyed by `team` (S) and `period` (S)."""
+class LazyClient:
+    """A DynamoDB client made on first use (not at import or cold start), then reused."""
 
-    def __init__(self, table_name: str, client_factory: Callable[[], DynamoDBClient]) -> None:
-        self._table = table_name
-        self._factory = client_factory
+    def __init__(self, factory: Callable[[], DynamoDBClient]) -> None:
+        self._factory = factory
         self._client: DynamoDBClient | None = None
         self._lock = threading.Lock()
 
-    def _dynamo(self) -> DynamoDBClient:
-        """The client, created on first use (not at import or cold start) and then reused."""
+    def __call__(self) -> DynamoDBClient:
+        """The client (made once, whichever thread asks first)."""
         client = self._client
         if client is None:
             with self._lock:
@@ -102,6 +101,14 @@ class DynamoUsageStore:
                     self._client = self._factory()
                 client = self._client
         return client
+
+
+class DynamoUsageStore:
+    """Counters in a DynamoDB table keyed by `team` (S) and `period` (S)."""
+
+    def __init__(self, table_name: str, client_factory: Callable[[], DynamoDBClient]) -> None:
+        self._table = table_name
+        self._dynamo = LazyClient(client_factory)
 
     def totals(self, team: str, period: str) -> Totals:
         """Return the team's totals for the period, read consistently (zeros when none)."""

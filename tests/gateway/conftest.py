@@ -18,6 +18,7 @@ from lambdas.gateway.app import GatewayApp
 from lambdas.gateway.routing import Routing
 from lambdas.gateway.settings import Settings
 from tests.conftest import routing_json
+from tests.gateway.usage_table import dynamo  # noqa: F401 - the moto usage table, a fixture
 
 API_KEY = "test-key"
 HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from moto import mock_aws
 
 from lambdas.gateway.budgets import Budgets, Charge, TeamBudget, period_of, period_reset
 from lambdas.gateway.errors import ApiError
@@ -193,16 +190,9 @@ def test_a_team_without_limits_is_admitted_without_reading_the_store() -> None:
 
 
 @pytest.fixture
-def missing_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoUsageStore]:
+def missing_table(dynamo: Any) -> DynamoUsageStore:
     """A DynamoDB store whose table does not exist (every call is a ClientError)."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-west-2")
-        yield DynamoUsageStore("missing", lambda: client)
+    return DynamoUsageStore("missing", lambda: dynamo)
 
 
 def unavailable(error: ApiError) -> None:

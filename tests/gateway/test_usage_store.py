@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
 
 from lambdas.gateway.metering import Usage
 from lambdas.gateway.usage_store import (
@@ -23,46 +20,7 @@ from lambdas.gateway.usage_store import (
     dynamo_number,
     expiry_of,
 )
-
-TABLE = "bkit-usage"
-REGION = "us-west-2"
-
-
-@pytest.fixture
-def dynamo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto DynamoDB client with the usage table, under fake credentials."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    # DynamoDB applies the writes to one item one at a time; moto's backend reads, changes and
-    # stores an item without a lock and loses concurrent updates. Serialize its UpdateItem
-    # (server side only: the clients' calls still run concurrently).
-    atomic = threading.Lock()
-    update_item = DynamoDBBackend.update_item
-
-    def serialized(*args: Any, **kwargs: Any) -> Any:
-        with atomic:
-            return update_item(*args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "update_item", serialized)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "team", "KeyType": "HASH"},
-                {"AttributeName": "period", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "team", "AttributeType": "S"},
-                {"AttributeName": "period", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
+from tests.gateway.usage_table import TABLE
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
