@@ -102,6 +102,7 @@ class ServiceStack(Stack):
                 log_group=logs.authorizer,
                 reserved_concurrency=api.authorizer_reserved_concurrency,
                 tables=tables,
+                teams=[team.name for team in api.teams],
             )
         self.invocation_api = InvocationApi(
             self,
@@ -115,6 +116,7 @@ class ServiceStack(Stack):
             throttle_burst_limit=api.throttle_burst_limit,
             teams=api.teams,
             authorizer=self.key_authorizer.authorizer if self.key_authorizer else None,
+            usage_keys=self.key_authorizer.usage_keys if self.key_authorizer else None,
             iam_callers=api.iam_callers,
             private_access=PrivateAccess(private_api_endpoint.vpc_endpoint_id, allowed_vpc_ids)
             if private_api_endpoint is not None
@@ -126,8 +128,6 @@ class ServiceStack(Stack):
             log_retention=logs.retention,
             log_removal_policy=logs.removal_policy,
         )
-        if self.key_authorizer is not None:
-            self.key_authorizer.hand_out_usage_keys(self.invocation_api.api_keys)
         self.monitoring = GatewayMonitoring(
             self,
             "Monitoring",

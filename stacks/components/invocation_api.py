@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
@@ -203,6 +203,8 @@ class InvocationApi(Construct):
         throttle_burst_limit: int,
         teams: Sequence[UsagePlanLimits],
         authorizer: apigw.IAuthorizer | None,
+        # With the authorizer: each team's usage-plan key (KeyAuthorizer.usage_keys).
+        usage_keys: Mapping[str, apigw.IApiKey] | None = None,
         iam_callers: IamCallers | None = None,
         private_access: PrivateAccess | None = None,
         waf_rate_limit_per_ip: int | None = None,
@@ -286,10 +288,11 @@ class InvocationApi(Construct):
         )
         CfnOutput(self, "BaseUrl", value=f"{self.api.url}v1", description="OpenAI base_url")
         self._add_error_answers(with_keys=authorizer is not None)
-        self.api_keys: dict[str, apigw.IApiKey] = {}
         if authorizer is not None:
             for team in teams:
-                self._add_team(team)
+                if team.name not in (usage_keys or {}):
+                    raise ValueError(f"team {team.name!r} has no usage-plan key")
+                self._add_team(team, (usage_keys or {})[team.name])
         if waf_rate_limit_per_ip is not None:
             self._add_web_acl(waf_rate_limit_per_ip, waf_log_key, log_retention, log_removal_policy)
         self._acknowledge(manage_account_logging_role, waf=waf_rate_limit_per_ip is not None)
@@ -313,7 +316,7 @@ class InvocationApi(Construct):
                 stage, "NIST.800.53.R5::NIST.800.53.R5-APIGWAssociatedWithWAF", reasons.NO_WAF
             )
 
-    def _add_team(self, team: UsagePlanLimits) -> None:
+    def _add_team(self, team: UsagePlanLimits, key: apigw.IApiKey) -> None:
         plan = self.api.add_usage_plan(
             f"UsagePlan-{team.name}",
             description=f"Usage plan of team {team.name}",
@@ -323,13 +326,7 @@ class InvocationApi(Construct):
             quota=apigw.QuotaSettings(limit=team.quota_requests_per_day, period=apigw.Period.DAY),
         )
         plan.add_api_stage(stage=self.api.deployment_stage)
-        # Standalone (no stage of its own; its plan is on the stage): the authorizer's
-        # environment names the key, and the API's methods name the authorizer.
-        key = apigw.ApiKey(
-            self, f"ApiKey-{team.name}", description=f"Usage-plan key of team {team.name}"
-        )
         plan.add_api_key(key)
-        self.api_keys[team.name] = key
 
     def _add_error_answers(self, *, with_keys: bool) -> None:
         """Answer API Gateway's own errors as OpenAI's SDKs expect them (JSON `error` object)."""

@@ -7,16 +7,15 @@ API Gateway meters the request against that team's plan. Clients never see a usa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
-import jsii
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct, IValidation
+from constructs import Construct
 
 from lambdas.authorizer.keys import AUTHORIZER_CACHE_SECONDS
 from stacks.components import reasons
@@ -45,19 +44,6 @@ def api_key_arn(key: apigw.IApiKey) -> str:
     return f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::/apikeys/{key.key_id}"
 
 
-@jsii.implements(IValidation)
-class _UsageKeysHandedOut:
-    """Fails synthesis when no team's usage-plan key was handed to the authorizer."""
-
-    def __init__(self, authorizer: KeyAuthorizer) -> None:
-        self._authorizer = authorizer
-
-    def validate(self) -> list[str]:
-        if self._authorizer.usage_keys is None:
-            return ["KeyAuthorizer: call hand_out_usage_keys() with each team's usage-plan key"]
-        return []
-
-
 class KeyAuthorizer(Construct):
     """Authorizer function (outside the VPC: it reaches no VPC resource) and token authorizer."""
 
@@ -69,9 +55,19 @@ class KeyAuthorizer(Construct):
         log_group: logs.ILogGroup,
         reserved_concurrency: int,
         tables: TeamTables,
+        teams: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.usage_keys: dict[str, apigw.IApiKey] | None = None
+        # Each team's usage-plan key: only the authorizer knows its value (it reads it from API
+        # Gateway and hands it over per request); the API attaches each to its team's plan. No
+        # stage of its own (its plan is on the stage): the function's environment names the
+        # key, and the API's methods name the function.
+        self.usage_keys: dict[str, apigw.IApiKey] = {
+            team: apigw.ApiKey(
+                self, f"UsageKey-{team}", description=f"Usage-plan key of team {team}"
+            )
+            for team in teams
+        }
         self.role = service_role(
             self,
             "Role",
@@ -103,7 +99,12 @@ class KeyAuthorizer(Construct):
             memory_size=128,
             timeout=Duration.seconds(3),
             reserved_concurrent_executions=reserved_concurrency or None,
-            environment={KEYS_TABLE_ENV: tables.keys_table.table_name},
+            environment={
+                KEYS_TABLE_ENV: tables.keys_table.table_name,
+                USAGE_KEY_IDS_ENV: Stack.of(self).to_json_string(
+                    {team: key.key_id for team, key in self.usage_keys.items()}
+                ),
+            },
         )
         # The role's policy must exist before the function answers its first token.
         self.function.node.add_dependency(self.role)
@@ -120,25 +121,12 @@ class KeyAuthorizer(Construct):
             validation_regex=r"^[Bb]earer [!-~]+$",
             results_cache_ttl=RESULTS_CACHE_TTL,
         )
-        self.node.add_validation(_UsageKeysHandedOut(self))
-
-    def hand_out_usage_keys(self, keys: Mapping[str, apigw.IApiKey]) -> None:
-        """Let the authorizer name each team's usage-plan key: its id, and a read of it only.
-
-        The keys must not be associated with a stage themselves (their usage plans are): the
-        function's environment refers to them, and the API's methods to the function.
-        """
-        self.usage_keys = dict(keys)
-        self.function.add_environment(
-            USAGE_KEY_IDS_ENV,
-            Stack.of(self).to_json_string({team: key.key_id for team, key in keys.items()}),
-        )
-        if keys:
+        if self.usage_keys:
             # GetApiKey (includeValue) is an HTTP GET on the key's resource.
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="ReadTeamUsagePlanKeys",
                     actions=["apigateway:GET"],
-                    resources=[api_key_arn(key) for key in keys.values()],
+                    resources=[api_key_arn(key) for key in self.usage_keys.values()],
                 )
             )

@@ -56,6 +56,9 @@ def api_alone(
         throttle_burst_limit=200,
         teams=teams,
         authorizer=authorizer,
+        usage_keys={t.name: apigw.ApiKey(stack, f"Key-{t.name}") for t in teams}
+        if with_authorizer
+        else None,
         **props,
     )
     return Template.from_stack(stack)

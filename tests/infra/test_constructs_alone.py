@@ -85,8 +85,8 @@ def test_key_authorizer_stands_outside_any_vpc_with_optional_concurrency(reserve
         log_group=logs.LogGroup(stack, "Logs"),
         reserved_concurrency=reserved,
         tables=team_tables(stack),
+        teams=["default"],
     )
-    authorizer.hand_out_usage_keys({"default": apigw.ApiKey(stack, "Key")})
     # A token authorizer only synthesizes once a method uses it.
     apigw.RestApi(stack, "Api").root.add_method(
         "GET", apigw.MockIntegration(), authorizer=authorizer.authorizer

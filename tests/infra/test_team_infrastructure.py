@@ -13,7 +13,6 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import pytest
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
@@ -201,23 +200,33 @@ def test_authorizer_cache_lets_a_revoked_key_pass_at_most_a_minute(env: Synthesi
     assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == 60
 
 
-def test_key_authorizer_refuses_to_synthesize_without_the_teams_usage_keys() -> None:
+def test_each_team_gets_one_usage_plan_key_that_only_the_authorizer_reads() -> None:
     stack = Stack(project_app(), "Bare")
-    team_tables = TeamTables(
-        stack, "Tables", removal_policy=RemovalPolicy.DESTROY, production=False
-    )
+    tables = TeamTables(stack, "Tables", removal_policy=RemovalPolicy.DESTROY, production=False)
     authorizer = KeyAuthorizer(
         stack,
         "Authorizer",
         log_group=logs.LogGroup(stack, "Logs"),
         reserved_concurrency=0,
-        tables=team_tables,
+        tables=tables,
+        teams=["search", "chatbot"],
     )
     apigw.RestApi(stack, "Api").root.add_method(
         "GET", apigw.MockIntegration(), authorizer=authorizer.authorizer
     )
-    with pytest.raises(RuntimeError, match="hand_out_usage_keys"):
-        stack.node.root.synth()  # type: ignore[attr-defined]
+    template = Template.from_stack(stack)
+    keys = template.find_resources("AWS::ApiGateway::ApiKey")
+    assert sorted(k["Properties"]["Description"] for k in keys.values()) == [
+        "Usage-plan key of team chatbot",
+        "Usage-plan key of team search",
+    ]
+    # No stage on the key itself (its plan is on the stage), and no value in the template.
+    assert all("StageKeys" not in k["Properties"] for k in keys.values())
+    assert all("Value" not in k["Properties"] for k in keys.values())
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    ids = render(function["Properties"]["Environment"]["Variables"]["TEAM_USAGE_KEY_IDS"])
+    for logical_id in keys:
+        assert f"${{{logical_id}}}" in ids
 
 
 def test_the_authorizer_asset_imports_its_handler_as_lambda_does(env: Synthesized) -> None:
