@@ -78,6 +78,9 @@ class GatewayApp:
                 await self._send_stream(call, response, receive, send)
             else:
                 body_message = {"type": "http.response.body", "body": call.body_to_send(response)}
+                # Charged and logged before the answer ends: behind the Web Adapter, the
+                # invocation ends with the response and what runs after it may never finish.
+                await self._blocking(call.finish)
                 await send(body_message)
         finally:
             call.finish()
@@ -106,6 +109,8 @@ class GatewayApp:
                     disconnected.set()
                     call.record.client_disconnected = True
                 await asyncio.sleep(0)  # let the disconnect watcher run between chunks
+            # Before the stream's end, as for a buffered answer (see __call__).
+            await self._blocking(call.finish)
             if not disconnected.is_set():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:

@@ -135,16 +135,40 @@ def converse_stream(
         stream = client.converse_stream(**request)["stream"]
     except (ClientError, BotoCoreError) as error:
         raise translate_error(error, model_id) from error
-    return _events(stream, model_id)
+    return EventStream(stream, model_id)
 
 
-def _events(stream: Any, model_id: str) -> Iterator[dict[str, Any]]:
-    try:
-        yield from stream
-    except Exception as error:
-        raise translate_error(error, model_id) from error
-    finally:
-        stream.close()
+class EventStream:
+    """ConverseStream's events; errors become ApiErrors; `close` ends the HTTP stream.
+
+    A class, not a generator: a generator never started cannot run its clean-up, and a
+    stream opened but never read must still be closed (and its tokens metered).
+    """
+
+    def __init__(self, stream: Any, model_id: str) -> None:
+        self._stream = stream
+        self._events: Iterator[dict[str, Any]] = iter(stream)
+        self._model_id = model_id
+
+    def __iter__(self) -> EventStream:
+        """The stream is its own iterator."""
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        """The next event; at the end, or on an error, the HTTP stream is closed."""
+        try:
+            event: dict[str, Any] = next(self._events)
+        except StopIteration:
+            self.close()
+            raise
+        except Exception as error:
+            self.close()
+            raise translate_error(error, self._model_id) from error
+        return event
+
+    def close(self) -> None:
+        """Close the HTTP stream (idempotent)."""
+        self._stream.close()
 
 
 @dataclass(frozen=True, slots=True)

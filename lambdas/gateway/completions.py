@@ -76,7 +76,9 @@ def _stream(
         converse_request = to_converse(request, target.spec, target.invocation_id)
         return target, bedrock.converse_stream(client, converse_request)
 
-    # One of the team's concurrent-stream slots, released when the request ends.
+    # The budget first (its 429 tells the SDK not to retry), then one of the team's
+    # concurrent-stream slots, released when the request ends.
+    exchange.access.admit()
     exchange.access.hold_stream(exchange.request_id)
     target, events = exchange.call(targets, attempt)
     exchange.streamed = True
@@ -96,6 +98,8 @@ def _stream(
         include_usage=request.include_usage,
         prompt_chars=sum(len(m.text) for m in request.messages),
         on_end=finish,
+        # The function's time budget covers the whole stream, not only each read.
+        remaining=exchange.budget.remaining,
     )
     return StreamResponse(chunks, meter.headers())
 

@@ -96,7 +96,8 @@ class Call:
         self._gateway = gateway
         self._method = method
         path = unquote(raw_path.split("?", 1)[0])
-        self._logged = path not in _UNLOGGED_PATHS
+        # Whether `finish` still has its accounting and log line to do (health checks: never).
+        self._pending = path not in _UNLOGGED_PATHS
         self.record = RequestRecord(
             request_id=new_request_id(),
             method=method,
@@ -104,6 +105,7 @@ class Call:
             namespace=gateway.settings.metrics_namespace,
         )
         self._exchange: Exchange | None = None
+        self._stream: StreamResponse | None = None
         self._payload: bytes | None = None
         self._match: Match[Handler] | None = None
         self._refused: ApiError | None = None
@@ -148,7 +150,10 @@ class Call:
                 raise self._refused
             assert self._match is not None
             self._exchange = self._new_exchange(self._match, body)
-            return self._match.route.handler(self._exchange)
+            response = self._match.route.handler(self._exchange)
+            if isinstance(response, StreamResponse):
+                self._stream = response
+            return response
         except RecursionError:
             # Only a client's deeply nested JSON recurses this far.
             return self._error(
@@ -209,10 +214,23 @@ class Call:
             yield DONE
 
     def finish(self) -> None:
-        """Write the request's record (once, whatever happened)."""
-        if not self._logged:
+        """Close the request's stream, charge its team, free its slot, write its record (once).
+
+        Transports call it before the answer's last byte where they can: the Web Adapter ends
+        the invocation with the response, and Lambda may freeze whatever runs after it.
+        """
+        if not self._pending:
             return
-        self._logged = False
+        self._pending = False
+        if self._stream is not None:
+            # A stream read to its end is closed already; one cut short (or never read) is
+            # closed here, so its model stream ends and its usage lands on the meter first.
+            close = getattr(self._stream.chunks, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - the accounting below must still happen
+                    _log_exception("closing the stream of %s failed", self.record.path)
         record, exchange = self.record, self._exchange
         if exchange is not None:
             meter = exchange.meter
@@ -292,7 +310,16 @@ def _authenticate(settings: Settings, headers: Headers, request_context: object)
     if settings.auth_mode is AuthMode.API_GATEWAY:
         # The authorizer (or IAM) authenticated the caller before invoking the function.
         _require_stage(request_context)
-        return caller_from_context(request_context)
+        caller = caller_from_context(request_context)
+        if settings.require_team and caller.team is None:
+            # Fail closed: a context without the authorizer's team would skip its rules.
+            raise ApiError(
+                403,
+                "The request carries no team from the API key authorizer.",
+                type_="permission_error",
+                code="no_team",
+            )
+        return caller
     presented = _presented_key(headers)
     if presented is None:
         raise ApiError(

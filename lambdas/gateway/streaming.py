@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +124,89 @@ class ChunkMapper:
 StreamEnd = Callable[[Usage, ApiError | None], None]
 
 
+class StreamChunks:
+    """The SSE bytes of a whole streamed completion, ending well however it ends.
+
+    Any error after the first byte becomes an `error` event (the OpenAI SDK raises it), and
+    the stream still ends with [DONE]. `on_end` gets the usage (reported or estimated) and the
+    error exactly once: at the end, when the consumer stops early, or on `close` even if no
+    byte was ever asked for (an opened model stream is billed whether or not it is read).
+    A stream still running when `remaining()` reaches zero is cut with a timeout error: the
+    function's own time limit would otherwise end it with no answer, no log line and no charge.
+    """
+
+    def __init__(
+        self,
+        events: Iterator[Mapping[str, Any]],
+        mapper: ChunkMapper,
+        *,
+        include_usage: bool,
+        prompt_chars: int,
+        on_end: StreamEnd,
+        remaining: Callable[[], float] = lambda: math.inf,
+    ) -> None:
+        self._events = events
+        self._mapper = mapper
+        self._include_usage = include_usage
+        self._prompt_chars = prompt_chars
+        self._on_end: StreamEnd | None = on_end
+        self._remaining = remaining
+        self._error: ApiError | None = None
+        self._chunks: Generator[bytes] = self._produce()
+
+    def __iter__(self) -> StreamChunks:
+        """The stream is its own iterator."""
+        return self
+
+    def __next__(self) -> bytes:
+        """The next SSE event's bytes."""
+        return next(self._chunks)
+
+    def close(self) -> None:
+        """Stop: close the model's stream and report the usage, if not done yet."""
+        self._chunks.close()
+        self._end()
+
+    def _end(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end(self._mapper.usage_or_estimate(self._prompt_chars), self._error)
+
+    def _produce(self) -> Generator[bytes]:
+        mapper = self._mapper
+        try:
+            yield sse(mapper.first())
+            try:
+                for event in self._events:
+                    for chunk in mapper.feed(event):
+                        yield sse(chunk)
+                    if self._remaining() <= 0 and "metadata" not in event:
+                        raise ApiError(
+                            504,
+                            "The answer was cut: it outlasted the gateway's time limit for one "
+                            "streamed completion.",
+                            type_="timeout_error",
+                            code="stream_timeout",
+                        )
+            except ApiError as failure:
+                self._error = failure
+            except Exception:
+                logging.getLogger(__name__).exception("stream mapping failed")
+                self._error = ApiError(
+                    502, "The answer stream failed.", type_="api_error", code="stream_failed"
+                )
+            if self._error is not None:
+                yield sse(self._error.body())
+            if self._include_usage:
+                yield sse(mapper.usage_chunk(mapper.usage_or_estimate(self._prompt_chars)))
+            yield DONE
+        finally:
+            self._end()
+
+
 def stream_chunks(
     events: Iterator[Mapping[str, Any]],
     mapper: ChunkMapper,
@@ -131,31 +214,14 @@ def stream_chunks(
     include_usage: bool,
     prompt_chars: int,
     on_end: StreamEnd,
-) -> Iterator[bytes]:
-    """Yield the SSE bytes of a whole streamed completion, ending well however it ends.
-
-    Any error after the first byte becomes an `error` event (the OpenAI SDK raises it), and
-    the stream still ends with [DONE]. `on_end` gets the usage (reported or estimated) and the
-    error, exactly once, even when the consumer stops early.
-    """
-    error: ApiError | None = None
-    try:
-        yield sse(mapper.first())
-        try:
-            for event in events:
-                for chunk in mapper.feed(event):
-                    yield sse(chunk)
-        except ApiError as failure:
-            error = failure
-        except Exception:
-            logging.getLogger(__name__).exception("stream mapping failed")
-            error = ApiError(
-                502, "The answer stream failed.", type_="api_error", code="stream_failed"
-            )
-        if error is not None:
-            yield sse(error.body())
-        if include_usage:
-            yield sse(mapper.usage_chunk(mapper.usage_or_estimate(prompt_chars)))
-        yield DONE
-    finally:
-        on_end(mapper.usage_or_estimate(prompt_chars), error)
+    remaining: Callable[[], float] = lambda: math.inf,
+) -> StreamChunks:
+    """The SSE bytes of a streamed completion (StreamChunks)."""
+    return StreamChunks(
+        events,
+        mapper,
+        include_usage=include_usage,
+        prompt_chars=prompt_chars,
+        on_end=on_end,
+        remaining=remaining,
+    )

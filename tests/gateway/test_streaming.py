@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError, EventStreamError
 
 from lambdas.gateway.app import GatewayApp
 from lambdas.gateway.settings import Settings
-from lambdas.gateway.streaming import ChunkMapper
+from lambdas.gateway.streaming import ChunkMapper, stream_chunks
 from tests.conftest import routing_json
 from tests.gateway.conftest import HAIKU, ROUTING
 
@@ -256,3 +256,66 @@ def test_chunk_mapper_ignores_events_without_client_meaning() -> None:
     assert mapper.feed({"messageStart": {"role": "assistant"}}) == []
     assert mapper.feed({"contentBlockStop": {"contentBlockIndex": 0}}) == []
     assert mapper.feed({"contentBlockDelta": {"delta": {"text": ""}, "contentBlockIndex": 0}}) == []
+
+
+def _text_events(count: int) -> Iterator[dict[str, Any]]:
+    yield {"messageStart": {"role": "assistant"}}
+    for index in range(count):
+        yield {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": f"part{index} "}}}
+    yield {"messageStop": {"stopReason": "end_turn"}}
+    yield {"metadata": {"usage": {"inputTokens": 3, "outputTokens": count}}}
+
+
+class _Closable:
+    """Events that record whether the model's stream was closed."""
+
+    def __init__(self, events: Iterator[dict[str, Any]]) -> None:
+        self.events = events
+        self.closed = False
+
+    def __iter__(self) -> _Closable:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self.events)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_stream_that_outlasts_the_time_budget_is_cut_ended_and_metered() -> None:
+    ended: list[Any] = []
+    left = iter([5.0, 4.0, 0.0])  # seconds left after each of the first events
+    events = _Closable(_text_events(100))
+    chunks = stream_chunks(
+        events,
+        ChunkMapper(completion_id="c", model="m"),
+        include_usage=False,
+        prompt_chars=40,
+        on_end=lambda usage, error: ended.append((usage, error)),
+        remaining=lambda: next(left, 0.0),
+    )
+    body = b"".join(chunks).decode()
+    assert '"code":"stream_timeout"' in body
+    assert body.endswith("data: [DONE]\n\n")
+    assert "part5" not in body  # nothing read after the deadline
+    assert events.closed
+    ((usage, error),) = ended
+    assert error is not None and error.code == "stream_timeout"
+    assert usage.estimated and usage.input_tokens == 10
+
+
+def test_a_stream_closed_before_its_first_byte_still_reports_its_usage_once() -> None:
+    ended: list[Any] = []
+    events = _Closable(_text_events(3))
+    chunks = stream_chunks(
+        events,
+        ChunkMapper(completion_id="c", model="m"),
+        include_usage=False,
+        prompt_chars=400,
+        on_end=lambda usage, error: ended.append(usage),
+    )
+    chunks.close()
+    chunks.close()
+    assert events.closed
+    assert [(u.input_tokens, u.estimated) for u in ended] == [(100, True)]
