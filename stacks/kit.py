@@ -217,6 +217,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             web_adapter_layer_version=config.gateway.web_adapter_layer_version,
             log_content=config.observability.log_content,
             metrics_namespace=metrics_namespace(config),
+            require_team=config.api.auth is ApiAuth.API_KEY,
         ),
         api=ApiSettings(
             name=f"bedrock-kit-{config.env_name}",

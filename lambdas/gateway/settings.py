@@ -55,6 +55,9 @@ class Settings:
     usage_table: str | None = None
     # How long a team's stream slot is held at most (a crashed stream frees it then).
     stream_lease_seconds: float = 960.0
+    # Behind the key authorizer every caller has a team: a request without one is refused
+    # rather than served without its team's list and budget.
+    require_team: bool = False
 
     @property
     def bedrock_read_timeout_seconds(self) -> float:
@@ -101,6 +104,7 @@ class Settings:
             metrics_namespace=env.get("GATEWAY_METRICS_NAMESPACE") or METRIC_NAMESPACE,
             teams=teams,
             usage_table=env.get("GATEWAY_USAGE_TABLE") or None,
+            require_team=env.get("GATEWAY_REQUIRE_TEAM", "false").lower() == "true",
             stream_lease_seconds=_number(env, "GATEWAY_STREAM_LEASE_SECONDS", 960.0, 30.0, 3600.0),
         )
 

@@ -49,6 +49,8 @@ class GatewaySettings:
     web_adapter_layer_version: int
     log_content: bool
     metrics_namespace: str
+    # Callers come through the key authorizer, which always names their team.
+    require_team: bool = False
 
 
 class Gateway(Construct):
@@ -103,6 +105,7 @@ class Gateway(Construct):
                 log_content=settings.log_content,
                 metrics_namespace=settings.metrics_namespace,
                 usage_table_name=tables.usage_table.table_name,
+                require_team=settings.require_team,
             )
             # The role's policy must exist before a function starts with it.
             gateway.function.node.add_dependency(self.role)

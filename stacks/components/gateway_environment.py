@@ -25,6 +25,7 @@ def gateway_environment(
     log_content: bool,
     metrics_namespace: str,
     usage_table_name: str | None = None,
+    require_team: bool = False,
 ) -> dict[str, str]:
     """Environment variables of the buffered (`streaming=False`) or the streaming function."""
     environment = {
@@ -42,6 +43,9 @@ def gateway_environment(
         # One attempt per model: an alias's next model is the retry.
         "GATEWAY_BEDROCK_MAX_ATTEMPTS": "1",
     }
+    if require_team:
+        # Behind the key authorizer: a request without its team is refused, never served.
+        environment["GATEWAY_REQUIRE_TEAM"] = "true"
     if usage_table_name is not None:
         # Each team's monthly counters: read before a call, added to after it (budgets).
         environment["GATEWAY_USAGE_TABLE"] = usage_table_name

@@ -57,6 +57,7 @@ class GatewayFunction(Construct):
         log_content: bool = False,
         metrics_namespace: str = "BedrockKit/Gateway",
         usage_table_name: str | None = None,
+        require_team: bool = False,
         description: str = "OpenAI-compatible gateway to Amazon Bedrock",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -90,5 +91,6 @@ class GatewayFunction(Construct):
                 log_content=log_content,
                 metrics_namespace=metrics_namespace,
                 usage_table_name=usage_table_name,
+                require_team=require_team,
             ),
         )

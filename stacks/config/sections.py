@@ -99,6 +99,11 @@ class NetworkConfig(Section):
                 "availability_zones",
                 "mode 'existing' needs one availability zone per subnet id, in the same order",
             )
+        if existing and self.route_table_ids and len(self.route_table_ids) != len(self.subnet_ids):
+            raise Problem(
+                "route_table_ids",
+                "one route table id per subnet id, in the same order (or none)",
+            )
         if existing and "vpc_cidr" not in self.model_fields_set:
             raise Problem(
                 "vpc_cidr",
@@ -223,6 +228,19 @@ class ApiConfig(_Limits):
             raise Problem("waf", "AWS WAF is offered here for REGIONAL APIs only")
         if self.allowed_vpc_ids and self.endpoint_type is not EndpointType.PRIVATE:
             raise Problem("allowed_vpc_ids", "only allowed with endpoint_type 'PRIVATE'")
+        for team in self.teams if self.auth is ApiAuth.IAM else ():
+            for key in ("models", "monthly_token_limit", "monthly_cost_limit_usd", "tags"):
+                if getattr(team, key):
+                    raise Problem(
+                        f"teams.{team.name}.{key}",
+                        "only with auth 'api_key': SigV4 callers belong to no team, so the "
+                        "gateway could not apply it",
+                    )
+            if team.max_concurrent_streams is not None:
+                raise Problem(
+                    f"teams.{team.name}.max_concurrent_streams",
+                    "only with auth 'api_key': SigV4 callers belong to no team",
+                )
         if self.team_inference_profiles and self.auth is not ApiAuth.API_KEY:
             raise Problem(
                 "team_inference_profiles",

@@ -108,3 +108,34 @@ def test_route_tables_are_only_for_an_existing_vpc() -> None:
     data = with_team()
     data["network"] = {"route_table_ids": ["rtb-0abc12345678def01"]}
     assert problem(data) == "network.route_table_ids: only allowed with mode 'existing'"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("models", ["fast"]),
+        ("monthly_token_limit", 1000),
+        ("monthly_cost_limit_usd", 5.0),
+        ("max_concurrent_streams", 2),
+        ("tags", {"cost-center": "x"}),
+    ],
+)
+def test_team_rules_sigv4_callers_could_not_be_held_to_are_refused(key: str, value: object) -> None:
+    data = with_team(**{key: value})
+    data["api"] |= {"auth": "iam", "iam_principals": ["arn:aws:iam::123456789012:role/app"]}
+    assert problem(data).startswith(f"api.teams.search.{key}: only with auth 'api_key'")
+
+
+def test_an_existing_vpc_names_one_route_table_per_subnet() -> None:
+    data = with_team()
+    data["network"] = {
+        "mode": "existing",
+        "vpc_id": "vpc-0abc12345678def01",
+        "vpc_cidr": "10.20.0.0/16",
+        "subnet_ids": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+        "availability_zones": ["us-east-1a", "us-east-1b"],
+        "route_table_ids": ["rtb-0abc12345678def01"],
+    }
+    assert problem(data) == (
+        "network.route_table_ids: one route table id per subnet id, in the same order (or none)"
+    )

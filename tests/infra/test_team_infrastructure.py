@@ -276,8 +276,11 @@ def test_gateway_counts_usage_with_item_reads_and_updates_on_the_usage_table_onl
     ]
     assert len(functions) == 2
     for function in functions:
-        table = render(function["Environment"]["Variables"]["GATEWAY_USAGE_TABLE"])
+        variables = function["Environment"]["Variables"]
+        table = render(variables["GATEWAY_USAGE_TABLE"])
         assert f"Ref{table_id(env, 'TeamTablesUsageTable')}" in table
+        # Behind the key authorizer a request without its team is refused, never served.
+        assert variables["GATEWAY_REQUIRE_TEAM"] == "true"
 
 
 # --- network ----------------------------------------------------------------------------

@@ -28,9 +28,21 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "throttle_burst_limit": 200,
             "authorizer_reserved_concurrency": 5,
             "manage_account_logging_role": True,
+            "team_inference_profiles": True,
             "teams": {
-                "search": {"throttle_rate_limit": 40, "throttle_burst_limit": 80},
-                "chat": {"throttle_rate_limit": 60, "throttle_burst_limit": 120},
+                "search": {
+                    "throttle_rate_limit": 40,
+                    "throttle_burst_limit": 80,
+                    "models": [NOVA],
+                    "monthly_token_limit": 1_000_000,
+                    "tags": {"cost-center": "CC-1"},
+                },
+                "chat": {
+                    "throttle_rate_limit": 60,
+                    "throttle_burst_limit": 120,
+                    "monthly_cost_limit_usd": 100.0,
+                    "max_concurrent_streams": 5,
+                },
             },
         },
         "gateway": {"reserved_concurrency": 10},
@@ -57,6 +69,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "vpc_cidr": "10.20.0.0/16",
             "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
             "availability_zones": ["eu-west-1a", "eu-west-1b"],
+            "route_table_ids": ["rtb-0123456789abcdef0", "rtb-0fedcba9876543210"],
         },
         "api": {
             "endpoint_type": "PRIVATE",
@@ -84,3 +97,24 @@ def test_every_template_of_the_variant_passes_cfn_lint(variant: Synthesized) -> 
     for template in variant.templates():
         problems = lint(json.dumps(template.to_json()), config=ManualArgs(ignore_checks=IGNORED))
         assert not problems, [str(p) for p in problems]
+
+
+def test_only_callers_through_the_key_authorizer_must_carry_a_team(variant: Synthesized) -> None:
+    gateways = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in variant.service.find_resources("AWS::Lambda::Function").values()
+        if "VpcConfig" in f["Properties"]
+    ]
+    keys = variant.config.api.auth.value == "api_key"
+    assert len(gateways) == 2
+    assert all(("GATEWAY_REQUIRE_TEAM" in env) == keys for env in gateways)
+
+
+def test_team_profiles_are_one_per_team_and_allowed_model(variant: Synthesized) -> None:
+    profiles = variant.stateful.find_resources("AWS::Bedrock::ApplicationInferenceProfile")
+    if not variant.config.api.team_inference_profiles:
+        assert profiles == {}
+        return
+    enabled = len(variant.config.models.enabled)
+    expected = sum(len(t.models) if t.models else enabled for t in variant.config.api.teams)
+    assert len(profiles) == expected
