@@ -9,6 +9,7 @@ Exit codes: 0 done; 1 a usage or input problem (one line on stderr); 2 AWS refus
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -70,7 +71,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports through UserError (exit 1) instead of exiting with 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UserError(message)
+        # argparse quotes what it did not understand, which may be a pasted key.
+        raise UserError(_redacted(message))
 
 
 def _int_range(low: int, high: int) -> Callable[[str], int]:
@@ -100,8 +102,19 @@ def _key_id(text: str) -> str:
         # Never echo it: it is a whole key, secret included.
         raise UserError("pass the key id (the 12 characters after bkit_), not the whole key")
     if len(text) != 2 * KEY_ID_BYTES or any(c not in "0123456789abcdef" for c in text):
-        raise UserError(f"{text!r} is not a key id (12 lowercase hexadecimal characters)")
+        raise UserError(
+            f"{_redacted(text)!r} is not a key id (12 lowercase hexadecimal characters)"
+        )
     return text
+
+
+# Anything that looks like (part of) a key value: a pasted or truncated key is never echoed.
+_KEY_LIKE = re.compile(r"bkit_[0-9A-Za-z_]*")
+
+
+def _redacted(text: str) -> str:
+    """`text` with anything key-like replaced, for error messages."""
+    return _KEY_LIKE.sub("bkit_<redacted>", text)
 
 
 class KeysTable:

@@ -120,7 +120,8 @@ class Meter:
         headers = {"x-gateway-cost-usd": format_cost(self.cost)}
         if self.target is not None:
             headers["x-gateway-model"] = self.target.spec.model_id
-            headers["x-gateway-invocation-id"] = self.target.invocation_id
+            target = self.target
+            headers["x-gateway-invocation-id"] = target.shown_id or target.invocation_id
         return headers
 
 

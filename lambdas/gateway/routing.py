@@ -21,6 +21,9 @@ class Target:
     spec: ModelSpec
     invocation_id: str
     path: InvocationPath = InvocationPath.IN_REGION
+    # What clients are shown as the invocation id when `invocation_id` is a team's application
+    # inference profile ARN (it names the account): the model or system profile it copies.
+    shown_id: str | None = None
 
     def token_cost(self, input_tokens: int, output_tokens: int) -> Decimal:
         """Return the list price of these tokens on the path this target is called through."""

@@ -97,7 +97,7 @@ class TeamPolicy:
         if not self.profiles:
             return targets
         return tuple(
-            dataclasses.replace(target, invocation_id=arn)
+            dataclasses.replace(target, invocation_id=arn, shown_id=target.invocation_id)
             if (arn := self.profiles.get(target.spec.model_id)) is not None
             else target
             for target in targets

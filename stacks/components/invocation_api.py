@@ -118,8 +118,9 @@ KEY_ANSWERS = {
     apigw.ResponseType.ACCESS_DENIED: ErrorAnswer(
         403,
         _quoted(
-            "API key refused: it is expired or revoked, or its team is no longer configured "
-            "(make keys create issues a new one)."
+            "Access denied. With code api_key_expired, api_key_revoked or "
+            "api_key_team_not_configured the API key no longer works (make keys create issues a "
+            "new one); with code api_key_ alone, this API's resource policy refused the caller."
         ),
         "permission_error",
         "api_key_$context.authorizer.reason",

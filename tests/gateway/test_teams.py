@@ -22,6 +22,8 @@ from botocore.stub import Stubber
 from lambdas.gateway.app import GatewayApp
 from lambdas.gateway.core import Gateway
 from lambdas.gateway.lambda_handler import LambdaAdapter
+from lambdas.gateway.metering import Usage
+from lambdas.gateway.responses import StreamResponse
 from lambdas.gateway.settings import Settings
 from local.emulator import start_emulator
 from stacks.config import KitConfig, parse_config
@@ -299,6 +301,72 @@ def test_a_team_at_its_concurrent_stream_limit_gets_a_429_until_a_stream_ends(
     assert slots.acquire("beta", "next", 1, time.time())
 
 
+def test_an_over_budget_team_gets_the_budget_429_and_holds_no_stream_slot(teams: Teams) -> None:
+    gateway = teams.app.gateway
+    policy = gateway.settings.teams.policies["beta"]
+    gateway.budgets.charge("beta", policy.budget, Usage(1, 1), Decimal(5))
+    refused = teams.chat("beta", NOVA, stream=True)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "budget_exceeded"
+    assert refused.headers["x-should-retry"] == "false"
+    assert gateway.stream_slots.acquire("beta", "next", 1, time.time())
+
+
+def test_a_stream_never_read_is_closed_charged_and_its_slot_freed(teams: Teams) -> None:
+    gateway = teams.app.gateway
+    headers = [(b"authorization", f"Bearer {KEYS['beta']}".encode())]
+    call = gateway.begin("POST", "/v1/chat/completions", headers)
+    body = {"model": NOVA, "messages": [{"role": "user", "content": "x" * 400}], "stream": True}
+    response = call.respond(json.dumps(body).encode())
+    assert isinstance(response, StreamResponse)
+    # The transport fails before the first byte (a client gone, a broken send): no chunk read.
+    call.finish()
+    usage = teams.usage("beta")
+    # The opened model stream is billed by Bedrock: estimated from the prompt, never free.
+    assert usage["requests"] == 1
+    assert usage["input_tokens"] >= 100
+    assert gateway.stream_slots.acquire("beta", "next", 1, time.time())
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_team_is_charged_and_the_line_written_before_the_answer_ends(
+    teams: Teams, capsys: pytest.CaptureFixture[str], stream: bool
+) -> None:
+    # Behind the Web Adapter the invocation ends with the response: nothing may wait for it.
+    seen_at_end: list[str] = []
+
+    async def run() -> None:
+        body = json.dumps({"model": NOVA, "messages": [{"role": "user", "content": "Hi"}]})
+        if stream:
+            body = body[:-1] + ', "stream": true}'
+        messages = [{"type": "http.request", "body": body.encode(), "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                seen_at_end.append(capsys.readouterr().out)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/chat/completions",
+            "raw_path": b"/v1/chat/completions",
+            "headers": [(b"authorization", f"Bearer {KEYS['beta']}".encode())],
+        }
+        await teams.app(scope, receive, send)
+
+    asyncio.run(run())
+    (out,) = seen_at_end
+    (line,) = [json.loads(text) for text in out.splitlines() if "gateway.request" in text]
+    assert line["team"] == "beta" and line["status"] == 200 and line["input_tokens"] > 0
+    assert teams.usage("beta")["requests"] == 1
+
+
 # --- behind API Gateway -----------------------------------------------------------------------
 
 
@@ -331,6 +399,47 @@ def test_a_team_this_deployment_lacks_is_refused() -> None:
     result = handler(_event({**REQUEST_CONTEXT, "authorizer": authorizer}, "/v1/models"))
     assert result["statusCode"] == 403
     assert json.loads(result["body"])["error"]["code"] == "team_not_configured"
+
+
+def test_behind_the_web_adapter_the_team_comes_from_its_context_header_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with start_emulator(today=TODAY) as emulator:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
+        settings = Settings.from_env(
+            {
+                "GATEWAY_ROUTING": team_config().gateway_routing_json(),
+                "GATEWAY_AUTH": "api-gateway",
+                "GATEWAY_REQUIRE_TEAM": "true",
+                "AWS_REGION": "us-east-1",
+            }
+        )
+        app = GatewayApp(settings)
+        authorizer = {"principalId": "alpha", "team": "alpha", "key_id": "0123456789ab"}
+
+        async def post(context: dict[str, Any], **headers: str) -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                return await client.post(
+                    "/v1/embeddings",
+                    json={"model": TITAN_EMBED, "input": "hi"},
+                    headers={"x-amzn-request-context": json.dumps(context), **headers},
+                )
+
+        # Alpha may not embed: its context says alpha, whatever else the client sends.
+        answer = asyncio.run(
+            post({**REQUEST_CONTEXT, "authorizer": authorizer}, **{"x-team": "beta"})
+        )
+        assert answer.status_code == 403
+        assert answer.json()["error"]["code"] == "model_not_allowed"
+        # A context without the authorizer's team (the shape changed, a forged invocation)
+        # is refused, never served without a team's rules.
+        for context in (REQUEST_CONTEXT, {**REQUEST_CONTEXT, "authorizer": {"lambda": authorizer}}):
+            refused = asyncio.run(post(context))
+            assert refused.status_code == 403
+            assert refused.json()["error"]["code"] == "no_team"
+    lines = log_lines(capsys)
+    assert [line["team"] for line in lines] == ["alpha", None, None]
 
 
 def test_a_sigv4_caller_is_logged_by_its_principal_and_has_no_team_usage(
@@ -367,7 +476,10 @@ def test_a_team_with_an_inference_profile_is_served_through_it() -> None:
             stubber.add_response(
                 "converse", converse_response(), {"modelId": model_id, "messages": Any_()}
             )
-        assert app.chat("beta", NOVA).status_code == 200
+        beta = app.chat("beta", NOVA)
+        assert beta.status_code == 200
+        # Clients see what the profile copies, never its ARN (which names the account).
+        assert beta.headers["x-gateway-invocation-id"] == NOVA
         # Alpha has no profile: the model itself.
         assert app.chat("alpha", NOVA).status_code == 200
         stubber.assert_no_pending_responses()

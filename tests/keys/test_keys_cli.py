@@ -403,3 +403,16 @@ def test_no_authorizer_call_accepts_a_key_the_cli_never_created(table: DynamoDBC
     # Guards the helper above: a made-up key is refused, so `allows` proves something.
     with pytest.raises(UnauthorizedError):
         allows(table, KeyValue("0123456789ab", "0" * 64), NOW)
+
+
+def test_a_pasted_or_truncated_key_is_never_echoed_in_an_error(
+    table: DynamoDBClient, config: Path
+) -> None:
+    secret = "0123456789abcdef" * 4
+    for argv in (
+        ["revoke", f"bkit_0123456789ab_{secret}"[:-3]],  # truncated: not a key, not an id
+        ["revoke", "Bearer", f"bkit_0123456789ab_{secret}"],  # argparse's "unrecognized"
+    ):
+        result = keys(table, config, *argv)
+        assert result.code == EXIT_USER
+        assert secret[:20] not in result.err and "bkit_<redacted>" in result.err
