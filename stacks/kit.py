@@ -217,7 +217,9 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             web_adapter_layer_version=config.gateway.web_adapter_layer_version,
             log_content=config.observability.log_content,
             metrics_namespace=metrics_namespace(config),
-            require_team=config.api.auth is ApiAuth.API_KEY,
+            # Key callers always have a team; SigV4 callers when teams name their principals.
+            require_team=config.api.auth is ApiAuth.API_KEY
+            or any(team.iam_principals for team in config.api.teams),
         ),
         api=ApiSettings(
             name=f"bedrock-kit-{config.env_name}",
@@ -225,7 +227,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             throttle_rate_limit=api.throttle_rate_limit,
             throttle_burst_limit=api.throttle_burst_limit,
             teams=_teams(config),
-            iam_callers=IamCallers(tuple(api.iam_principals), api.organization_id)
+            iam_callers=IamCallers(api.admitted_principals, api.organization_id)
             if api.auth is ApiAuth.IAM
             else None,
             authorizer_reserved_concurrency=api.authorizer_reserved_concurrency,

@@ -310,12 +310,14 @@ def _authenticate(settings: Settings, headers: Headers, request_context: object)
     if settings.auth_mode is AuthMode.API_GATEWAY:
         # The authorizer (or IAM) authenticated the caller before invoking the function.
         _require_stage(request_context)
-        caller = caller_from_context(request_context)
+        caller = settings.teams.identify(caller_from_context(request_context))
         if settings.require_team and caller.team is None:
-            # Fail closed: a context without the authorizer's team would skip its rules.
+            # Fail closed: a caller without a team would skip every team's rules.
+            who = f" ({caller.principal})" if caller.principal else ""
             raise ApiError(
                 403,
-                "The request carries no team from the API key authorizer.",
+                f"The caller{who} belongs to no team of this deployment: API key callers get "
+                "theirs from the key, SigV4 callers from a team's iam_principals.",
                 type_="permission_error",
                 code="no_team",
             )

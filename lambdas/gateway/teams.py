@@ -67,6 +67,8 @@ class TeamPolicy:
     budget: TeamBudget = field(default_factory=TeamBudget)
     # Streamed chat completions in flight at once, across every container; None: no limit.
     max_concurrent_streams: int | None = None
+    # SigV4 callers of this team (auth "iam"): role, user or account-root ARNs.
+    iam_principals: tuple[str, ...] = ()
     # Model id -> the team's application inference profile ARN (its line on the AWS bill).
     profiles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -115,6 +117,7 @@ class TeamPolicy:
             else None,
             "soft_limit_percent": str(budget.soft_limit_percent),
             "max_concurrent_streams": self.max_concurrent_streams,
+            "iam_principals": list(self.iam_principals),
         }
 
     @classmethod
@@ -135,6 +138,7 @@ class TeamPolicy:
                 soft_limit_percent=Decimal(str(data.get("soft_limit_percent", "80"))),
             ),
             max_concurrent_streams=int(str(streams)) if streams is not None else None,
+            iam_principals=tuple(_strings(data.get("iam_principals", []))),
         )
 
 
@@ -144,11 +148,54 @@ def _strings(value: object) -> list[str]:
     return value
 
 
+def principal_key(arn: str) -> tuple[str, str] | None:
+    """(account, "role/NAME" | "user/NAME" | "root") of an IAM principal or an assumed role.
+
+    API Gateway reports a role's callers as `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`,
+    while config names the role `arn:aws:iam::ACCOUNT:role/PATH/NAME`: both become the same
+    key (role names are unique in an account, whatever their path).
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    service, account, resource = parts[2], parts[4], parts[5]
+    kind, _, rest = resource.partition("/")
+    if service == "sts" and kind == "assumed-role" and rest:
+        return account, "role/" + rest.split("/", 1)[0]
+    if service == "iam" and kind in ("role", "user") and rest:
+        return account, f"{kind}/{rest.rsplit('/', 1)[-1]}"
+    if service == "iam" and resource == "root":
+        return account, "root"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Teams:
-    """Every team of a deployment, by name."""
+    """Every team of a deployment, by name (and by IAM principal for SigV4 callers)."""
 
     policies: Mapping[str, TeamPolicy] = field(default_factory=lambda: MappingProxyType({}))
+    _by_principal: Mapping[tuple[str, str], str] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: MappingProxyType({})
+    )
+
+    def __post_init__(self) -> None:
+        by_principal = {
+            key: policy.name
+            for policy in self.policies.values()
+            for arn in policy.iam_principals
+            if (key := principal_key(arn)) is not None
+        }
+        object.__setattr__(self, "_by_principal", MappingProxyType(by_principal))
+
+    def identify(self, caller: Caller) -> Caller:
+        """The caller with its team: a SigV4 caller's from its principal (exact, else :root)."""
+        if caller.team is not None or caller.principal is None:
+            return caller
+        key = principal_key(caller.principal)
+        if key is None:
+            return caller
+        team = self._by_principal.get(key) or self._by_principal.get((key[0], "root"))
+        return dataclasses.replace(caller, team=team) if team is not None else caller
 
     def get(self, caller: Caller) -> TeamPolicy | None:
         """The caller's team policy; a caller of a team this deployment lacks is refused."""

@@ -165,8 +165,14 @@ def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
         soft_limit_percent=Decimal(str(team.soft_limit_percent)),
     )
     streams = team.max_concurrent_streams
+    principals = tuple(team.iam_principals)
     if not team.models:
-        return TeamPolicy(name=team.name, budget=budget, max_concurrent_streams=streams)
+        return TeamPolicy(
+            name=team.name,
+            budget=budget,
+            max_concurrent_streams=streams,
+            iam_principals=principals,
+        )
     routing = models.routing()
     aliases = frozenset(name for name in team.models if name in models.aliases)
     model_ids = frozenset(
@@ -178,6 +184,7 @@ def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
         model_ids=model_ids,
         budget=budget,
         max_concurrent_streams=streams,
+        iam_principals=principals,
     )
 
 

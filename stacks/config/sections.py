@@ -148,6 +148,9 @@ class _TeamSettings(_Limits):
     soft_limit_percent: StrictFloat = Field(default=80.0, ge=1, le=100)
     # Streamed chat completions in flight at once across the deployment; unset: no limit.
     max_concurrent_streams: StrictInt | None = Field(default=None, ge=1, le=10_000)
+    # With auth "iam": the principals (roles, users, or an account's :root) whose SigV4 calls
+    # belong to this team; the API's resource policy admits them too.
+    iam_principals: tuple[Annotated[str, Field(pattern=PRINCIPAL)], ...] = ()
 
     @field_validator("tags")
     @classmethod
@@ -211,6 +214,45 @@ class ApiConfig(_Limits):
         return tuple(TeamConfig(name=name, **dict(limits)) for name, limits in teams.items())
 
     @property
+    def admitted_principals(self) -> tuple[str, ...]:
+        """The principals the API's resource policy names: [api]'s and every team's."""
+        named = [*self.iam_principals, *(p for team in self.teams for p in team.iam_principals)]
+        return tuple(dict.fromkeys(named))
+
+    def _teams_fit_the_auth(self) -> None:
+        """Team rules need callers the gateway can tell apart: keys, or named IAM principals."""
+        owners: dict[str, str] = {}
+        for team in self.teams:
+            if team.iam_principals and self.auth is not ApiAuth.IAM:
+                raise Problem(f"teams.{team.name}.iam_principals", "only allowed with auth 'iam'")
+            for principal in team.iam_principals:
+                if principal in owners:
+                    raise Problem(
+                        f"teams.{team.name}.iam_principals",
+                        f"{principal} already belongs to team {owners[principal]}",
+                    )
+                owners[principal] = team.name
+            if self.auth is not ApiAuth.IAM or team.iam_principals:
+                continue
+            for key in (
+                "models",
+                "monthly_token_limit",
+                "monthly_cost_limit_usd",
+                "max_concurrent_streams",
+                "tags",
+            ):
+                if getattr(team, key):
+                    raise Problem(
+                        f"teams.{team.name}.{key}",
+                        "with auth 'iam' a team's rules apply to its iam_principals: list them",
+                    )
+        if self.team_inference_profiles and self.auth is not ApiAuth.API_KEY:
+            raise Problem(
+                "team_inference_profiles",
+                "only with auth 'api_key' (SigV4 callers are not routed through team profiles)",
+            )
+
+    @property
     def waf_limit_per_ip(self) -> int:
         """Requests one address may send per 5 minutes: config's, or the largest team plan's rate.
 
@@ -228,28 +270,11 @@ class ApiConfig(_Limits):
             raise Problem("waf", "AWS WAF is offered here for REGIONAL APIs only")
         if self.allowed_vpc_ids and self.endpoint_type is not EndpointType.PRIVATE:
             raise Problem("allowed_vpc_ids", "only allowed with endpoint_type 'PRIVATE'")
-        for team in self.teams if self.auth is ApiAuth.IAM else ():
-            for key in ("models", "monthly_token_limit", "monthly_cost_limit_usd", "tags"):
-                if getattr(team, key):
-                    raise Problem(
-                        f"teams.{team.name}.{key}",
-                        "only with auth 'api_key': SigV4 callers belong to no team, so the "
-                        "gateway could not apply it",
-                    )
-            if team.max_concurrent_streams is not None:
-                raise Problem(
-                    f"teams.{team.name}.max_concurrent_streams",
-                    "only with auth 'api_key': SigV4 callers belong to no team",
-                )
-        if self.team_inference_profiles and self.auth is not ApiAuth.API_KEY:
-            raise Problem(
-                "team_inference_profiles",
-                "only with auth 'api_key': SigV4 callers belong to no team",
-            )
+        self._teams_fit_the_auth()
         for key in ("iam_principals", "organization_id"):
             if getattr(self, key) and self.auth is not ApiAuth.IAM:
                 raise Problem(key, "only allowed with auth 'iam'")
-        if self.auth is ApiAuth.IAM and not (self.iam_principals or self.organization_id):
+        if self.auth is ApiAuth.IAM and not (self.admitted_principals or self.organization_id):
             raise Problem(
                 "iam_principals",
                 "auth 'iam' needs api.iam_principals or api.organization_id: SigV4 alone admits "

@@ -92,7 +92,8 @@ def test_team_inference_profiles_need_api_keys() -> None:
         "iam_principals": ["arn:aws:iam::123456789012:role/app"],
     }
     assert problem(data) == (
-        "api.team_inference_profiles: only with auth 'api_key': SigV4 callers belong to no team"
+        "api.team_inference_profiles: only with auth 'api_key' (SigV4 callers are not routed "
+        "through team profiles)"
     )
 
 
@@ -110,6 +111,10 @@ def test_route_tables_are_only_for_an_existing_vpc() -> None:
     assert problem(data) == "network.route_table_ids: only allowed with mode 'existing'"
 
 
+ROLE = "arn:aws:iam::123456789012:role/app"
+IAM = {"auth": "iam", "iam_principals": [ROLE]}
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [
@@ -120,10 +125,42 @@ def test_route_tables_are_only_for_an_existing_vpc() -> None:
         ("tags", {"cost-center": "x"}),
     ],
 )
-def test_team_rules_sigv4_callers_could_not_be_held_to_are_refused(key: str, value: object) -> None:
+def test_with_sigv4_a_teams_rules_need_the_principals_they_apply_to(
+    key: str, value: object
+) -> None:
     data = with_team(**{key: value})
-    data["api"] |= {"auth": "iam", "iam_principals": ["arn:aws:iam::123456789012:role/app"]}
-    assert problem(data).startswith(f"api.teams.search.{key}: only with auth 'api_key'")
+    data["api"] |= IAM
+    assert problem(data) == (
+        f"api.teams.search.{key}: with auth 'iam' a team's rules apply to its iam_principals: "
+        "list them"
+    )
+    data["api"]["teams"]["search"]["iam_principals"] = ["arn:aws:iam::123456789012:role/search"]
+    parse(data)
+
+
+def test_sigv4_teams_are_admitted_by_the_resource_policy_and_map_to_one_team_each() -> None:
+    search = "arn:aws:iam::123456789012:role/search"
+    data = with_team(iam_principals=[search], monthly_token_limit=10)
+    data["api"] |= IAM
+    config = parse(data)
+    assert config.api.admitted_principals == (ROLE, search)
+    assert config.team_policies().policies["search"].iam_principals == (search,)
+    data["api"]["teams"]["other"] = {"iam_principals": [search]}
+    assert problem(data) == (
+        f"api.teams.other.iam_principals: {search} already belongs to team search"
+    )
+
+
+def test_team_principals_alone_satisfy_sigv4s_need_for_named_callers() -> None:
+    data = with_team(iam_principals=[ROLE])
+    data["api"]["auth"] = "iam"
+    assert parse(data).api.admitted_principals == (ROLE,)
+
+
+def test_team_principals_only_with_sigv4() -> None:
+    assert problem(with_team(iam_principals=[ROLE])) == (
+        "api.teams.search.iam_principals: only allowed with auth 'iam'"
+    )
 
 
 def test_an_existing_vpc_names_one_route_table_per_subnet() -> None:

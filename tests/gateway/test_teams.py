@@ -454,6 +454,72 @@ def test_a_sigv4_caller_is_logged_by_its_principal_and_has_no_team_usage(
     assert (line["team"], line["principal"]) == (None, role)
 
 
+def _sigv4_gateway() -> LambdaAdapter:
+    """CONFIG with SigV4 callers: alpha is one role (on a path), beta a whole other account."""
+    teams = CONFIG["api"]["teams"]
+    data = {
+        **CONFIG,
+        "api": {
+            **CONFIG["api"],
+            "auth": "iam",
+            "teams": {
+                "alpha": {
+                    **teams["alpha"],
+                    "iam_principals": ["arn:aws:iam::123456789012:role/service/alpha-app"],
+                },
+                "beta": {**teams["beta"], "iam_principals": ["arn:aws:iam::210987654321:root"]},
+            },
+        },
+    }
+    config = parse_config(data, source="iam.toml", env_name="iam", today=TODAY)
+    settings = Settings.from_env(
+        {
+            "GATEWAY_ROUTING": config.gateway_routing_json(),
+            "GATEWAY_AUTH": "api-gateway",
+            "GATEWAY_REQUIRE_TEAM": "true",
+        }
+    )
+    return LambdaAdapter(Gateway(settings))
+
+
+@pytest.mark.parametrize(
+    ("caller", "team"),
+    [
+        ("arn:aws:sts::123456789012:assumed-role/alpha-app/session-1", "alpha"),
+        ("arn:aws:iam::123456789012:role/service/alpha-app", "alpha"),
+        ("arn:aws:sts::210987654321:assumed-role/any-role/session-2", "beta"),
+        ("arn:aws:iam::210987654321:user/ci", "beta"),
+    ],
+)
+def test_a_sigv4_callers_team_comes_from_its_principal(caller: str, team: str) -> None:
+    identity = {**REQUEST_CONTEXT["identity"], "userArn": caller}
+    result = _sigv4_gateway()(_event({**REQUEST_CONTEXT, "identity": identity}))
+    assert result["statusCode"] == 200, result["body"]
+    assert json.loads(result["body"])["team"] == team
+
+
+def test_a_sigv4_caller_is_held_to_its_teams_list() -> None:
+    caller = "arn:aws:sts::123456789012:assumed-role/alpha-app/session-1"
+    identity = {**REQUEST_CONTEXT["identity"], "userArn": caller}
+    event = {
+        **_event({**REQUEST_CONTEXT, "identity": identity}, "/v1/embeddings"),
+        "httpMethod": "POST",
+        "body": json.dumps({"model": TITAN_EMBED, "input": "hi"}),
+    }
+    result = _sigv4_gateway()(event)
+    assert result["statusCode"] == 403
+    assert json.loads(result["body"])["error"]["code"] == "model_not_allowed"
+
+
+def test_a_sigv4_caller_of_no_team_is_refused_naming_its_principal() -> None:
+    caller = "arn:aws:sts::123456789012:assumed-role/someone-else/session"
+    identity = {**REQUEST_CONTEXT["identity"], "userArn": caller}
+    result = _sigv4_gateway()(_event({**REQUEST_CONTEXT, "identity": identity}))
+    assert result["statusCode"] == 403
+    error = json.loads(result["body"])["error"]
+    assert error["code"] == "no_team" and caller in error["message"]
+
+
 # --- a line per team on the bill --------------------------------------------------------------
 
 

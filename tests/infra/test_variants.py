@@ -77,6 +77,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "iam_principals": ["arn:aws:iam::123456789012:role/AppTeam"],
             "organization_id": "o-a1b2c3d4e5",
             "allowed_vpc_ids": ["vpc-0fedcba9876543210"],
+            "teams": {
+                "search": {
+                    "iam_principals": ["arn:aws:iam::123456789012:role/Search"],
+                    "monthly_token_limit": 1_000_000,
+                    "models": [NOVA],
+                }
+            },
         },
         "access_check": {"mode": "off"},
         "invocation_logging": {"enabled": True},
@@ -105,9 +112,24 @@ def test_only_callers_through_the_key_authorizer_must_carry_a_team(variant: Synt
         for f in variant.service.find_resources("AWS::Lambda::Function").values()
         if "VpcConfig" in f["Properties"]
     ]
-    keys = variant.config.api.auth.value == "api_key"
+    api = variant.config.api
+    teams = api.auth.value == "api_key" or any(t.iam_principals for t in api.teams)
     assert len(gateways) == 2
-    assert all(("GATEWAY_REQUIRE_TEAM" in env) == keys for env in gateways)
+    assert all(("GATEWAY_REQUIRE_TEAM" in env) == teams for env in gateways)
+
+
+def test_sigv4_teams_principals_are_admitted_by_the_apis_resource_policy(
+    variant: Synthesized,
+) -> None:
+    api = variant.config.api
+    if api.auth.value != "iam":
+        pytest.skip("API keys: the resource policy names no callers")
+    (rest_api,) = variant.service.find_resources("AWS::ApiGateway::RestApi").values()
+    statements = {s["Sid"]: s for s in rest_api["Properties"]["Policy"]["Statement"]}
+    named = statements["AllowNamedPrincipals"]["Principal"]["AWS"]
+    for team in api.teams:
+        for principal in team.iam_principals:
+            assert principal in named
 
 
 def test_team_profiles_are_one_per_team_and_allowed_model(variant: Synthesized) -> None:
