@@ -15,7 +15,7 @@ from .exchange import Exchange
 from .metering import Usage
 from .responses import JsonResponse, StreamResponse
 from .routing import Target, require_modality
-from .streaming import ChunkMapper, stream_chunks
+from .streaming import ChunkMapper, StreamChunks
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -92,7 +92,7 @@ def _stream(
         if exchange.log_content:
             exchange.content = _content(request, "".join(mapper.text_parts))
 
-    chunks = stream_chunks(
+    chunks = StreamChunks(
         events,
         mapper,
         include_usage=request.include_usage,

@@ -205,23 +205,3 @@ class StreamChunks:
             yield DONE
         finally:
             self._end()
-
-
-def stream_chunks(
-    events: Iterator[Mapping[str, Any]],
-    mapper: ChunkMapper,
-    *,
-    include_usage: bool,
-    prompt_chars: int,
-    on_end: StreamEnd,
-    remaining: Callable[[], float] = lambda: math.inf,
-) -> StreamChunks:
-    """The SSE bytes of a streamed completion (StreamChunks)."""
-    return StreamChunks(
-        events,
-        mapper,
-        include_usage=include_usage,
-        prompt_chars=prompt_chars,
-        on_end=on_end,
-        remaining=remaining,
-    )

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError, EventStreamError
 
 from lambdas.gateway.app import GatewayApp
 from lambdas.gateway.settings import Settings
-from lambdas.gateway.streaming import ChunkMapper, stream_chunks
+from lambdas.gateway.streaming import ChunkMapper, StreamChunks
 from tests.conftest import routing_json
 from tests.gateway.conftest import HAIKU, ROUTING
 
@@ -287,7 +287,7 @@ def test_a_stream_that_outlasts_the_time_budget_is_cut_ended_and_metered() -> No
     ended: list[Any] = []
     left = iter([5.0, 4.0, 0.0])  # seconds left after each of the first events
     events = _Closable(_text_events(100))
-    chunks = stream_chunks(
+    chunks = StreamChunks(
         events,
         ChunkMapper(completion_id="c", model="m"),
         include_usage=False,
@@ -308,7 +308,7 @@ def test_a_stream_that_outlasts_the_time_budget_is_cut_ended_and_metered() -> No
 def test_a_stream_closed_before_its_first_byte_still_reports_its_usage_once() -> None:
     ended: list[Any] = []
     events = _Closable(_text_events(3))
-    chunks = stream_chunks(
+    chunks = StreamChunks(
         events,
         ChunkMapper(completion_id="c", model="m"),
         include_usage=False,
