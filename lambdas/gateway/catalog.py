@@ -76,6 +76,8 @@ class Capability(StrEnum):
     EXCLUSIVE_TEMPERATURE_TOP_P = "exclusive_temperature_top_p"
     # The model takes no sampling parameters at all (temperature, top_p): Bedrock answers 400.
     NO_SAMPLING_PARAMETERS = "no_sampling_parameters"
+    # Converse's outputConfig.textFormat (JSON Schema-constrained answers) is served for it.
+    STRUCTURED_OUTPUT = "structured_output"
 
 
 CHAT_CAPABILITIES = frozenset(Capability)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Capability, ModelSpec
@@ -45,6 +46,121 @@ def _unsupported(spec: ModelSpec, capability: Capability, what: str, param: str)
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StructuredOutput:
+    """How a response_format is served for one model: natively, or through a forced tool."""
+
+    # The tool whose input is the answer (None: Converse's outputConfig, the text is the JSON).
+    tool: str | None
+    schema: Mapping[str, Any]
+
+
+def structured_output(request: ChatRequest, spec: ModelSpec) -> StructuredOutput | None:
+    """Decide how the request's response_format is served by `spec` (None: plain text)."""
+    wanted = request.response_format
+    if wanted is None:
+        return None
+    schema = wanted.schema if wanted.schema is not None else _ANY_OBJECT
+    if (
+        wanted.type == "json_schema"
+        and spec.supports(Capability.STRUCTURED_OUTPUT)
+        and native_schema(schema)
+    ):
+        return StructuredOutput(None, schema)
+    if not spec.supports(Capability.TOOL_USE):
+        raise ApiError(
+            400,
+            f"The model '{spec.model_id}' cannot answer in a set JSON format: it has neither "
+            "structured output nor tool use. GET /v1/models lists each model's capabilities.",
+            param="response_format",
+            code="unsupported_capability",
+        )
+    # The answer comes as the input of a tool the model must call, whose schema is the format.
+    taken = {tool.name for tool in request.tools}
+    name = wanted.name if wanted.name not in taken else f"{wanted.name}_response"[:64]
+    return StructuredOutput(name, schema)
+
+
+# json_object: any JSON object.
+_ANY_OBJECT: Mapping[str, Any] = {"type": "object"}
+# JSON Schema keywords Bedrock's structured output refuses (400), per the user guide's
+# "Structured outputs" page (docs.aws.amazon.com/bedrock/latest/userguide/structured-output.html).
+_NOT_NATIVE = frozenset(
+    {
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+    }
+)
+
+
+def native_schema(schema: Mapping[str, Any]) -> bool:
+    """Whether Bedrock's structured output takes `schema` as it is (else a forced tool serves it).
+
+    The same page: every object closed (`additionalProperties: false`), `minItems` 0 or 1, no
+    numeric or length bounds, internal `$ref` only, no recursion.
+    """
+    definitions = {
+        **_mapping(schema.get("$defs")),
+        **_mapping(schema.get("definitions")),
+    }
+    return _native(schema, definitions, frozenset())
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _native(node: object, definitions: Mapping[str, Any], seen: frozenset[str]) -> bool:
+    if isinstance(node, list):
+        return all(_native(item, definitions, seen) for item in node)
+    if not isinstance(node, Mapping):
+        return True
+    if _NOT_NATIVE & node.keys():
+        return False
+    if node.get("minItems", 0) not in (0, 1):
+        return False
+    is_object = node.get("type") == "object" or "properties" in node
+    if is_object and node.get("additionalProperties") is not False:
+        return False
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        if not ref.startswith("#/") or name in seen or name not in definitions:
+            return False  # external, recursive or dangling
+        if not _native(definitions[name], definitions, seen | {name}):
+            return False
+    for key, value in node.items():
+        if key in ("$defs", "definitions", "enum", "const", "default", "examples"):
+            continue
+        # `properties` maps names (which may be any word) to schemas.
+        children = _mapping(value).values() if key == "properties" else [value]
+        if not all(_native(child, definitions, seen) for child in children):
+            return False
+    return True
+
+
+def streams(request: ChatRequest, spec: ModelSpec) -> bool:
+    """Whether `spec` can stream this request (else it is answered whole, sent as a stream)."""
+    if not spec.supports(Capability.STREAMING):
+        return False
+    tools = (
+        bool(request.tools)
+        or any(m.tool_calls or m.role == "tool" for m in request.messages)
+        or (request.response_format is not None and _answers_by_tool(request, spec))
+    )
+    return not tools or spec.supports(Capability.STREAMING_TOOL_USE)
+
+
+def _answers_by_tool(request: ChatRequest, spec: ModelSpec) -> bool:
+    structured = structured_output(request, spec)
+    return structured is not None and structured.tool is not None
+
+
 def check_capabilities(request: ChatRequest, spec: ModelSpec) -> None:
     """Refuse, naming the model and capability, what the model cannot do."""
     uses_tools = bool(request.tools) or any(
@@ -52,10 +168,6 @@ def check_capabilities(request: ChatRequest, spec: ModelSpec) -> None:
     )
     if uses_tools and not spec.supports(Capability.TOOL_USE):
         raise _unsupported(spec, Capability.TOOL_USE, "tool use", "tools")
-    if request.stream and not spec.supports(Capability.STREAMING):
-        raise _unsupported(spec, Capability.STREAMING, "streamed answers", "stream")
-    if request.stream and uses_tools and not spec.supports(Capability.STREAMING_TOOL_USE):
-        raise _unsupported(spec, Capability.STREAMING_TOOL_USE, "streamed tool use", "stream")
     for index, message in enumerate(request.messages):
         if message.has_images and not spec.supports(Capability.VISION):
             raise _unsupported(
@@ -88,6 +200,7 @@ def check_capabilities(request: ChatRequest, spec: ModelSpec) -> None:
 def to_converse(request: ChatRequest, spec: ModelSpec, invocation_id: str) -> dict[str, Any]:
     """Build the Converse keyword arguments for `spec` from a validated request."""
     check_capabilities(request, spec)
+    structured = structured_output(request, spec)
     system_texts = [m.text for m in request.messages if m.role in ("system", "developer")]
     turns = _alternating_turns(request.messages)
     converse: dict[str, Any] = {"modelId": invocation_id}
@@ -101,9 +214,22 @@ def to_converse(request: ChatRequest, spec: ModelSpec, invocation_id: str) -> di
     inference = _inference_config(request, spec)
     if inference:
         converse["inferenceConfig"] = inference
-    tool_config = _tool_config(request)
+    tool_config = _tool_config(request, structured)
     if tool_config:
         converse["toolConfig"] = tool_config
+    if structured is not None and structured.tool is None:
+        wanted = request.response_format
+        assert wanted is not None
+        json_schema: dict[str, Any] = {
+            # Converse takes the schema as a JSON string.
+            "schema": json.dumps(structured.schema, separators=(",", ":")),
+            "name": wanted.name,
+        }
+        if wanted.description:
+            json_schema["description"] = wanted.description
+        converse["outputConfig"] = {
+            "textFormat": {"type": "json_schema", "structure": {"jsonSchema": json_schema}}
+        }
     return converse
 
 
@@ -162,27 +288,23 @@ def _inference_config(request: ChatRequest, spec: ModelSpec) -> dict[str, Any]:
     return config
 
 
-def _tool_config(request: ChatRequest) -> dict[str, Any] | None:
+def _tool_config(
+    request: ChatRequest, structured: StructuredOutput | None = None
+) -> dict[str, Any] | None:
     history_uses_tools = any(m.tool_calls or m.role == "tool" for m in request.messages)
+    if structured is not None and structured.tool is not None and not history_uses_tools:
+        return _answer_tool_config(request, structured.tool, structured.schema)
     if history_uses_tools and not request.tools:
         # Converse rejects tool blocks without a tool configuration; say it in OpenAI terms.
         raise invalid_request(
             "'tools' must be sent when 'messages' contain tool calls or tool results.",
             param="tools",
         )
+    if structured is not None and structured.tool is not None:
+        return _answer_tool_config(request, structured.tool, structured.schema)
     if not request.tools or (request.tool_choice == "none" and not history_uses_tools):
         return None
-    tools = [
-        {
-            "toolSpec": {
-                "name": tool.name,
-                **({"description": tool.description} if tool.description else {}),
-                "inputSchema": {"json": dict(tool.parameters)},
-            }
-        }
-        for tool in request.tools
-    ]
-    config: dict[str, Any] = {"tools": tools}
+    config: dict[str, Any] = {"tools": _tool_specs(request)}
     # Converse has no "none": with tool history the tools must stay declared, so "none" falls
     # back to Converse's default (auto) there.
     if request.tool_choice == "required":
@@ -192,12 +314,71 @@ def _tool_config(request: ChatRequest) -> dict[str, Any] | None:
     return config
 
 
-def from_converse(
-    response: Mapping[str, Any], *, completion_id: str, created: int, model: str
+def _tool_specs(request: ChatRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "toolSpec": {
+                "name": tool.name,
+                **({"description": tool.description} if tool.description else {}),
+                "inputSchema": {"json": dict(tool.parameters)},
+            }
+        }
+        for tool in request.tools
+    ]
+
+
+def _answer_tool_config(
+    request: ChatRequest, name: str, schema: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Build the OpenAI chat.completion body from a Converse response."""
+    """The request's tools plus the answer tool, which the model must end by calling."""
+    wanted = request.response_format
+    description = (wanted.description if wanted else None) or (
+        "Give your final answer by calling this tool: its input is the answer, in the "
+        "required JSON format."
+    )
+    answer = {
+        "toolSpec": {
+            "name": name,
+            "description": description,
+            "inputSchema": {"json": dict(schema)},
+        }
+    }
+    tools = [*_tool_specs(request), answer]
+    if request.forced_tool is not None:
+        choice: dict[str, Any] = {"tool": {"name": request.forced_tool}}
+    elif request.tools and request.tool_choice != "none":
+        # A tool of the caller's, or the answer: some tool call, never free text.
+        choice = {"any": {}}
+    else:
+        choice = {"tool": {"name": name}}
+    return {"tools": tools, "toolChoice": choice}
+
+
+def from_converse(
+    response: Mapping[str, Any],
+    *,
+    completion_id: str,
+    created: int,
+    model: str,
+    answer_tool: str | None = None,
+) -> dict[str, Any]:
+    """Build the OpenAI chat.completion body from a Converse response.
+
+    With `answer_tool`, a call to that tool is the answer: its input, as JSON, is the content.
+    """
     blocks = response.get("output", {}).get("message", {}).get("content", [])
-    text = "".join(block["text"] for block in blocks if "text" in block)
+    answers = [
+        block["toolUse"].get("input", {})
+        for block in blocks
+        if "toolUse" in block and block["toolUse"].get("name") == answer_tool
+    ]
+    if answers:
+        blocks = [
+            b for b in blocks if "toolUse" not in b or b["toolUse"].get("name") != answer_tool
+        ]
+        text = json.dumps(answers[0], separators=(",", ":"))
+    else:
+        text = "".join(block["text"] for block in blocks if "text" in block)
     tool_calls = [
         {
             "id": block["toolUse"]["toolUseId"],
@@ -229,7 +410,9 @@ def from_converse(
             {
                 "index": 0,
                 "message": message,
-                "finish_reason": FINISH_REASONS.get(str(response.get("stopReason")), "stop"),
+                "finish_reason": "stop"
+                if answers and not tool_calls
+                else FINISH_REASONS.get(str(response.get("stopReason")), "stop"),
                 "logprobs": None,
             }
         ],

@@ -12,7 +12,12 @@ from typing import Any
 from .errors import invalid_field, invalid_request, object_with_model
 
 # OpenAI fields Converse has no equivalent for: refuse them rather than silently ignore them.
-_UNSUPPORTED_WHEN_SET = ("logprobs", "top_logprobs", "logit_bias", "response_format", "audio")
+_UNSUPPORTED_WHEN_SET = ("logprobs", "top_logprobs", "logit_bias", "audio")
+# The legacy function-calling fields (before `tools`): refused with the fields to send instead,
+# never ignored (a 200 with plain text would be silently wrong).
+_LEGACY_FUNCTION_FIELDS = {"functions": "tools", "function_call": "tool_choice"}
+# What a tool that returned nothing is shown as: Converse refuses blank text.
+EMPTY_TOOL_RESULT = "(the tool returned no output)"
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 # Converse image formats by data-URL media type.
 _IMAGE_FORMATS = {
@@ -76,6 +81,18 @@ class ToolDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    """A structured-output request: JSON, following `schema` when one is given."""
+
+    # "json_object" (any JSON object) or "json_schema".
+    type: str
+    schema: Mapping[str, Any] | None = None
+    name: str = "response"
+    description: str | None = None
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A validated OpenAI chat-completions request (the subset this gateway serves)."""
 
@@ -91,6 +108,8 @@ class ChatRequest:
     tool_choice: str = "auto"
     forced_tool: str | None = None
     include_usage: bool = False
+    # None: plain text (OpenAI's default, also `{"type": "text"}`).
+    response_format: ResponseFormat | None = None
 
 
 def parse_chat_request(body: object) -> ChatRequest:
@@ -99,6 +118,14 @@ def parse_chat_request(body: object) -> ChatRequest:
     for name in _UNSUPPORTED_WHEN_SET:
         if body.get(name) not in (None, False):
             raise invalid_request(f"'{name}' is not supported by this gateway.", param=name)
+    for name, instead in _LEGACY_FUNCTION_FIELDS.items():
+        if body.get(name) is not None:
+            raise invalid_request(
+                f"'{name}' is OpenAI's deprecated function calling: send '{instead}' instead "
+                "(the same functions as tools of type 'function').",
+                param=name,
+                code="deprecated_field",
+            )
     # OpenAI accepts null for an optional field: it means the default.
     n = body.get("n")
     if n is not None and (isinstance(n, bool) or n != 1):
@@ -133,7 +160,39 @@ def parse_chat_request(body: object) -> ChatRequest:
         tool_choice=tool_choice,
         forced_tool=forced_tool,
         include_usage=include_usage,
+        response_format=_parse_response_format(body.get("response_format")),
     )
+
+
+def _parse_response_format(value: object) -> ResponseFormat | None:
+    """OpenAI's response_format: text (the default), json_object, or json_schema."""
+    if value is None:
+        return None
+    kind = _get(value, "type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return ResponseFormat("json_object")
+    if kind != "json_schema":
+        raise invalid_field("response_format.type", "'text', 'json_object' or 'json_schema'", kind)
+    definition = _get(value, "json_schema")
+    if not isinstance(definition, dict):
+        raise invalid_field("response_format.json_schema", "an object with 'name'", definition)
+    name = definition.get("name")
+    if not isinstance(name, str) or not name or not set(name) <= _TOOL_NAME_CHARS or len(name) > 64:
+        raise invalid_field(
+            "response_format.json_schema.name", "letters, digits, '_' or '-' (max 64)", name
+        )
+    schema = definition.get("schema", {"type": "object"})
+    if not isinstance(schema, dict):
+        raise invalid_field("response_format.json_schema.schema", "a JSON Schema object", schema)
+    description = definition.get("description")
+    if description is not None and not isinstance(description, str):
+        raise invalid_field("response_format.json_schema.description", "a string", description)
+    strict = definition.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise invalid_field("response_format.json_schema.strict", "a boolean", strict)
+    return ResponseFormat("json_schema", schema, name, description, bool(strict))
 
 
 def _unit_interval(body: Mapping[str, Any], name: str) -> float | None:
@@ -201,7 +260,10 @@ def _parse_tool_choice(value: object, tools: tuple[ToolDefinition, ...]) -> tupl
 def _parse_messages(value: object) -> tuple[Message, ...]:
     if not isinstance(value, list) or not value:
         raise invalid_field("messages", "a non-empty list of messages", value)
-    return tuple(_parse_message(item, f"messages[{index}]") for index, item in enumerate(value))
+    messages = (_parse_message(item, f"messages[{index}]") for index, item in enumerate(value))
+    # A blank assistant turn (no text, no tool call) carries nothing; Converse refuses blank
+    # text, so it is left out (the turns around it then join, as Converse wants).
+    return tuple(m for m in messages if m.role != "assistant" or m.parts or m.tool_calls)
 
 
 def _parse_message(item: object, param: str) -> Message:
@@ -217,10 +279,13 @@ def _parse_message(item: object, param: str) -> Message:
             raise invalid_field(
                 f"{param}.tool_call_id", "the id of an earlier tool call", tool_call_id
             )
+        if _blank(content):
+            # Agent loops send a tool's empty output as "": say so in words Converse accepts.
+            return Message("tool", (EMPTY_TOOL_RESULT,), (), tool_call_id)
         return Message("tool", _parse_parts(content, param, images=False), (), tool_call_id)
     if role == "assistant":
         tool_calls = _parse_tool_calls(item.get("tool_calls"), param)
-        if tool_calls and content in (None, ""):
+        if _blank(content):
             return Message("assistant", (), tool_calls)
         return Message("assistant", _parse_parts(content, param, images=False), tool_calls)
     return Message(str(role), _parse_parts(content, param, images=role == "user"))
@@ -302,6 +367,18 @@ def _parse_image(url: object, param: str) -> ImagePart:
             param, f"an image of 1 to {MAX_IMAGE_BYTES} bytes", f"{len(data)} bytes"
         )
     return ImagePart(image_format, data)
+
+
+def _blank(content: object) -> bool:
+    """Whether message content holds no text at all: null, "", whitespace, or empty parts."""
+    if content is None:
+        return True
+    if isinstance(content, str):
+        return not content.strip()
+    return isinstance(content, list) and all(
+        _get(part, "type") == "text" and not str(_get(part, "text") or "").strip()
+        for part in content
+    )
 
 
 def _get(value: object, key: str) -> object:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 from . import bedrock
 from .calls import Meter
 from .catalog import Modality
-from .chat import from_converse, parse_chat_request, to_converse
+from .chat import from_converse, parse_chat_request, streams, structured_output, to_converse
 from .chat_request import ChatRequest
 from .errors import ApiError
 from .exchange import Exchange
 from .metering import Usage
 from .responses import JsonResponse, StreamResponse
 from .routing import Target, require_modality
-from .streaming import ChunkMapper, StreamChunks
+from .streaming import ChunkMapper, StreamChunks, as_stream_events
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -52,11 +52,13 @@ def _converse_once(
     started = time.perf_counter()
     response = bedrock.converse(client, to_converse(request, target.spec, target.invocation_id))
     bedrock_ms = (time.perf_counter() - started) * 1000
+    structured = structured_output(request, target.spec)
     body = from_converse(
         response,
         completion_id=f"chatcmpl-{exchange.request_id}",
         created=int(time.time()),
         model=target.spec.model_id,
+        answer_tool=structured.tool if structured is not None else None,
     )
     usage = Usage(body["usage"]["prompt_tokens"], body["usage"]["completion_tokens"])
     meter.add_tokens(target, usage)
@@ -74,6 +76,10 @@ def _stream(
     # fall back; after it, the stream itself reports them.
     def attempt(target: Target, client: BedrockRuntimeClient) -> tuple[Target, Any]:
         converse_request = to_converse(request, target.spec, target.invocation_id)
+        if not streams(request, target.spec):
+            # A model that cannot stream this request answers whole; the client still gets
+            # the stream it asked for (agent frameworks stream with tools by default).
+            return target, as_stream_events(bedrock.converse(client, converse_request))
         return target, bedrock.converse_stream(client, converse_request)
 
     # The budget first (its 429 tells the SDK not to retry), then one of the team's
@@ -82,8 +88,11 @@ def _stream(
     exchange.access.hold_stream(exchange.request_id)
     target, events = exchange.call(targets, attempt)
     exchange.streamed = True
+    structured = structured_output(request, target.spec)
     mapper = ChunkMapper(
-        completion_id=f"chatcmpl-{exchange.request_id}", model=target.spec.model_id
+        completion_id=f"chatcmpl-{exchange.request_id}",
+        model=target.spec.model_id,
+        answer_tool=structured.tool if structured is not None else None,
     )
 
     def finish(usage: Usage, error: ApiError | None) -> None:

@@ -12,7 +12,7 @@ from .adapters import EMBEDDING_ADAPTERS
 from .adapters.base import EmbeddingRequest
 from .adapters.cohere_embed import INPUT_TYPES
 from .catalog import Modality
-from .errors import ApiError, invalid_field, object_with_model
+from .errors import ApiError, invalid_field, invalid_request, object_with_model
 from .exchange import Exchange
 from .metering import Usage
 from .responses import JsonResponse
@@ -27,12 +27,7 @@ MAX_INPUTS = 2048
 def parse_embedding_request(body: object) -> tuple[str, EmbeddingRequest, str]:
     """Validate the body; return the model name, the request and the encoding format."""
     body, model = object_with_model(body)
-    raw = body.get("input")
-    texts = [raw] if isinstance(raw, str) else raw
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        raise invalid_field("input", "a string or a non-empty list of strings", raw)
-    if len(texts) > MAX_INPUTS or any(not t.strip() for t in texts):
-        raise invalid_field("input", f"1 to {MAX_INPUTS} non-empty strings", f"{len(texts)} items")
+    texts = _texts(body.get("input"))
     dimensions = body.get("dimensions")
     if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int)):
         raise invalid_field("dimensions", "an integer", dimensions)
@@ -46,6 +41,43 @@ def parse_embedding_request(body: object) -> tuple[str, EmbeddingRequest, str]:
     if input_type not in INPUT_TYPES:
         raise invalid_field("input_type", "one of " + ", ".join(INPUT_TYPES), input_type)
     return model, EmbeddingRequest(tuple(texts), dimensions, normalize, input_type), encoding
+
+
+# Token ids are a tokenizer's: Bedrock's embedding models take text, and decoding the ids
+# would need the client's tokenizer (tiktoken's), which the gateway does not carry.
+IDS_NOT_TEXT = (
+    "'input' holds token ids (integers); Bedrock's embedding models take text: send strings. "
+    "LangChain's OpenAIEmbeddings sends token ids by default: set "
+    "check_embedding_ctx_length=False."
+)
+
+
+def _texts(raw: object) -> list[str]:
+    """The texts of `input`: a string or a list of strings, each non-blank, at most MAX_INPUTS."""
+    texts = [raw] if isinstance(raw, str) else raw
+    if isinstance(texts, list) and texts and all(_token_ids(item) for item in texts):
+        raise invalid_request(IDS_NOT_TEXT, param="input", code="token_ids_not_supported")
+    if not isinstance(texts, list) or not texts:
+        raise invalid_field("input", "a string or a non-empty list of strings", raw)
+    if len(texts) > MAX_INPUTS:
+        raise invalid_field("input", f"at most {MAX_INPUTS} strings", f"{len(texts)} items")
+    for index, text in enumerate(texts):
+        if _token_ids(text):
+            raise invalid_request(
+                IDS_NOT_TEXT, param=f"input[{index}]", code="token_ids_not_supported"
+            )
+        if not isinstance(text, str):
+            raise invalid_field(f"input[{index}]", "a string", text)
+        if not text.strip():
+            raise invalid_field(f"input[{index}]", "non-empty text", text)
+    return texts
+
+
+def _token_ids(value: object) -> bool:
+    """A token id, or a list of them (what clients send when they tokenize themselves)."""
+    if isinstance(value, list):
+        return bool(value) and all(_token_ids(item) for item in value if not isinstance(item, list))
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _encode(vector: list[float], encoding: str) -> list[float] | str:

@@ -5,6 +5,7 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-call
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -32,6 +33,10 @@ class ChunkMapper:
     # Converse content-block index -> OpenAI tool_calls index.
     _tool_indexes: dict[int, int] = field(default_factory=dict)
     text_parts: list[str] = field(default_factory=list)
+    # The tool whose input is the answer (structured output through a forced tool): its input
+    # streams as the message content, and calling it ends the answer normally.
+    answer_tool: str | None = None
+    _answer_blocks: set[int] = field(default_factory=set)
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         """Return one chunk body."""
@@ -56,6 +61,9 @@ class ChunkMapper:
             tool = start.get("start", {}).get("toolUse")
             if tool is None:
                 return []
+            if self.answer_tool is not None and tool.get("name") == self.answer_tool:
+                self._answer_blocks.add(start["contentBlockIndex"])
+                return []
             index = self._tool_indexes.setdefault(
                 start["contentBlockIndex"], len(self._tool_indexes)
             )
@@ -72,6 +80,10 @@ class ChunkMapper:
             if "text" in delta:
                 self.text_parts.append(delta["text"])
                 return [self.chunk({"content": delta["text"]})] if delta["text"] else []
+            if "toolUse" in delta and block["contentBlockIndex"] in self._answer_blocks:
+                text = delta["toolUse"].get("input", "")
+                self.text_parts.append(text)
+                return [self.chunk({"content": text})] if text else []
             if "toolUse" in delta:
                 index = self._tool_indexes.setdefault(
                     block["contentBlockIndex"], len(self._tool_indexes)
@@ -87,6 +99,8 @@ class ChunkMapper:
             self.finish_reason = FINISH_REASONS.get(
                 event["messageStop"].get("stopReason", ""), "stop"
             )
+            if self._answer_blocks and not self._tool_indexes:
+                self.finish_reason = "stop"  # the answer tool's call is the answer
             return [self.chunk({}, self.finish_reason)]
         if "metadata" in event:
             usage = event["metadata"].get("usage", {})
@@ -119,6 +133,27 @@ class ChunkMapper:
             output_tokens=math.ceil(written / CHARS_PER_TOKEN),
             estimated=True,
         )
+
+
+def as_stream_events(response: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """A whole Converse answer as the ConverseStream events that would have carried it."""
+    message = response.get("output", {}).get("message", {})
+    yield {"messageStart": {"role": message.get("role", "assistant")}}
+    for index, block in enumerate(message.get("content", [])):
+        if "text" in block:
+            yield {
+                "contentBlockDelta": {"contentBlockIndex": index, "delta": {"text": block["text"]}}
+            }
+        elif "toolUse" in block:
+            tool = block["toolUse"]
+            start = {"toolUse": {"toolUseId": tool["toolUseId"], "name": tool["name"]}}
+            yield {"contentBlockStart": {"contentBlockIndex": index, "start": start}}
+            arguments = json.dumps(tool.get("input", {}), separators=(",", ":"))
+            delta = {"toolUse": {"input": arguments}}
+            yield {"contentBlockDelta": {"contentBlockIndex": index, "delta": delta}}
+        yield {"contentBlockStop": {"contentBlockIndex": index}}
+    yield {"messageStop": {"stopReason": response.get("stopReason", "end_turn")}}
+    yield {"metadata": {"usage": response.get("usage", {}), "metrics": response.get("metrics", {})}}
 
 
 StreamEnd = Callable[[Usage, ApiError | None], None]
