@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .converse_request import ConverseCall, parse_converse
+from .schema_instance import instance_of
 from .tokens import count_tokens, truncate_to_tokens
 from .tool_config import Tool
 from .wire import OperationRequest, Reply, json_reply
@@ -19,7 +20,6 @@ LATENCY_BASE_MS = 120
 LATENCY_PER_OUTPUT_TOKEN_MS = 8
 # Words in the last user turn that make an `auto` tool choice call a tool (emulated intent).
 _TOOL_TRIGGERS = ("weather",)
-_SAMPLE_VALUES: Mapping[str, object] = {"number": 1, "integer": 1, "boolean": True}
 
 
 def handle_converse(request: OperationRequest) -> Reply:
@@ -35,7 +35,7 @@ def answer(call: ConverseCall) -> dict[str, Any]:
         tool_use = {
             "toolUseId": _tool_use_id(call, tool),
             "name": tool.name,
-            "input": _input(tool.schema),
+            "input": tool_input(tool.schema),
         }
         content = [{"toolUse": tool_use}]
         output_tokens = count_tokens(tool.name) + count_tokens(json.dumps(tool_use["input"]))
@@ -57,6 +57,9 @@ def answer(call: ConverseCall) -> dict[str, Any]:
 
 def compose_text(call: ConverseCall) -> str:
     """Return the full answer text before stop sequences and maxTokens are applied."""
+    if call.output_schema is not None:
+        # Structured output: the whole answer is one JSON value the schema accepts.
+        return json.dumps(instance_of(call.output_schema))
     label = f"[emulated {call.spec.name}]"
     tail = "This deterministic reply comes from the local Bedrock emulator; no model was called."
     if call.last_user_text.strip():
@@ -87,7 +90,10 @@ def _tool_to_call(call: ConverseCall) -> Tool | None:
     if call.tool_choice == "tool":
         return next(tool for tool in call.tools if tool.name == call.chosen_tool)
     if call.tool_choice == "any":
-        return call.tools[0]
+        # Work through the tools in order, then settle on the last one: agent frameworks offer
+        # their real tools first and a final-answer tool last, and stop once it is called.
+        fresh = [tool for tool in call.tools if tool.name not in call.called_tools]
+        return fresh[0] if fresh else call.tools[-1]
     # auto: call a tool when the user asks for something a tool is for, not after a tool result.
     wants_tool = any(word in call.last_user_text.lower() for word in _TOOL_TRIGGERS)
     return call.tools[0] if wants_tool and not call.last_user_tool_results else None
@@ -99,29 +105,10 @@ def _tool_use_id(call: ConverseCall, tool: Tool) -> str:
     return "tooluse_" + base64.urlsafe_b64encode(digest).decode()[:22]
 
 
-def _input(schema: Mapping[str, object]) -> dict[str, object]:
-    """Build arguments that satisfy the schema's required properties."""
-    properties = schema.get("properties")
-    required = schema.get("required")
-    if not isinstance(properties, dict) or not isinstance(required, list):
-        return {}
-    arguments: dict[str, object] = {}
-    for name in required:
-        prop = properties.get(name)
-        arguments[str(name)] = _sample(prop if isinstance(prop, dict) else {})
-    return arguments
-
-
-def _sample(prop: Mapping[str, object]) -> object:
-    enum = prop.get("enum")
-    if isinstance(enum, list) and enum:
-        return enum[0]
-    kind = prop.get("type")
-    if kind == "object":
-        return _input(prop)
-    if kind == "array":
-        return []
-    return _SAMPLE_VALUES.get(kind, "emulated") if isinstance(kind, str) else "emulated"
+def tool_input(schema: Mapping[str, object]) -> dict[str, Any]:
+    """Return tool arguments the tool's input schema accepts (always a JSON object)."""
+    value = instance_of(schema)
+    return value if isinstance(value, dict) else {}
 
 
 def _excerpt(text: str) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lambdas.gateway.catalog import Api, Capability, ModelSpec
 
 from .content import Tally, check_block, strings, structure
 from .errors import BedrockError, constraint, serialization, validation
 from .models import require_on_demand_access, resolve
+from .output_config import parse_output_config
 from .tokens import count_tokens
 from .tool_config import Tool, parse_tool_config
 from .wire import OperationRequest
@@ -34,6 +36,10 @@ class ConverseCall:
     chosen_tool: str | None
     # The body as received: same request, same bytes, same derived ids.
     fingerprint: bytes
+    # Names of the tools earlier assistant turns called, in order (repeats kept).
+    called_tools: tuple[str, ...] = ()
+    # The JSON schema of outputConfig.textFormat: the answer is a JSON value it accepts.
+    output_schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ def parse_converse(request: OperationRequest) -> ConverseCall:
         )
     require_on_demand_access(resolved, request.model_id)
     tally = Tally()
-    last_user = _messages(body.get("messages"), spec, tally)
+    last_user, called_tools = _messages(body.get("messages"), spec, tally)
     _system(body.get("system"), spec, tally)
     max_tokens, stop_sequences = _inference_config(body.get("inferenceConfig"), spec)
     tool_config = body.get("toolConfig")
@@ -64,6 +70,7 @@ def parse_converse(request: OperationRequest) -> ConverseCall:
         raise validation(
             "The toolConfig field must be defined when using toolUse and toolResult content blocks."
         )
+    output_schema = parse_output_config(body.get("outputConfig"), spec, tally)
     extra = body.get("additionalModelRequestFields")
     if extra is not None and not isinstance(extra, dict):
         raise serialization("additionalModelRequestFields", "a JSON object")
@@ -79,6 +86,8 @@ def parse_converse(request: OperationRequest) -> ConverseCall:
         tool_choice=tool_choice,
         chosen_tool=chosen_tool,
         fingerprint=request.raw_body,
+        called_tools=called_tools,
+        output_schema=output_schema,
     )
 
 
@@ -92,7 +101,8 @@ def _body(request: OperationRequest) -> Mapping[str, object]:
     return request.body
 
 
-def _messages(value: object, spec: ModelSpec, tally: Tally) -> _LastUser:
+def _messages(value: object, spec: ModelSpec, tally: Tally) -> tuple[_LastUser, tuple[str, ...]]:
+    """Check the conversation; return its last user turn and the tools the assistant called."""
     if value is None:
         raise constraint(None, "messages", "not be null")
     if not isinstance(value, list):
@@ -100,6 +110,7 @@ def _messages(value: object, spec: ModelSpec, tally: Tally) -> _LastUser:
     if not value:
         raise constraint(value, "messages", "have length greater than or equal to 1")
     last_user = _LastUser("", (), ())
+    called: list[str] = []
     previous_role: object = None
     for index, message in enumerate(value):
         path = f"messages.{index}"
@@ -144,7 +155,10 @@ def _messages(value: object, spec: ModelSpec, tally: Tally) -> _LastUser:
                 tool_results=tuple(text for kind, text in blocks if kind == "toolResult"),
                 kinds=tuple(kind for kind, _ in blocks),
             )
-    return last_user
+        else:
+            # check_block has vetted each toolUse, so its name is a non-empty string.
+            called.extend(block["toolUse"]["name"] for block in content if "toolUse" in block)
+    return last_user, tuple(called)
 
 
 def _system(value: object, spec: ModelSpec, tally: Tally) -> None:

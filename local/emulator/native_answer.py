@@ -46,6 +46,7 @@ def generate(
     tools: tuple[Tool, ...] = (),
     tool_choice: str | None = None,
     chosen_tool: str | None = None,
+    called_tools: tuple[str, ...] = (),
 ) -> Generated:
     """Return the deterministic answer for the facts of a validated native request."""
     return from_converse(
@@ -61,6 +62,7 @@ def generate(
             tool_choice=tool_choice,
             chosen_tool=chosen_tool,
             fingerprint=fingerprint,
+            called_tools=called_tools,
         )
     )
 

@@ -50,7 +50,7 @@ _NOVA_KEYS = ("schemaVersion", "system", "messages", "inferenceConfig", "toolCon
 class _Turns:
     """Input tokens, whether tool blocks were seen, and the last user turn's text."""
 
-    __slots__ = ("kinds", "tokens", "tool_blocks", "tool_results", "user_text")
+    __slots__ = ("called_tools", "kinds", "tokens", "tool_blocks", "tool_results", "user_text")
 
     def __init__(self) -> None:
         self.tokens = 0
@@ -58,6 +58,8 @@ class _Turns:
         self.user_text = ""
         self.tool_results: tuple[str, ...] = ()
         self.kinds: tuple[str, ...] = ()
+        # Tools the assistant turns called, in order: toolChoice `any` moves past them.
+        self.called_tools: list[str] = []
 
 
 def anthropic(request: OperationRequest, spec: ModelSpec, body: Obj) -> Invoked:
@@ -109,6 +111,7 @@ def anthropic(request: OperationRequest, spec: ModelSpec, body: Obj) -> Invoked:
         tools=tools,
         tool_choice=choice,
         chosen_tool=chosen,
+        called_tools=tuple(turns.called_tools),
     )
     if out.tool_use is not None:
         tool_id = "toolu_bdrk_" + str(out.tool_use["toolUseId"]).removeprefix("tooluse_")
@@ -181,10 +184,12 @@ def _anthropic_messages(messages: list[object], body: Obj, spec: ModelSpec, turn
             turns.user_text = "\n".join(text for kind, text in blocks if kind == "text")
             turns.tool_results = tuple(text for kind, text in blocks if kind == "tool_result")
             turns.kinds = tuple(kind for kind, _ in blocks)
+        else:
+            turns.called_tools.extend(name for kind, name in blocks if kind == "tool_use")
 
 
 def _anthropic_block(block: Obj, spec: ModelSpec, turns: _Turns) -> tuple[str, str]:
-    """Check one content block; return its type and the text it carries for the answer."""
+    """Check one content block; return its type and its text (a tool_use: the tool's name)."""
     kind = block.need_choice("type", _BLOCK_TYPES)
     if kind == "text":
         block.allow(("type", "text", "cache_control", "citations"))
@@ -216,9 +221,10 @@ def _anthropic_block(block: Obj, spec: ModelSpec, turns: _Turns) -> tuple[str, s
     if kind == "tool_use":
         block.allow(("type", "id", "name", "input", "cache_control"))
         block.need_string("id", min_len=1)
-        turns.tokens += count_tokens(block.need_string("name", min_len=1))
+        name = block.need_string("name", min_len=1)
+        turns.tokens += count_tokens(name)
         turns.tokens += count_tokens(json.dumps(block.need_obj("input").data))
-        return kind, ""
+        return kind, name
     block.allow(("type", "tool_use_id", "content", "is_error", "cache_control"))
     block.need_string("tool_use_id", min_len=1)
     block.boolean("is_error")

@@ -74,6 +74,9 @@ def _tool(value: object, path: str, tally: Tally) -> Tool | None:
         raise constraint(
             description, f"{path}.toolSpec.description", "have length greater than or equal to 1"
         )
+    strict = tool_spec.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise serialization(f"{path}.toolSpec.strict", "a boolean")
     schema_union = structure(tool_spec.get("inputSchema"), f"{path}.toolSpec.inputSchema")
     schema = schema_union.get("json")
     if not isinstance(schema, dict):

@@ -511,7 +511,7 @@ def test_stop_sequence_cuts_the_answer_before_it(client: Any) -> None:
 # --- tool use ----------------------------------------------------------------------------------
 
 
-def test_tool_choice_any_calls_the_first_tool_with_input_from_its_required_properties(
+def test_tool_choice_any_calls_the_first_tool_with_a_value_for_every_listed_property(
     client: Any,
 ) -> None:
     response = client.converse(
@@ -523,7 +523,13 @@ def test_tool_choice_any_calls_the_first_tool_with_input_from_its_required_prope
     (block,) = response["output"]["message"]["content"]
     tool_use = block["toolUse"]
     assert tool_use["name"] == "get_weather"
-    assert tool_use["input"] == {"city": "emulated", "days": 1, "threshold": 1, "metric": True}
+    assert tool_use["input"] == {
+        "city": "emulated",
+        "days": 1,
+        "threshold": 1,
+        "metric": True,
+        "note": "emulated",
+    }
     assert tool_use["toolUseId"].startswith("tooluse_")
     assert response["usage"]["outputTokens"] >= 1
 
