@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             "GATEWAY_ROUTING": config.gateway_routing_json(),
             "GATEWAY_AUTH": "key",
             "GATEWAY_API_KEYS": json.dumps(keys),
+            "GATEWAY_CORS_ORIGINS": ",".join(config.api.cors_allowed_origins),
             "AWS_REGION": region,
         }
     )

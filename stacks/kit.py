@@ -220,6 +220,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             # Key callers always have a team; SigV4 callers when teams name their principals.
             require_team=config.api.auth is ApiAuth.API_KEY
             or any(team.iam_principals for team in config.api.teams),
+            cors_origins=tuple(config.api.cors_allowed_origins),
         ),
         api=ApiSettings(
             name=f"bedrock-kit-{config.env_name}",
@@ -233,6 +234,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
             authorizer_reserved_concurrency=api.authorizer_reserved_concurrency,
             waf_rate_limit_per_ip=api.waf_limit_per_ip if api.waf else None,
             manage_account_logging_role=api.manage_account_logging_role,
+            cors_origins=tuple(api.cors_allowed_origins),
         ),
         monitoring=MonitoringSettings(
             dashboard_name=f"bedrock-kit-{config.env_name}",

@@ -42,6 +42,8 @@ class ApiSettings:
     authorizer_reserved_concurrency: int
     waf_rate_limit_per_ip: int | None
     manage_account_logging_role: bool
+    # Browser origins whose preflights API Gateway answers (CORS); none: off.
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ class ServiceStack(Stack):
             else None,
             waf_rate_limit_per_ip=api.waf_rate_limit_per_ip,
             manage_account_logging_role=api.manage_account_logging_role,
+            cors_origins=api.cors_origins,
             api_name=api.name,
             waf_log_key=logs.key,
             log_retention=logs.retention,

@@ -104,11 +104,23 @@ class Call:
             path=path[:200],
             namespace=gateway.settings.metrics_namespace,
         )
+        self._origin = _header(headers, b"origin")
+        self._preflight: list[tuple[str, str]] | None = None
+        if method == "OPTIONS" and _header(headers, b"access-control-request-method"):
+            requested = _header(headers, b"access-control-request-headers") or ""
+            names = [name.strip() for name in requested.split(",") if name.strip()]
+            self._preflight = gateway.settings.cors.preflight_headers(self._origin, names)
         self._exchange: Exchange | None = None
         self._stream: StreamResponse | None = None
         self._payload: bytes | None = None
         self._match: Match[Handler] | None = None
         self._refused: ApiError | None = None
+        self.caller = ANONYMOUS
+        self._access = TeamAccess()
+        if self._preflight is not None:
+            # A browser's CORS preflight: answered for an allowed origin, never logged or keyed.
+            self._pending = False
+            return
         try:
             self._match = gateway.router.match(method, raw_path)
         except ApiError as error:
@@ -119,8 +131,6 @@ class Call:
             checked = self._match.route.authenticated
         else:
             checked = gateway.settings.auth_mode is AuthMode.API_GATEWAY
-        self.caller = ANONYMOUS
-        self._access = TeamAccess()
         if checked:
             try:
                 self.caller = _authenticate(gateway.settings, headers, request_context)
@@ -146,6 +156,8 @@ class Call:
     def respond(self, body: bytes | None = None) -> Response:
         """Run the route's handler on the body; any failure becomes its error response."""
         try:
+            if self._preflight is not None:
+                return RawResponse(b"", "text/plain", dict(self._preflight), status=204)
             if self._refused is not None:
                 raise self._refused
             assert self._match is not None
@@ -179,12 +191,14 @@ class Call:
                 ("cache-control", "no-cache"),
             ]
         else:
-            self.record.status = response.status if isinstance(response, JsonResponse) else 200
+            self.record.status = response.status
             headers = [
                 ("content-type", _content_type(response)),
                 ("content-length", str(len(self.payload(response)))),
             ]
         headers.extend(response.headers.items())
+        if self._preflight is None:
+            headers.extend(self._gateway.settings.cors.answer_headers(self._origin))
         headers.append(("x-request-id", self.record.request_id))
         latency_ms = (time.perf_counter() - self.started) * 1000
         headers.append(("x-gateway-latency-ms", f"{latency_ms:.1f}"))
@@ -362,6 +376,14 @@ def _require_stage(context: object) -> None:
 
 def _non_empty_string(value: object) -> bool:
     return isinstance(value, str) and value != ""
+
+
+def _header(headers: Headers, name: bytes) -> str | None:
+    """The first value of a header (names arrive lower-cased from both transports)."""
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _presented_key(headers: Headers) -> str | None:

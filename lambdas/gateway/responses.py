@@ -23,6 +23,7 @@ class RawResponse:
     body: bytes
     content_type: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    status: int = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from .cors import Cors
 from .metering import METRIC_NAMESPACE
 from .routing import Routing
 from .teams import Caller, Teams
@@ -58,6 +59,8 @@ class Settings:
     # Behind the key authorizer every caller has a team: a request without one is refused
     # rather than served without its team's list and budget.
     require_team: bool = False
+    # Browser origins allowed to call (CORS); none by default.
+    cors: Cors = field(default_factory=Cors)
 
     @property
     def bedrock_read_timeout_seconds(self) -> float:
@@ -105,6 +108,7 @@ class Settings:
             teams=teams,
             usage_table=env.get("GATEWAY_USAGE_TABLE") or None,
             require_team=env.get("GATEWAY_REQUIRE_TEAM", "false").lower() == "true",
+            cors=Cors.parse(env.get("GATEWAY_CORS_ORIGINS", "")),
             stream_lease_seconds=_number(env, "GATEWAY_STREAM_LEASE_SECONDS", 960.0, 30.0, 3600.0),
         )
 

@@ -51,6 +51,8 @@ class GatewaySettings:
     metrics_namespace: str
     # Callers come through the key authorizer, which always names their team.
     require_team: bool = False
+    # Browser origins the gateway's answers admit (CORS); API Gateway answers the preflights.
+    cors_origins: tuple[str, ...] = ()
 
 
 class Gateway(Construct):
@@ -127,6 +129,9 @@ class Gateway(Construct):
             streaming=True,
             description="OpenAI-compatible Bedrock gateway: chat completions, streamed",
         )
+        if settings.cors_origins:
+            for each in (self.function, self.streaming_function):
+                each.add_environment("GATEWAY_CORS_ORIGINS", ",".join(settings.cors_origins))
         if team_profiles_json is not None:
             for each in (self.function, self.streaming_function):
                 # Each team's application inference profiles, which the gateway calls through.

@@ -210,6 +210,7 @@ class InvocationApi(Construct):
         private_access: PrivateAccess | None = None,
         waf_rate_limit_per_ip: int | None = None,
         manage_account_logging_role: bool = False,
+        cors_origins: Sequence[str] = (),
         api_name: str = "bedrock-kit",
         waf_log_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -232,6 +233,17 @@ class InvocationApi(Construct):
             api_key_source_type=(
                 apigw.ApiKeySourceType.AUTHORIZER if authorizer else apigw.ApiKeySourceType.HEADER
             ),
+            # Browsers ask before calling with a key: API Gateway answers those preflights
+            # itself (no key, no function), for the configured origins only.
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                # Authorization must be named; "*" covers what the OpenAI SDKs add (x-stainless-*).
+                allow_headers=["Authorization", "Content-Type", "X-Api-Key", "*"],
+                max_age=Duration.seconds(600),
+            )
+            if cors_origins
+            else None,
             # The account-and-region logging role is one setting shared by every API: only the
             # environment the config names manages it (docs/configuration.md).
             cloud_watch_role=manage_account_logging_role,
@@ -288,7 +300,7 @@ class InvocationApi(Construct):
             ),
         )
         CfnOutput(self, "BaseUrl", value=f"{self.api.url}v1", description="OpenAI base_url")
-        self._add_error_answers(with_keys=authorizer is not None)
+        self._add_error_answers(with_keys=authorizer is not None, cors_origins=cors_origins)
         if authorizer is not None:
             for team in teams:
                 if team.name not in (usage_keys or {}):
@@ -329,16 +341,20 @@ class InvocationApi(Construct):
         plan.add_api_stage(stage=self.api.deployment_stage)
         plan.add_api_key(key)
 
-    def _add_error_answers(self, *, with_keys: bool) -> None:
+    def _add_error_answers(self, *, with_keys: bool, cors_origins: Sequence[str]) -> None:
         """Answer API Gateway's own errors as OpenAI's SDKs expect them (JSON `error` object)."""
         answers = {**(KEY_ANSWERS if with_keys else {}), **COMMON_ANSWERS}
+        headers = {"Content-Type": "'application/json'"}
+        if cors_origins:
+            # So a browser app can read why it was refused (a 401 or 429 from API Gateway).
+            headers["Access-Control-Allow-Origin"] = _allow_origin(cors_origins)
         for response_type, answer in answers.items():
             self.api.add_gateway_response(
                 # The response type's own name, e.g. "UNAUTHORIZED" or "DEFAULT_4XX".
                 f"Answer{response_type.response_type}",
                 type=response_type,
                 status_code=None if answer.status is None else str(answer.status),
-                response_headers={"Content-Type": "'application/json'"},
+                response_headers=headers,
                 templates={"application/json": answer.template()},
             )
 
@@ -442,6 +458,20 @@ class InvocationApi(Construct):
                 ),
             ],
         )
+
+
+def _allow_origin(origins: Sequence[str]) -> str:
+    """The Access-Control-Allow-Origin mapping of an error answer for the configured origins.
+
+    A gateway response cannot choose among several origins, so with more than one it echoes the
+    request's Origin: only API Gateway's own error bodies (no data) are then readable by any
+    page, while preflights and the gateway's answers still admit only the configured origins.
+    """
+    if "*" in origins:
+        return "'*'"
+    if len(origins) == 1:
+        return f"'{origins[0]}'"
+    return "method.request.header.Origin"
 
 
 def _resource_policy(

@@ -56,5 +56,9 @@ TAG_KEY = form_pattern(
 TAG_VALUE = form_pattern(
     r"^[A-Za-z0-9 _.:/=+@-]{0,256}$", "a tag value: letters, digits, spaces and _.:/=+-@ (max 256)"
 )
+ORIGIN = form_pattern(
+    r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$",
+    "a browser origin such as https://app.example.com (scheme, host, optional port) or *",
+)
 Name = Annotated[str, Field(pattern=NAME)]
 VpcId = Annotated[str, Field(pattern=VPC_ID)]

@@ -35,6 +35,7 @@ from stacks.config.patterns import (
     ACCOUNT,
     EMAIL,
     ORGANIZATION,
+    ORIGIN,
     PARAMETER,
     POLICY,
     PRINCIPAL,
@@ -195,6 +196,8 @@ class ApiConfig(_Limits):
     # Whether this environment owns API Gateway's account-level CloudWatch role.
     manage_account_logging_role: StrictBool = False
     allowed_vpc_ids: tuple[VpcId, ...] = ()
+    # Browser apps' origins allowed to call (CORS); none: browsers cannot call the API.
+    cors_allowed_origins: tuple[Annotated[str, Field(pattern=ORIGIN)], ...] = ()
     # One application inference profile per team and model, tagged with the team's tags: the
     # gateway calls through the caller's own profile, so Cost Explorer splits Bedrock by team.
     team_inference_profiles: StrictBool = False

@@ -29,6 +29,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "authorizer_reserved_concurrency": 5,
             "manage_account_logging_role": True,
             "team_inference_profiles": True,
+            "cors_allowed_origins": ["https://app.example.com", "https://admin.example.com"],
             "teams": {
                 "search": {
                     "throttle_rate_limit": 40,
@@ -140,3 +141,31 @@ def test_team_profiles_are_one_per_team_and_allowed_model(variant: Synthesized) 
     enabled = len(variant.config.models.enabled)
     expected = sum(len(t.models) if t.models else enabled for t in variant.config.api.teams)
     assert len(profiles) == expected
+
+
+def test_browser_origins_get_preflights_from_api_gateway_and_headers_from_the_gateway(
+    variant: Synthesized,
+) -> None:
+    origins = variant.config.api.cors_allowed_origins
+    options = [
+        m["Properties"]
+        for m in variant.service.find_resources("AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
+    gateways = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in variant.service.find_resources("AWS::Lambda::Function").values()
+        if "VpcConfig" in f["Properties"]
+    ]
+    if not origins:
+        assert options == []
+        assert all("GATEWAY_CORS_ORIGINS" not in env for env in gateways)
+        return
+    # Preflights carry no key: answered by a mock integration, never by the functions.
+    assert options and all(m["Integration"]["Type"] == "MOCK" for m in options)
+    assert all(m["AuthorizationType"] == "NONE" for m in options)
+    assert all(env["GATEWAY_CORS_ORIGINS"] == ",".join(origins) for env in gateways)
+    answers = variant.service.find_resources("AWS::ApiGateway::GatewayResponse").values()
+    for answer in answers:
+        headers = answer["Properties"]["ResponseParameters"]
+        assert "gatewayresponse.header.Access-Control-Allow-Origin" in headers
