@@ -66,6 +66,12 @@ def routes() -> list[Route[Handler]]:
         ),
         Route(
             "POST",
+            "/v1/responses",
+            ImportedOnFirstUse("responses_api", "create_response"),
+            Body.JSON,
+        ),
+        Route(
+            "POST",
             "/v1/embeddings",
             ImportedOnFirstUse("embeddings", "create_embeddings"),
             Body.JSON,

@@ -286,19 +286,24 @@ class InvocationApi(Construct):
             "ANY",
             apigw.LambdaIntegration(handler, allow_test_invoke=False),
         )
-        # Chat completions stream: API Gateway's STREAM transfer mode relays the streaming
-        # function's server-sent events as they come (no 29 s limit, no caching or encoding).
-        chat = self.api.root.add_resource("v1").add_resource("chat").add_resource("completions")
-        add_method(
-            chat,
-            "POST",
-            apigw.LambdaIntegration(
-                streaming_handler,
-                allow_test_invoke=False,
-                response_transfer_mode=apigw.ResponseTransferMode.STREAM,
-                timeout=stream_timeout,
-            ),
-        )
+        # Chat completions and responses stream: API Gateway's STREAM transfer mode relays the
+        # streaming function's server-sent events as they come (no 29 s limit, no caching or
+        # encoding).
+        version = self.api.root.add_resource("v1")
+        for resource in (
+            version.add_resource("chat").add_resource("completions"),
+            version.add_resource("responses"),
+        ):
+            add_method(
+                resource,
+                "POST",
+                apigw.LambdaIntegration(
+                    streaming_handler,
+                    allow_test_invoke=False,
+                    response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+                    timeout=stream_timeout,
+                ),
+            )
         CfnOutput(self, "BaseUrl", value=f"{self.api.url}v1", description="OpenAI base_url")
         self._add_error_answers(with_keys=authorizer is not None, cors_origins=cors_origins)
         if authorizer is not None:

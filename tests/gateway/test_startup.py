@@ -16,7 +16,17 @@ from lambdas.gateway.routes import ImportedOnFirstUse, routes
 from tests.conftest import routing_json
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUTE_MODULES = ("completions", "chat", "embeddings", "images", "passthrough", "compare")
+ROUTE_MODULES = (
+    "completions",
+    "chat",
+    "embeddings",
+    "images",
+    "passthrough",
+    "compare",
+    "responses_api",
+    "responses_stream",
+    "usage_route",
+)
 
 LOADED_AFTER_IMPORT = """
 import json, sys

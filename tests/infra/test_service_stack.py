@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from stacks.components.gateway_function import web_adapter_layer_arn
 from tests.infra.cfn import render
 from tests.infra.conftest import Synthesized
@@ -105,9 +107,12 @@ def integration_of(env: Synthesized, path_part: str) -> dict:
     return methods[0]["Integration"]
 
 
-def test_chat_route_streams_through_the_response_stream_function(env: Synthesized) -> None:
+@pytest.mark.parametrize("path_part", ["completions", "responses"])
+def test_chat_and_responses_stream_through_the_response_stream_function(
+    env: Synthesized, path_part: str
+) -> None:
     functions = gateway_functions(env)
-    integration = integration_of(env, "completions")
+    integration = integration_of(env, path_part)
     assert integration["ResponseTransferMode"] == "STREAM"
     assert integration["TimeoutInMillis"] == env.config.gateway.stream_timeout_seconds * 1000
     uri = render(integration["Uri"])
