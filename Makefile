@@ -34,6 +34,15 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt lambdas/gateway/requiremen
 		b.check_pins(pathlib.Path("lambdas/gateway/requirements.txt"))'
 	@touch $@
 
+# The clients app teams use, pinned apart (tests/compat runs each against the local gateway).
+$(VENV)/.compat-stamp: $(VENV)/.stamp requirements-compat.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-compat.txt
+	@touch $@
+
+tests/compat/node_modules/.stamp: tests/compat/package.json tests/compat/package-lock.json
+	npm ci --prefix tests/compat --no-audit --no-fund --loglevel=error
+	@touch $@
+
 $(TOOLS)/.stamp: requirements-tools.txt
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.txt
@@ -67,7 +76,7 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy --strict on the stacks, the Lambda code, the catalog and the local tools
 	$(VENV)/bin/mypy stacks lambdas local bench model_catalog app.py
 
-unit: setup ## The pytest suite (includes in-process synth and loopback end-to-end tests)
+unit: setup $(VENV)/.compat-stamp tests/compat/node_modules/.stamp ## The pytest suite (in-process synth, loopback end-to-end and client compatibility tests)
 	$(PY) -m pytest -q
 
 synth: setup ## cdk synth ENV (default dev) into cdk.out, with cdk-nag
