@@ -78,6 +78,8 @@ class Capability(StrEnum):
     NO_SAMPLING_PARAMETERS = "no_sampling_parameters"
     # Converse's outputConfig.textFormat (JSON Schema-constrained answers) is served for it.
     STRUCTURED_OUTPUT = "structured_output"
+    # Converse's toolChoice `any` and `tool` (a call the model must make) are accepted.
+    FORCED_TOOL_CHOICE = "forced_tool_choice"
 
 
 CHAT_CAPABILITIES = frozenset(Capability)

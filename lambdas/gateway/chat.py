@@ -75,9 +75,14 @@ def structured_output(request: ChatRequest, spec: ModelSpec) -> StructuredOutput
             param="response_format",
             code="unsupported_capability",
         )
-    # The answer comes as the input of a tool the model must call, whose schema is the format.
+    # The answer comes as the input of a tool the model must call (or, where Bedrock cannot
+    # force a call, is asked to), whose schema is the format.
     taken = {tool.name for tool in request.tools}
-    name = wanted.name if wanted.name not in taken else f"{wanted.name}_response"[:64]
+    name, number = wanted.name, 1
+    while name in taken:
+        number += 1
+        suffix = f"_response{number if number > 2 else ''}"
+        name = wanted.name[: 64 - len(suffix)] + suffix
     return StructuredOutput(name, schema)
 
 
@@ -168,6 +173,11 @@ def check_capabilities(request: ChatRequest, spec: ModelSpec) -> None:
     )
     if uses_tools and not spec.supports(Capability.TOOL_USE):
         raise _unsupported(spec, Capability.TOOL_USE, "tool use", "tools")
+    forced = request.tool_choice == "required" or request.forced_tool is not None
+    if forced and request.tools and not spec.supports(Capability.FORCED_TOOL_CHOICE):
+        raise _unsupported(
+            spec, Capability.FORCED_TOOL_CHOICE, "a tool call it must make", "tool_choice"
+        )
     for index, message in enumerate(request.messages):
         if message.has_images and not spec.supports(Capability.VISION):
             raise _unsupported(
@@ -202,6 +212,13 @@ def to_converse(request: ChatRequest, spec: ModelSpec, invocation_id: str) -> di
     check_capabilities(request, spec)
     structured = structured_output(request, spec)
     system_texts = [m.text for m in request.messages if m.role in ("system", "developer")]
+    forced = spec.supports(Capability.FORCED_TOOL_CHOICE)
+    if structured is not None and structured.tool is not None and not forced:
+        # Bedrock cannot force this model's tool call: ask for it in words.
+        system_texts.append(
+            f"Give your final answer by calling the tool '{structured.tool}' with the "
+            "answer as its input."
+        )
     turns = _alternating_turns(request.messages)
     converse: dict[str, Any] = {"modelId": invocation_id}
     if system_texts and spec.supports(Capability.SYSTEM_PROMPT):
@@ -214,7 +231,7 @@ def to_converse(request: ChatRequest, spec: ModelSpec, invocation_id: str) -> di
     inference = _inference_config(request, spec)
     if inference:
         converse["inferenceConfig"] = inference
-    tool_config = _tool_config(request, structured)
+    tool_config = _tool_config(request, spec, structured)
     if tool_config:
         converse["toolConfig"] = tool_config
     if structured is not None and structured.tool is None:
@@ -259,6 +276,10 @@ def _alternating_turns(messages: Sequence[Message]) -> list[dict[str, Any]]:
             continue
         role = "user" if message.role == "tool" else message.role
         blocks = _content_blocks(message)
+        if not blocks:
+            # A blank assistant turn carries nothing, and Converse refuses blank text: left
+            # out, the turns around it join, as Converse wants.
+            continue
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:
@@ -289,11 +310,11 @@ def _inference_config(request: ChatRequest, spec: ModelSpec) -> dict[str, Any]:
 
 
 def _tool_config(
-    request: ChatRequest, structured: StructuredOutput | None = None
+    request: ChatRequest, spec: ModelSpec, structured: StructuredOutput | None = None
 ) -> dict[str, Any] | None:
     history_uses_tools = any(m.tool_calls or m.role == "tool" for m in request.messages)
     if structured is not None and structured.tool is not None and not history_uses_tools:
-        return _answer_tool_config(request, structured.tool, structured.schema)
+        return _answer_tool_config(request, spec, structured.tool, structured.schema)
     if history_uses_tools and not request.tools:
         # Converse rejects tool blocks without a tool configuration; say it in OpenAI terms.
         raise invalid_request(
@@ -301,7 +322,7 @@ def _tool_config(
             param="tools",
         )
     if structured is not None and structured.tool is not None:
-        return _answer_tool_config(request, structured.tool, structured.schema)
+        return _answer_tool_config(request, spec, structured.tool, structured.schema)
     if not request.tools or (request.tool_choice == "none" and not history_uses_tools):
         return None
     config: dict[str, Any] = {"tools": _tool_specs(request)}
@@ -328,7 +349,7 @@ def _tool_specs(request: ChatRequest) -> list[dict[str, Any]]:
 
 
 def _answer_tool_config(
-    request: ChatRequest, name: str, schema: Mapping[str, Any]
+    request: ChatRequest, spec: ModelSpec, name: str, schema: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The request's tools plus the answer tool, which the model must end by calling."""
     wanted = request.response_format
@@ -343,15 +364,43 @@ def _answer_tool_config(
             "inputSchema": {"json": dict(schema)},
         }
     }
-    tools = [*_tool_specs(request), answer]
     if request.forced_tool is not None:
-        choice: dict[str, Any] = {"tool": {"name": request.forced_tool}}
-    elif request.tools and request.tool_choice != "none":
+        return {
+            "tools": [*_tool_specs(request), answer],
+            "toolChoice": {"tool": {"name": request.forced_tool}},
+        }
+    if request.tool_choice == "required":
+        # A call to one of the caller's tools is what the caller asked for, not the answer.
+        return {"tools": _tool_specs(request), "toolChoice": {"any": {}}}
+    tools = [*_tool_specs(request), answer]
+    if not spec.supports(Capability.FORCED_TOOL_CHOICE):
+        # Bedrock takes toolChoice `any`/`tool` from Claude and Nova only (ToolChoice, API
+        # reference): the model is asked to answer through the tool, and a JSON answer in
+        # text is taken too (from_converse, ChunkMapper).
+        return {"tools": tools}
+    if request.tools and request.tool_choice != "none":
         # A tool of the caller's, or the answer: some tool call, never free text.
-        choice = {"any": {}}
-    else:
-        choice = {"tool": {"name": name}}
-    return {"tools": tools, "toolChoice": choice}
+        return {"tools": tools, "toolChoice": {"any": {}}}
+    return {"tools": tools, "toolChoice": {"tool": {"name": name}}}
+
+
+def _finish_reason(stop_reason: str, *, answered: bool) -> str:
+    """OpenAI's finish_reason; a call of the answer tool ends an answer like text does."""
+    reason = FINISH_REASONS.get(stop_reason, "stop")
+    # Only the tool call becomes "stop": a cut or filtered answer keeps saying so.
+    return "stop" if answered and reason == "tool_calls" else reason
+
+
+def answer_text(text: str) -> str:
+    """A JSON answer given as text (maybe fenced in ```json), compacted; other text as it is."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[-1].rsplit("```", 1)[0].strip()
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return text
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else text
 
 
 def from_converse(
@@ -379,6 +428,10 @@ def from_converse(
         text = json.dumps(answers[0], separators=(",", ":"))
     else:
         text = "".join(block["text"] for block in blocks if "text" in block)
+        if answer_tool is not None:
+            # A model Bedrock cannot force may answer in text: its JSON is the answer.
+            text = answer_text(text)
+
     tool_calls = [
         {
             "id": block["toolUse"]["toolUseId"],
@@ -410,9 +463,9 @@ def from_converse(
             {
                 "index": 0,
                 "message": message,
-                "finish_reason": "stop"
-                if answers and not tool_calls
-                else FINISH_REASONS.get(str(response.get("stopReason")), "stop"),
+                "finish_reason": _finish_reason(
+                    str(response.get("stopReason")), answered=bool(answers) and not tool_calls
+                ),
                 "logprobs": None,
             }
         ],

@@ -260,10 +260,9 @@ def _parse_tool_choice(value: object, tools: tuple[ToolDefinition, ...]) -> tupl
 def _parse_messages(value: object) -> tuple[Message, ...]:
     if not isinstance(value, list) or not value:
         raise invalid_field("messages", "a non-empty list of messages", value)
-    messages = (_parse_message(item, f"messages[{index}]") for index, item in enumerate(value))
-    # A blank assistant turn (no text, no tool call) carries nothing; Converse refuses blank
-    # text, so it is left out (the turns around it then join, as Converse wants).
-    return tuple(m for m in messages if m.role != "assistant" or m.parts or m.tool_calls)
+    # A blank assistant turn (no text, no tool call) is kept here, so errors keep counting the
+    # client's messages; the Converse mapping leaves it out.
+    return tuple(_parse_message(item, f"messages[{index}]") for index, item in enumerate(value))
 
 
 def _parse_message(item: object, param: str) -> Message:

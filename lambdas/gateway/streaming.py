@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chat import FINISH_REASONS
+from .chat import FINISH_REASONS, answer_text
 from .errors import ApiError
 from .events import DONE, sse
 from .metering import Usage
@@ -36,7 +36,10 @@ class ChunkMapper:
     # The tool whose input is the answer (structured output through a forced tool): its input
     # streams as the message content, and calling it ends the answer normally.
     answer_tool: str | None = None
-    _answer_blocks: set[int] = field(default_factory=set)
+    # The content block of the answer tool's (first) call; text before it is not the answer.
+    _answer_block: int | None = None
+    # With an answer tool, text is held until it is known whether the tool is called.
+    _held_text: list[str] = field(default_factory=list)
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         """Return one chunk body."""
@@ -62,7 +65,9 @@ class ChunkMapper:
             if tool is None:
                 return []
             if self.answer_tool is not None and tool.get("name") == self.answer_tool:
-                self._answer_blocks.add(start["contentBlockIndex"])
+                if self._answer_block is None:
+                    self._answer_block = start["contentBlockIndex"]
+                    self._held_text.clear()  # the call is the answer, not the words before it
                 return []
             index = self._tool_indexes.setdefault(
                 start["contentBlockIndex"], len(self._tool_indexes)
@@ -78,9 +83,15 @@ class ChunkMapper:
             block = event["contentBlockDelta"]
             delta = block.get("delta", {})
             if "text" in delta:
+                if self.answer_tool is not None:
+                    if self._answer_block is None:
+                        self._held_text.append(delta["text"])
+                    return []
                 self.text_parts.append(delta["text"])
                 return [self.chunk({"content": delta["text"]})] if delta["text"] else []
-            if "toolUse" in delta and block["contentBlockIndex"] in self._answer_blocks:
+            if "toolUse" in delta and self.answer_tool is not None:
+                if block["contentBlockIndex"] != self._answer_block:
+                    return []  # a second call of the answer tool: the first one answered
                 text = delta["toolUse"].get("input", "")
                 self.text_parts.append(text)
                 return [self.chunk({"content": text})] if text else []
@@ -99,9 +110,17 @@ class ChunkMapper:
             self.finish_reason = FINISH_REASONS.get(
                 event["messageStop"].get("stopReason", ""), "stop"
             )
-            if self._answer_blocks and not self._tool_indexes:
+            chunks = []
+            if self._held_text:
+                # No answer-tool call: the model answered in words (JSON, if it complied).
+                text = answer_text("".join(self._held_text))
+                self._held_text.clear()
+                self.text_parts.append(text)
+                chunks.append(self.chunk({"content": text}))
+            answered = self._answer_block is not None and not self._tool_indexes
+            if answered and self.finish_reason == "tool_calls":
                 self.finish_reason = "stop"  # the answer tool's call is the answer
-            return [self.chunk({}, self.finish_reason)]
+            return [*chunks, self.chunk({}, self.finish_reason)]
         if "metadata" in event:
             usage = event["metadata"].get("usage", {})
             self.usage = Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))

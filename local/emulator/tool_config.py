@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lambdas.gateway.catalog import ModelSpec
+from lambdas.gateway.catalog import Capability, ModelSpec
 
 from .content import Tally, require_tools, structure
 from .errors import constraint, serialization, validation
@@ -51,6 +51,14 @@ def parse_tool_config(
             "The toolConfig.tools field has duplicate tool names; names must be unique."
         )
     choice, chosen = _tool_choice(config.get("toolChoice"), names)
+    if choice in ("any", "tool") and not spec.supports(Capability.FORCED_TOOL_CHOICE):
+        # ToolChoice (API reference): `tool` only for Claude 3 and Nova models. The message is
+        # the one reported for `any` on Llama (llama_index #19886, strands-agents #1241); AWS
+        # documents none.
+        raise validation(
+            f"This model doesn't support the toolConfig.toolChoice.{choice} field. Remove "
+            f"toolConfig.toolChoice.{choice} and try again."
+        )
     return tuple(tools), choice, chosen
 
 

@@ -274,6 +274,12 @@ class ApiConfig(_Limits):
         if self.allowed_vpc_ids and self.endpoint_type is not EndpointType.PRIVATE:
             raise Problem("allowed_vpc_ids", "only allowed with endpoint_type 'PRIVATE'")
         self._teams_fit_the_auth()
+        if self.cors_allowed_origins and self.auth is ApiAuth.IAM:
+            raise Problem(
+                "cors_allowed_origins",
+                "only with auth 'api_key': browsers send preflights unsigned, which the IAM "
+                "resource policy refuses, and cannot sign SigV4 themselves",
+            )
         for key in ("iam_principals", "organization_id"):
             if getattr(self, key) and self.auth is not ApiAuth.IAM:
                 raise Problem(key, "only allowed with auth 'iam'")

@@ -176,3 +176,13 @@ def test_an_existing_vpc_names_one_route_table_per_subnet() -> None:
     assert problem(data) == (
         "network.route_table_ids: one route table id per subnet id, in the same order (or none)"
     )
+
+
+def test_cors_needs_api_keys_and_real_origins() -> None:
+    data = with_team()
+    data["api"] |= {"cors_allowed_origins": ["https://app.example.com:8443", "*"]}
+    assert parse(data).api.cors_allowed_origins == ("https://app.example.com:8443", "*")
+    data["api"]["cors_allowed_origins"] = ["app.example.com"]
+    assert problem(data).startswith("api.cors_allowed_origins: 'app.example.com' is not a browser")
+    data["api"] |= {"cors_allowed_origins": ["https://app.example.com"], **IAM}
+    assert problem(data).startswith("api.cors_allowed_origins: only with auth 'api_key'")

@@ -82,7 +82,9 @@ def test_tool_use_streams_as_block_start_and_partial_json(client: Any) -> None:
 
 def test_streamed_tools_are_refused_for_models_without_streaming_tool_use(client: Any) -> None:
     with pytest.raises(ClientError) as caught:
-        client.converse_stream(modelId=f"us.{LLAMA_31}", messages=USER, toolConfig=TOOLS)
+        # `auto`: Llama takes no forced tool choice (a refusal of its own, tested apart).
+        tools = {**TOOLS, "toolChoice": {"auto": {}}}
+        client.converse_stream(modelId=f"us.{LLAMA_31}", messages=USER, toolConfig=tools)
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert "streaming" in caught.value.response["Error"]["Message"]
 

@@ -20,6 +20,7 @@ from lambdas.gateway.chat_request import EMPTY_TOOL_RESULT
 from lambdas.gateway.embeddings import parse_embedding_request
 from lambdas.gateway.errors import ApiError
 from lambdas.gateway.settings import Settings
+from lambdas.gateway.streaming import ChunkMapper
 from model_catalog import get_model
 from tests.conftest import routing_json
 from tests.gateway.conftest import API_KEY, Gateway
@@ -385,3 +386,129 @@ def stream_of_tool_use(name: str, arguments: str) -> list[dict[str, Any]]:
         },
     ]
     return events
+
+
+# --- review findings -------------------------------------------------------------------------
+
+LLAMA_33 = get_model("meta.llama3-3-70b-instruct-v1:0")
+
+
+def test_where_bedrock_cannot_force_a_tool_the_model_is_asked_in_words() -> None:
+    request = converse_for(LLAMA_33, response_format=WEATHER_FORMAT)
+    assert "toolChoice" not in request["toolConfig"]
+    assert [t["toolSpec"]["name"] for t in request["toolConfig"]["tools"]] == ["Weather"]
+    assert "calling the tool 'Weather'" in request["system"][-1]["text"]
+
+
+def test_a_json_answer_in_text_is_taken_when_the_tool_was_not_called() -> None:
+    response = {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [{"text": '```json\n{"city": "Paris", "temp_c": 18}\n```'}],
+            }
+        },
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12},
+    }
+    answer = from_converse(response, completion_id="c", created=0, model="m", answer_tool="Weather")
+    assert answer["choices"][0]["message"]["content"] == '{"city":"Paris","temp_c":18}'
+
+
+def test_a_cut_structured_answer_says_length_not_stop() -> None:
+    response = {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {"toolUse": {"toolUseId": "t", "name": "Weather", "input": {"city": "Par"}}}
+                ],
+            }
+        },
+        "stopReason": "max_tokens",
+        "usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12},
+    }
+    answer = from_converse(response, completion_id="c", created=0, model="m", answer_tool="Weather")
+    assert answer["choices"][0]["finish_reason"] == "length"
+
+
+def test_a_streamed_structured_answer_drops_words_before_the_call_and_a_second_call() -> None:
+    mapper = ChunkMapper(completion_id="c", model="m", answer_tool="Weather")
+    events = [
+        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Here you go: "}}},
+        {
+            "contentBlockStart": {
+                "contentBlockIndex": 1,
+                "start": {"toolUse": {"toolUseId": "a", "name": "Weather"}},
+            }
+        },
+        {
+            "contentBlockDelta": {
+                "contentBlockIndex": 1,
+                "delta": {"toolUse": {"input": '{"city":"Paris"}'}},
+            }
+        },
+        {
+            "contentBlockStart": {
+                "contentBlockIndex": 2,
+                "start": {"toolUse": {"toolUseId": "b", "name": "Weather"}},
+            }
+        },
+        {
+            "contentBlockDelta": {
+                "contentBlockIndex": 2,
+                "delta": {"toolUse": {"input": '{"city":"Oslo"}'}},
+            }
+        },
+        {"messageStop": {"stopReason": "max_tokens"}},
+    ]
+    chunks = [chunk for event in events for chunk in mapper.feed(event)]
+    content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert content == '{"city":"Paris"}'
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+
+
+def test_a_streamed_text_answer_of_an_unforced_model_arrives_whole_at_the_end() -> None:
+    mapper = ChunkMapper(completion_id="c", model="m", answer_tool="Weather")
+    events = [
+        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": '{"city": '}}},
+        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": '"Paris"}'}}},
+        {"messageStop": {"stopReason": "end_turn"}},
+    ]
+    chunks = [chunk for event in events for chunk in mapper.feed(event)]
+    assert [c["choices"][0]["delta"].get("content") for c in chunks] == ['{"city":"Paris"}', None]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_errors_count_the_clients_messages_blank_turns_included() -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]},
+    ]
+    with pytest.raises(ApiError) as refused:
+        to_converse(parse_chat_request({"model": "m", "messages": messages}), NOVA_MICRO, "x")
+    assert refused.value.param == "messages[2].content"
+
+
+def test_the_answer_tool_never_takes_a_callers_tool_name() -> None:
+    def tool(name: str) -> dict[str, Any]:
+        return {"type": "function", "function": {"name": name}}
+
+    request = converse_for(
+        NOVA_MICRO,
+        response_format=WEATHER_FORMAT,
+        tools=[tool("Weather"), tool("Weather_response")],
+    )
+    names = [t["toolSpec"]["name"] for t in request["toolConfig"]["tools"]]
+    assert names == ["Weather", "Weather_response", "Weather_response3"]
+    assert len(set(names)) == 3
+
+
+def test_required_with_a_response_format_calls_one_of_the_callers_tools() -> None:
+    request = converse_for(
+        NOVA_MICRO, response_format=WEATHER_FORMAT, tools=[TOOL], tool_choice="required"
+    )
+    assert [t["toolSpec"]["name"] for t in request["toolConfig"]["tools"]] == ["get_weather"]
+    assert request["toolConfig"]["toolChoice"] == {"any": {}}

@@ -157,17 +157,33 @@ def test_tool_calls_work_on_every_tool_model(call: Any, spec: ModelSpec) -> None
             },
         }
     ]
+    # Bedrock forces a tool call only on Claude and Nova (ToolChoice, API reference): the
+    # others are asked (`auto`) in words a model calls a tool for.
+    forced = spec.supports(Capability.FORCED_TOOL_CHOICE)
     response = call(
         "/v1/chat/completions",
         {
             "model": spec.model_id,
             "tools": tools,
-            "tool_choice": "required",
-            "messages": [{"role": "user", "content": "Look it up"}],
+            "tool_choice": "required" if forced else "auto",
+            "messages": [{"role": "user", "content": "Look up the weather in Paris"}],
         },
     )
     assert response.status_code == 200, response.text
     assert response.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "lookup"
+    if not forced:
+        refused = call(
+            "/v1/chat/completions",
+            {
+                "model": spec.model_id,
+                "tools": tools,
+                "tool_choice": "required",
+                "messages": [{"role": "user", "content": "Look it up"}],
+            },
+        )
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == "tool_choice"
+        assert spec.model_id in refused.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("spec", [s for s in TEXT if not s.supports(Capability.TOOL_USE)], ids=ids)
