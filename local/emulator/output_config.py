@@ -16,6 +16,7 @@ from lambdas.gateway.catalog import Capability, ModelSpec
 
 from .content import Tally, structure
 from .errors import constraint, serialization, validation
+from .schema_instance import resolve_pointer
 from .tokens import count_tokens
 
 FORMAT_PATH = "outputConfig.textFormat"
@@ -124,7 +125,7 @@ def _unsupported(node: object, root: Mapping[str, Any], refs: tuple[str, ...]) -
             yield f"recursive schema ($ref {ref})"
             return
         else:
-            yield from _unsupported(_pointer(root, ref), root, (*refs, ref))
+            yield from _unsupported(resolve_pointer(root, ref), root, (*refs, ref))
     for keyword in UNSUPPORTED_KEYWORDS:
         if _is_number(node.get(keyword)):
             yield keyword
@@ -150,16 +151,3 @@ def _unsupported(node: object, root: Mapping[str, Any], refs: tuple[str, ...]) -
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _pointer(root: Mapping[str, Any], ref: str) -> object:
-    node: object = root
-    for raw in ref[1:].split("/")[1:]:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node

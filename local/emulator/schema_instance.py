@@ -155,16 +155,8 @@ class _Generator:
         """Follow a local JSON pointer (`#/$defs/X`); other references resolve to nothing."""
         if not ref.startswith("#"):
             return {}
-        node: object = self.root
-        for raw in ref[1:].split("/")[1:]:
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return {}
-        return node
+        node = resolve_pointer(self.root, ref)
+        return {} if node is None else node
 
     def _type(self, node: Mapping[str, Any], depth: int) -> str | None:
         kind = node.get("type")
@@ -421,3 +413,17 @@ def _bound(node: Mapping[str, Any], inclusive: str, exclusive: str) -> tuple[flo
 
 def _count(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def resolve_pointer(root: object, ref: str) -> object:
+    """The node a local JSON pointer (`#/$defs/X`) names in `root`, or None."""
+    node: object = root
+    for raw in ref[1:].split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
