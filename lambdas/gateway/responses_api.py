@@ -113,7 +113,8 @@ def to_chat_body(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[st
     if body.get("stream") is True:
         # The last chat chunk then carries the usage that response.completed reports.
         chat["stream_options"] = {"include_usage": True}
-    if body.get("tools") is not None:
+    # The Responses API takes an empty list for "no tools" (the Agents SDK sends one).
+    if body.get("tools") not in (None, []):
         chat["tools"] = _chat_tools(body["tools"])
     if body.get("tool_choice") is not None:
         chat["tool_choice"] = _chat_tool_choice(body["tool_choice"])

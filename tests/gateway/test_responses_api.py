@@ -101,6 +101,14 @@ def test_a_text_input_gets_a_completed_response_with_output_text_and_usage(
     assert raw.headers["x-gateway-model"] == NOVA  # the chat pipeline's headers are kept
 
 
+def test_an_empty_tool_list_means_no_tools_as_the_agents_sdk_sends_it(
+    gateway: LocalGateway,
+) -> None:
+    response = sdk(gateway, lambda c: c.responses.create(model=NOVA, input="Hi", tools=[]))
+    assert response.status == "completed"
+    assert "toolConfig" not in sent(gateway)
+
+
 def test_instructions_become_the_system_prompt(gateway: LocalGateway) -> None:
     response = sdk(
         gateway,
