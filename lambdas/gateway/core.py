@@ -198,11 +198,15 @@ class Call:
             ]
         headers.extend(response.headers.items())
         if self._preflight is None:
-            headers.extend(self._gateway.settings.cors.answer_headers(self._origin))
+            headers.extend(self.cors_headers())
         headers.append(("x-request-id", self.record.request_id))
         latency_ms = (time.perf_counter() - self.started) * 1000
         headers.append(("x-gateway-latency-ms", f"{latency_ms:.1f}"))
         return self.record.status, headers
+
+    def cors_headers(self) -> list[tuple[str, str]]:
+        """The CORS headers every answer to this request carries (none for other origins)."""
+        return self._gateway.settings.cors.answer_headers(self._origin)
 
     def payload(self, response: JsonResponse | RawResponse) -> bytes:
         """The body bytes of a buffered answer (encoded once, whatever asks first)."""

@@ -72,6 +72,8 @@ class LambdaAdapter:
                 headers = [
                     ("content-type", "application/json"),
                     ("x-request-id", call.record.request_id),
+                    # A browser app may read even this answer.
+                    *call.cors_headers(),
                 ]
                 status = 500
             return _proxy_result(status, headers, payload)

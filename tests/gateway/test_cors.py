@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from lambdas.gateway.app import GatewayApp
+from lambdas.gateway.core import Call, Gateway
 from lambdas.gateway.cors import Cors
+from lambdas.gateway.lambda_handler import LambdaAdapter
 from lambdas.gateway.settings import Settings
 from tests.conftest import routing_json
 from tests.gateway.conftest import ROUTING
@@ -89,3 +91,30 @@ def test_a_wildcard_admits_every_origin_and_a_malformed_one_stops_the_gateway() 
     assert Cors.parse("*").allow_origin("https://anything.example") == "*"
     with pytest.raises(ValueError, match="not an origin"):
         Cors.parse("app.example.com")
+
+
+def test_the_buffered_functions_last_resort_500_carries_the_cors_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings.from_env(
+        {
+            "GATEWAY_ROUTING": routing_json(**ROUTING),
+            "GATEWAY_AUTH": "key",
+            "GATEWAY_API_KEY": "k",
+            "GATEWAY_CORS_ORIGINS": APP,
+        }
+    )
+    handler = LambdaAdapter(Gateway(settings))
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the answer path itself failed")
+
+    monkeypatch.setattr(Call, "head", broken)
+    event = {
+        "httpMethod": "GET",
+        "path": "/v1/models",
+        "headers": {"authorization": "Bearer k", "origin": APP},
+    }
+    result = handler(event)
+    assert result["statusCode"] == 500
+    assert result["multiValueHeaders"]["access-control-allow-origin"] == [APP]
