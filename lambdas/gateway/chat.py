@@ -55,14 +55,20 @@ class StructuredOutput:
     schema: Mapping[str, Any]
 
 
-def structured_output(request: ChatRequest, spec: ModelSpec) -> StructuredOutput | None:
-    """Decide how the request's response_format is served by `spec` (None: plain text)."""
+def structured_output(
+    request: ChatRequest, spec: ModelSpec, *, native: bool = True
+) -> StructuredOutput | None:
+    """Decide how the request's response_format is served by `spec` (None: plain text).
+
+    `native=False`: never through Converse's outputConfig (after Bedrock refused a schema).
+    """
     wanted = request.response_format
     if wanted is None:
         return None
     schema = wanted.schema if wanted.schema is not None else _ANY_OBJECT
     if (
-        wanted.type == "json_schema"
+        native
+        and wanted.type == "json_schema"
         and spec.supports(Capability.STRUCTURED_OUTPUT)
         and native_schema(schema)
     ):
@@ -149,6 +155,12 @@ def _native(node: object, definitions: Mapping[str, Any], seen: frozenset[str]) 
     return True
 
 
+def goes_native(request: ChatRequest, spec: ModelSpec) -> bool:
+    """Whether the request's response_format goes to Converse's outputConfig for `spec`."""
+    structured = structured_output(request, spec)
+    return structured is not None and structured.tool is None
+
+
 def streams(request: ChatRequest, spec: ModelSpec) -> bool:
     """Whether `spec` can stream this request (else it is answered whole, sent as a stream)."""
     if not spec.supports(Capability.STREAMING):
@@ -207,10 +219,12 @@ def check_capabilities(request: ChatRequest, spec: ModelSpec) -> None:
         )
 
 
-def to_converse(request: ChatRequest, spec: ModelSpec, invocation_id: str) -> dict[str, Any]:
+def to_converse(
+    request: ChatRequest, spec: ModelSpec, invocation_id: str, *, native: bool = True
+) -> dict[str, Any]:
     """Build the Converse keyword arguments for `spec` from a validated request."""
     check_capabilities(request, spec)
-    structured = structured_output(request, spec)
+    structured = structured_output(request, spec, native=native)
     system_texts = [m.text for m in request.messages if m.role in ("system", "developer")]
     forced = spec.supports(Capability.FORCED_TOOL_CHOICE)
     if structured is not None and structured.tool is not None and not forced:

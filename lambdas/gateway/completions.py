@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 from . import bedrock
 from .calls import Meter
 from .catalog import Modality
-from .chat import from_converse, parse_chat_request, streams, structured_output, to_converse
+from .chat import (
+    from_converse,
+    goes_native,
+    parse_chat_request,
+    streams,
+    structured_output,
+    to_converse,
+)
 from .chat_request import ChatRequest
 from .errors import ApiError
 from .exchange import Exchange
@@ -50,9 +57,18 @@ def _converse_once(
     meter: Meter,
 ) -> JsonResponse:
     started = time.perf_counter()
-    response = bedrock.converse(client, to_converse(request, target.spec, target.invocation_id))
+    native = True
+    try:
+        response = bedrock.converse(client, to_converse(request, target.spec, target.invocation_id))
+    except ApiError as error:
+        if not _schema_refused(error, request, target):
+            raise
+        native = False
+        response = bedrock.converse(
+            client, to_converse(request, target.spec, target.invocation_id, native=False)
+        )
     bedrock_ms = (time.perf_counter() - started) * 1000
-    structured = structured_output(request, target.spec)
+    structured = structured_output(request, target.spec, native=native)
     body = from_converse(
         response,
         completion_id=f"chatcmpl-{exchange.request_id}",
@@ -74,21 +90,29 @@ def _stream(
 ) -> StreamResponse:
     # Errors up to the first event (refused request, throttling) are plain HTTP errors and
     # fall back; after it, the stream itself reports them.
-    def attempt(target: Target, client: BedrockRuntimeClient) -> tuple[Target, Any]:
-        converse_request = to_converse(request, target.spec, target.invocation_id)
+    def call(target: Target, client: BedrockRuntimeClient, native: bool) -> Any:
+        converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
         if not streams(request, target.spec):
             # A model that cannot stream this request answers whole; the client still gets
             # the stream it asked for (agent frameworks stream with tools by default).
-            return target, as_stream_events(bedrock.converse(client, converse_request))
-        return target, bedrock.converse_stream(client, converse_request)
+            return as_stream_events(bedrock.converse(client, converse_request))
+        return bedrock.converse_stream(client, converse_request)
+
+    def attempt(target: Target, client: BedrockRuntimeClient) -> tuple[Target, Any, bool]:
+        try:
+            return target, call(target, client, True), True
+        except ApiError as error:
+            if not _schema_refused(error, request, target):
+                raise
+            return target, call(target, client, False), False
 
     # The budget first (its 429 tells the SDK not to retry), then one of the team's
     # concurrent-stream slots, released when the request ends.
     exchange.access.admit()
     exchange.access.hold_stream(exchange.request_id)
-    target, events = exchange.call(targets, attempt)
+    target, events, native = exchange.call(targets, attempt)
     exchange.streamed = True
-    structured = structured_output(request, target.spec)
+    structured = structured_output(request, target.spec, native=native)
     mapper = ChunkMapper(
         completion_id=f"chatcmpl-{exchange.request_id}",
         model=target.spec.model_id,
@@ -111,6 +135,15 @@ def _stream(
         remaining=exchange.budget.remaining,
     )
     return StreamResponse(chunks, meter.headers())
+
+
+def _schema_refused(error: ApiError, request: ChatRequest, target: Target) -> bool:
+    """Whether Bedrock refused a request sent with outputConfig (its schema, most likely).
+
+    AWS documents the structured-output schema subset only in part ("unsupported features:
+    400 immediately"): one more try through the answer tool serves what the page omits.
+    """
+    return error.status == 400 and goes_native(request, target.spec)
 
 
 def _content(request: ChatRequest, completion: str | None) -> dict[str, Any]:

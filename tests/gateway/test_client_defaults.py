@@ -24,7 +24,8 @@ from lambdas.gateway.streaming import ChunkMapper
 from model_catalog import get_model
 from tests.conftest import routing_json
 from tests.gateway.conftest import API_KEY, Gateway
-from tests.gateway.harness import sse_events
+from tests.gateway.harness import API_KEY as HARNESS_KEY
+from tests.gateway.harness import local_gateway, log_lines, sse_events
 from tests.gateway.test_streaming import FakeClient, FakeStream, run_stream
 
 HAIKU_45 = get_model("anthropic.claude-haiku-4-5-20251001-v1:0")
@@ -512,3 +513,54 @@ def test_required_with_a_response_format_calls_one_of_the_callers_tools() -> Non
     )
     assert [t["toolSpec"]["name"] for t in request["toolConfig"]["tools"]] == ["get_weather"]
     assert request["toolConfig"]["toolChoice"] == {"any": {}}
+
+
+# --- a schema Bedrock refuses natively ------------------------------------------------------
+
+# Within the subset as far as the gateway checks, but an enum of objects, which Bedrock's
+# structured output refuses (the emulator answers 400 as Bedrock does).
+OBJECT_ENUM_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "Pick",
+        "schema": {
+            "type": "object",
+            "properties": {"choice": {"enum": [{"a": 1}, {"b": 2}]}},
+            "required": ["choice"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_schema_bedrock_refuses_natively_is_served_through_the_answer_tool(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stream: bool
+) -> None:
+    assert native_schema(OBJECT_ENUM_FORMAT["json_schema"]["schema"])
+    with local_gateway(monkeypatch) as gateway:
+        settings = Settings.from_env(
+            {
+                "GATEWAY_ROUTING": routing_json([HAIKU_45.model_id], cross_region="us"),
+                "GATEWAY_AUTH": "key",
+                "GATEWAY_API_KEY": HARNESS_KEY,
+                "AWS_REGION": "us-east-1",
+            }
+        )
+        gateway.app = GatewayApp(settings)
+        answer = gateway.post(
+            "/v1/chat/completions",
+            body(model=HAIKU_45.model_id, response_format=OBJECT_ENUM_FORMAT, stream=stream),
+        )
+        assert answer.status_code == 200, answer.text
+        if stream:
+            events = sse_events(answer.text)[:-1]
+            text = "".join(c["delta"].get("content") or "" for e in events for c in e["choices"])
+        else:
+            text = answer.json()["choices"][0]["message"]["content"]
+        assert json.loads(text)["choice"] in ({"a": 1}, {"b": 2})
+        first, second = gateway.emulator.requests[-2:]
+        assert "outputConfig" in first.body and "outputConfig" not in second.body
+        assert second.body["toolConfig"]["toolChoice"] == {"tool": {"name": "Pick"}}
+    (line,) = log_lines(capsys)
+    assert line["status"] == 200 and line["input_tokens"] > 0
