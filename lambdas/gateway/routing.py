@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from .catalog import Geography, InvocationPath, Modality, ModelSpec
 from .errors import ApiError
@@ -56,7 +57,11 @@ class Routing:
     @classmethod
     def from_json(cls, text: str) -> Routing:
         """Build routing from the JSON the CDK app (or the local runner) hands the gateway."""
-        data = json.loads(text)
+        return cls.from_data(json.loads(text))
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Routing:
+        """Build routing from that JSON, already decoded (the teams travel in it too)."""
         geography = data.get("cross_region")
         routing = cls(
             enabled=tuple(ModelSpec.from_dict(model) for model in data["models"]),

@@ -72,7 +72,9 @@ class Settings:
         """Build settings from environment variables; raise ValueError naming a bad variable."""
         routing_json = env.get("GATEWAY_ROUTING") or _read_routing_file(env)
         try:
-            routing = Routing.from_json(routing_json)
+            # Decoded once: the routing and the teams are read from the same document.
+            document = json.loads(routing_json)
+            routing = Routing.from_data(document)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             # AttributeError: valid JSON of the wrong shape ([] or null instead of an object).
             raise ValueError(f"GATEWAY_ROUTING is invalid: {error}") from None
@@ -83,9 +85,7 @@ class Settings:
         except ValueError:
             raise ValueError("GATEWAY_AUTH must be set to 'key' or 'api-gateway'") from None
         try:
-            teams = Teams.from_data(
-                json.loads(routing_json).get("teams"), env.get("GATEWAY_TEAM_PROFILES")
-            )
+            teams = Teams.from_data(document.get("teams"), env.get("GATEWAY_TEAM_PROFILES"))
         except (ValueError, TypeError, ArithmeticError) as error:
             raise ValueError(f"the teams of GATEWAY_ROUTING are invalid: {error}") from None
         api_keys = _local_keys(env, teams) if auth_mode is AuthMode.KEY else {}
