@@ -109,27 +109,21 @@ class TeamTables(Construct):
 
     def grant_usage_counting(self, grantee: iam.IGrantable) -> None:
         """Allow `grantee` to read and add to a team's monthly counters, and nothing else."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="CountTeamUsage",
-                actions=list(USAGE_COUNTING_ACTIONS),
-                resources=[self.usage_table.table_arn],
-            )
-        )
+        grantee.grant_principal.add_to_principal_policy(self._usage_counting())
         self._grant_key(grantee, "UseUsageTableKey", KEY_WRITE_ACTIONS)
 
     def usage_endpoint_statements(self) -> list[iam.PolicyStatement]:
         """The DynamoDB endpoint's policy: the same usage counting, for this account only."""
-        return [
-            account_scoped(
-                iam.PolicyStatement(
-                    sid="CountTeamUsage",
-                    principals=[iam.AnyPrincipal()],
-                    actions=list(USAGE_COUNTING_ACTIONS),
-                    resources=[self.usage_table.table_arn],
-                )
-            )
-        ]
+        return [account_scoped(self._usage_counting(principal=iam.AnyPrincipal()))]
+
+    def _usage_counting(self, principal: iam.IPrincipal | None = None) -> iam.PolicyStatement:
+        """The counters' item reads and updates (with `principal`: as a resource policy)."""
+        return iam.PolicyStatement(
+            sid="CountTeamUsage",
+            principals=[principal] if principal is not None else None,
+            actions=list(USAGE_COUNTING_ACTIONS),
+            resources=[self.usage_table.table_arn],
+        )
 
     def _grant_key(self, grantee: iam.IGrantable, sid: str, actions: tuple[str, ...]) -> None:
         grantee.grant_principal.add_to_principal_policy(
