@@ -188,6 +188,9 @@ class ModelRecord(_Strict):
     sources: list[str] = Field(default_factory=list)
     checked: date | None = None
     unverified: frozenset[str] = frozenset()
+    # Embedding models a Bedrock knowledge base can use: the vector sizes it can ask for, the
+    # model's default first (empty: not for knowledge bases).
+    knowledge_base_dimensions: tuple[Annotated[int, Field(ge=1, le=4096)], ...] = ()
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -201,6 +204,8 @@ class ModelRecord(_Strict):
                 raise ValueError("capabilities describe Converse: only text models have them")
             if self.modality is Modality.EMBEDDING and self.max_output_tokens:
                 raise ValueError("an embedding model has no max_output_tokens")
+        if self.knowledge_base_dimensions and self.modality is not Modality.EMBEDDING:
+            raise ValueError("knowledge_base_dimensions: only embedding models embed documents")
         if self.requires_profile and not self.geographies:
             raise ValueError("requires_profile needs at least one geography")
         _check_prices(self)
@@ -243,6 +248,7 @@ class ModelRecord(_Strict):
             checked=self.checked,
             unverified=self.unverified,
             declared=declared,
+            knowledge_base_dimensions=self.knowledge_base_dimensions,
         )
 
 
