@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .converse_request import ConverseCall, parse_converse
+from .kb_grounded import grounded_reply
 from .schema_instance import instance_of
 from .tokens import count_tokens, truncate_to_tokens
 from .tool_config import Tool
@@ -62,6 +63,10 @@ def compose_text(call: ConverseCall) -> str:
         return json.dumps(instance_of(call.output_schema))
     label = f"[emulated {call.spec.name}]"
     tail = "This deterministic reply comes from the local Bedrock emulator; no model was called."
+    grounded = grounded_reply(call.last_user_text)
+    if grounded is not None:
+        # Passages from a knowledge base (the gateway's grounded chat): quote and cite them.
+        return f"{label} {grounded} {tail}"
     if call.last_user_text.strip():
         return f'{label} You said: "{_excerpt(call.last_user_text)}". {tail}'
     if call.last_user_tool_results:

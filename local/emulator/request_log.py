@@ -16,7 +16,8 @@ class RecordedRequest:
     """One request the emulator received."""
 
     operation: str
-    # The model id as sent (percent-decoded); None when the path named no operation.
+    # The model id as sent (percent-decoded); None when the path named no model (knowledge base
+    # operations) or no operation.
     model_id: str | None
     # The decoded JSON body; None when it was empty or not JSON.
     body: object

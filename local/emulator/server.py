@@ -1,4 +1,8 @@
-"""The emulator's HTTP side: Bedrock runtime's REST routes on loopback, faults and a request log."""
+"""The emulator's HTTP side: Bedrock's REST routes on loopback, faults and a request log.
+
+It serves bedrock-runtime's model operations and, for the knowledge bases it is given,
+bedrock-agent-runtime's Retrieve and bedrock-agent's ingestion jobs.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -21,9 +26,19 @@ from . import eventstream
 from .converse_stream import StreamReply
 from .errors import BedrockError
 from .faults import FaultQueue, MatchQueue, StreamBreak
+from .kb_handlers import KnowledgeBaseRequest
+from .kb_store import KnowledgeBaseStore
+from .knowledge_bases import LocalKnowledgeBase
 from .models import Resolved, identifier_table, require_alive, signed_region, with_declared
 from .request_log import UNKNOWN_OPERATION, RecordedRequest, RequestLog
-from .routes import not_emulated, route, unknown_route
+from .routes import (
+    KnowledgeBaseOperation,
+    Operation,
+    not_emulated,
+    route,
+    route_knowledge_base,
+    unknown_route,
+)
 from .wire import OperationRequest, Reply, decode_json, error_reply
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -41,8 +56,10 @@ class EmulatorState:
         verbose: bool = False,
         models: Mapping[str, Resolved] | None = None,
         today: date | None = None,
+        knowledge_bases: Sequence[LocalKnowledgeBase] = (),
     ) -> None:
         self.models = models if models is not None else identifier_table()
+        self.knowledge_bases = KnowledgeBaseStore(knowledge_bases)
         # The day lifecycle dates are compared with (None: the real date, read per request).
         self.today = today
         self.faults = FaultQueue()
@@ -53,6 +70,16 @@ class EmulatorState:
         # Streaming: a pause before each event (as a model generates), and queued stream breaks.
         self.stream_chunk_delay_ms = 0.0
         self.stream_breaks: MatchQueue[StreamBreak] = MatchQueue()
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """A request's body (raw and decoded) and its headers (names lower-cased)."""
+
+    raw: bytes
+    body: object
+    body_error: str | None
+    headers: Mapping[str, str]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -73,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def do_POST(self) -> None:
-        """Serve one request (every runtime operation is a POST; other verbs match no route)."""
+        """Serve one request (whatever the verb: each route says which one it takes)."""
         try:
             raw = self._read_body()
         except ValueError:
@@ -87,42 +114,78 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
 
     def _reply(self, raw: bytes) -> Reply:
-        state = self.server.state
         path = self.path.split("?", 1)[0]
-        headers = {name.lower(): value for name, value in self.headers.items()}
         body, body_error = decode_json(raw)
-        matched = route(self.command, path)
-        if matched is None:
-            state.log.append(RecordedRequest(UNKNOWN_OPERATION, None, body, headers), len(raw))
-            return error_reply(unknown_route(self.command, path))
-        operation, model_id = matched
-        state.log.append(RecordedRequest(operation.name, model_id, body, headers), len(raw))
-        keys = _fault_keys(model_id)
-        delay = state.delays.take(operation.name, keys)
-        if delay:
-            time.sleep(delay)
-        fault = state.faults.take(operation.name, keys)
-        if fault is not None:
-            return error_reply(fault)
-        if operation.handler is None:
-            return error_reply(not_emulated(operation))
-        request = OperationRequest(
-            operation.name, model_id, raw, body, body_error, headers, state.models
+        received = _Received(
+            raw, body, body_error, {name.lower(): value for name, value in self.headers.items()}
         )
-        try:
+        matched = route(self.command, path)
+        if matched is not None:
+            return self._model_reply(*matched, received)
+        knowledge_base_call = route_knowledge_base(self.command, path)
+        if knowledge_base_call is not None:
+            return self._knowledge_base_reply(*knowledge_base_call, received)
+        self.server.state.log.append(
+            RecordedRequest(UNKNOWN_OPERATION, None, body, received.headers), len(raw)
+        )
+        return error_reply(unknown_route(self.command, path))
+
+    def _model_reply(self, operation: Operation, model_id: str, received: _Received) -> Reply:
+        state = self.server.state
+        refused = self._admit(operation.name, model_id, received)
+        if refused is not None:
+            return refused
+        handler = operation.handler
+        if handler is None:
+            return error_reply(not_emulated(operation))
+        headers = received.headers
+        request = OperationRequest(
+            operation.name,
+            model_id,
+            received.raw,
+            received.body,
+            received.body_error,
+            headers,
+            state.models,
+        )
+
+        def serve() -> Reply:
             resolved = state.models.get(model_id)
             if resolved is not None:
                 require_alive(resolved, signed_region(headers), state.today or date.today())
-            return operation.handler(request)
-        except BedrockError as error:
-            return error_reply(error)
-        except Exception:  # noqa: BLE001 - an emulator bug must answer 500, not drop the socket
-            traceback.print_exc(file=sys.stderr)
-            return error_reply(
-                BedrockError(
-                    "InternalServerException", "The emulator failed on this request (see stderr)."
-                )
-            )
+            return handler(request)
+
+        return _guarded(serve)
+
+    def _knowledge_base_reply(
+        self, operation: KnowledgeBaseOperation, params: Mapping[str, str], received: _Received
+    ) -> Reply:
+        refused = self._admit(operation.name, None, received)
+        if refused is not None:
+            return refused
+        request = KnowledgeBaseRequest(
+            operation.name,
+            params,
+            received.body,
+            received.body_error,
+            self.server.state.knowledge_bases,
+        )
+        return _guarded(lambda: operation.handler(request))
+
+    def _admit(self, operation: str, model_id: str | None, received: _Received) -> Reply | None:
+        """Log a routed call and apply its queued delay; return a queued fault's reply if any."""
+        state = self.server.state
+        state.log.append(
+            RecordedRequest(operation, model_id, received.body, received.headers),
+            len(received.raw),
+        )
+        # Knowledge base calls name no model: only faults and delays without a model id match.
+        keys = _fault_keys(model_id) if model_id is not None else ()
+        delay = state.delays.take(operation, keys)
+        if delay:
+            time.sleep(delay)
+        fault = state.faults.take(operation, keys)
+        return error_reply(fault) if fault is not None else None
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -194,6 +257,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+def _guarded(serve: Callable[[], Reply]) -> Reply:
+    """Run a handler; a Bedrock error becomes its reply, an emulator bug a 500."""
+    try:
+        return serve()
+    except BedrockError as error:
+        return error_reply(error)
+    except Exception:  # noqa: BLE001 - an emulator bug must answer 500, not drop the socket
+        traceback.print_exc(file=sys.stderr)
+        return error_reply(
+            BedrockError(
+                "InternalServerException", "The emulator failed on this request (see stderr)."
+            )
+        )
+
+
 def in_stream_code(code: str) -> str:
     """In-stream exceptions are named like event members: throttlingException."""
     return code[:1].lower() + code[1:]
@@ -243,6 +321,7 @@ class Emulator:
         verbose: bool = False,
         declared: Sequence[ModelSpec] = (),
         today: date | None = None,
+        knowledge_bases: Sequence[LocalKnowledgeBase] = (),
     ) -> None:
         """Bind on loopback.
 
@@ -253,13 +332,18 @@ class Emulator:
             verbose: Log one line per request.
             declared: Models a deployment's config declares, served like catalog models.
             today: The day lifecycle dates are compared with (default: the real date).
+            knowledge_bases: Knowledge bases to serve, each empty until an ingestion job runs.
         """
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the emulator only listens on loopback ({', '.join(LOOPBACK_HOSTS)})")
         # Build the model index now rather than on the first request.
         models = with_declared(declared) if declared else identifier_table()
         self._state = EmulatorState(
-            log_limit=log_limit, verbose=verbose, models=models, today=today
+            log_limit=log_limit,
+            verbose=verbose,
+            models=models,
+            today=today,
+            knowledge_bases=knowledge_bases,
         )
         server_class = _Server6 if host == "::1" else _Server
         self._server = server_class(
@@ -272,10 +356,15 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """Return the endpoint URL to give boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)."""
+        """Return the endpoint URL to give boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, _AGENT...)."""
         host, port = self._server.server_address[:2]
         shown = f"[{host!s}]" if ":" in str(host) else str(host)
         return f"http://{shown}:{port}"
+
+    @property
+    def knowledge_bases(self) -> tuple[LocalKnowledgeBase, ...]:
+        """Return the knowledge bases served; their indexes survive clear()."""
+        return self._state.knowledge_bases.knowledge_bases
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -301,7 +390,7 @@ class Emulator:
             model_id: Only calls naming this id fail; a catalog id also matches its profiles.
             status: HTTP status; defaults to Bedrock's status for `code`.
             message: Error message; defaults to Bedrock's wording for `code`.
-            operation: Only calls of this operation (e.g. "Converse") fail.
+            operation: Only calls of this operation (e.g. "Converse" or "Retrieve") fail.
             after: Matching calls to serve normally first (fail the third call: after=2).
         """
         self._state.faults.add(
@@ -416,12 +505,19 @@ def start_emulator(
     verbose: bool = False,
     declared: Sequence[ModelSpec] = (),
     today: date | None = None,
+    knowledge_bases: Sequence[LocalKnowledgeBase] = (),
 ) -> Emulator:
     """Start an emulator on loopback (port 0 picks a free port) and return it, serving.
 
-    `declared` and `today` as for Emulator.
+    `declared`, `today` and `knowledge_bases` as for Emulator.
     """
     emulator = Emulator(
-        host, port, log_limit=log_limit, verbose=verbose, declared=declared, today=today
+        host,
+        port,
+        log_limit=log_limit,
+        verbose=verbose,
+        declared=declared,
+        today=today,
+        knowledge_bases=knowledge_bases,
     )
     return emulator.start()
