@@ -17,7 +17,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help setup run emulator test checks-on-templates lint typecheck unit synth synth-check cfn-lint checkov fmt docs security-report doctor catalog-check keys load bench deploy clean
+.PHONY: help setup run emulator test checks-on-templates lint typecheck unit synth synth-check cfn-lint checkov fmt docs security-report doctor catalog-check keys ingest load bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -109,6 +109,10 @@ catalog-check: setup ## Compare the model catalog with what Bedrock reports for 
 
 keys: setup ## API keys of ENV with your AWS credentials: make keys ARGS="create --team NAME" (list, rotate, revoke)
 	$(PY) -m local.keys --env $(ENV) $(ARGS)
+
+ingest: setup ## Sync knowledge base KB of ENV and report (AWS; or ENDPOINT=<emulator URL of make run>)
+	@test -n "$(KB)" || { echo "usage: make ingest KB=NAME [ENV=dev] [ENDPOINT=http://127.0.0.1:PORT]"; exit 1; }
+	$(PY) -m local.ingest --env $(ENV) --kb $(KB) $(if $(ENDPOINT),--endpoint-url $(ENDPOINT))
 
 load: setup ## Bounded load on loopback: throughput, p50/p99, errors, memory, one log line per request
 	$(PY) -m local.load

@@ -33,6 +33,7 @@ from lambdas.authorizer.keys import (
     secret_sha256,
 )
 from local.doctor import cannot_check
+from local.stack_outputs import MissingOutput, output_value
 from stacks.config import ConfigError, KitConfig, load_config
 
 if TYPE_CHECKING:
@@ -362,24 +363,10 @@ class _Session:
 
 def discover_table(client: CloudFormationClient, env: str) -> str:
     """The keys table named by the `ApiKeysTable...` output of `BedrockKit-<env>-Stateful`."""
-    stack = f"BedrockKit-{env}-Stateful"
-    deploy_first = f"deploy first (make deploy ENV={env}), or pass --table"
     try:
-        stacks = client.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        if _error_code(error) == "ValidationError" and "does not exist" in str(error):
-            raise UserError(f"stack {stack} does not exist: {deploy_first}") from None
-        raise
-    names = [
-        output["OutputValue"]
-        for found in stacks
-        for output in found.get("Outputs", [])
-        if output.get("OutputKey", "").startswith(OUTPUT_PREFIX) and output.get("OutputValue")
-    ]
-    if len(names) != 1:
-        problem = "has no" if not names else "has more than one"
-        raise UserError(f"stack {stack} {problem} {OUTPUT_PREFIX} output: {deploy_first}")
-    return names[0]
+        return output_value(client, env, OUTPUT_PREFIX, instead="pass --table")
+    except MissingOutput as error:
+        raise UserError(str(error)) from None
 
 
 def _create(session: _Session, table: Callable[[], KeysTable]) -> None:

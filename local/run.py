@@ -16,6 +16,7 @@ from pathlib import Path
 from lambdas.gateway.app import GatewayApp, Receive, Scope, Send
 from lambdas.gateway.errors import ApiError
 from lambdas.gateway.settings import Settings
+from local.knowledge_bases import ids_json, ingest_all, local_knowledge_bases
 from stacks.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,10 +78,26 @@ def local_keys(team_names: Sequence[str], first_key: str) -> dict[str, str]:
 
 
 def banner(
-    base_url: str, api_key: str, model: str, backend: str, keys: Mapping[str, str] | None = None
+    base_url: str,
+    api_key: str,
+    model: str,
+    backend: str,
+    keys: Mapping[str, str] | None = None,
+    knowledge_base: str | None = None,
 ) -> str:
     """Return the start-up text: where the gateway is, its keys and copy-paste examples."""
     teams = "".join(f"\n    team {team:<12} {key}" for team, key in (keys or {}).items())
+    grounded = (
+        f"""
+Grounded in the knowledge base '{knowledge_base}' (answers cite its passages):
+  curl -s {base_url}/chat/completions \\
+    -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
+    -d '{{"model": "{model}", "knowledge_base": "{knowledge_base}",
+         "messages": [{{"role": "user", "content": "How do I file travel expenses?"}}]}}'
+"""
+        if knowledge_base
+        else ""
+    )
     return f"""
 Bedrock gateway (local) on {backend}
   base URL : {base_url}
@@ -96,7 +113,7 @@ or with the OpenAI SDK (pip install openai):
 c = OpenAI(base_url="{base_url}", api_key="{api_key}")
 r = c.chat.completions.create(model="{model}", messages=[{{"role": "user", "content": "Hello!"}}])
 print(r.choices[0].message.content)'
-
+{grounded}
 Ctrl-C stops it.
 """
 
@@ -127,14 +144,26 @@ def main(argv: list[str] | None = None) -> int:
 
         # Models the config declares exist on Bedrock as far as the platform team knows.
         declared = [spec for spec in config.models.specs() if spec.declared]
-        emulator = start_emulator(port=int(os.environ.get("EMULATOR_PORT", "0")), declared=declared)
-        # The standard variable: the gateway's boto3 client is not modified in any way.
-        os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
+        knowledge_bases = local_knowledge_bases(config)
+        emulator = start_emulator(
+            port=int(os.environ.get("EMULATOR_PORT", "0")),
+            declared=declared,
+            knowledge_bases=knowledge_bases,
+        )
+        # The standard variables: the gateway's boto3 clients are not modified in any way.
+        for service in ("BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "BEDROCK_AGENT"):
+            os.environ[f"AWS_ENDPOINT_URL_{service}"] = emulator.url
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "emulator")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "emulator")
         backend_label = f"the Bedrock emulator at {emulator.url} (answers are emulated)"
+        # The sample documents are indexed as `make ingest` would (re-run it after edits).
+        for line in ingest_all(emulator.url, knowledge_bases):
+            print(f"knowledge base {line}", flush=True)
+        knowledge_base_ids = ids_json(knowledge_bases)
     elif backend == "bedrock":
         backend_label = "real Amazon Bedrock (your AWS credentials; calls are billed)"
+        # Real knowledge bases need their ids: GATEWAY_KNOWLEDGE_BASE_IDS (name -> id, JSON).
+        knowledge_base_ids = os.environ.get("GATEWAY_KNOWLEDGE_BASE_IDS", "")
     else:
         sys.stderr.write("GATEWAY_BACKEND must be 'emulator' (default) or 'bedrock'\n")
         return 1
@@ -151,12 +180,14 @@ def main(argv: list[str] | None = None) -> int:
             "GATEWAY_AUTH": "key",
             "GATEWAY_API_KEYS": json.dumps(keys),
             "GATEWAY_CORS_ORIGINS": ",".join(config.api.cors_allowed_origins),
+            "GATEWAY_KNOWLEDGE_BASE_IDS": knowledge_base_ids,
             "AWS_REGION": region,
         }
     )
     model = "balanced" if "balanced" in routing.aliases else routing.enabled[0].model_id
     base_url = f"http://{args.host}:{args.port}/v1"
-    print(banner(base_url, api_key, model, backend_label, keys), flush=True)
+    first_kb = config.knowledge_bases[0].name if config.knowledge_bases else None
+    print(banner(base_url, api_key, model, backend_label, keys, first_kb), flush=True)
 
     import uvicorn
 

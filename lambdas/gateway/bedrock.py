@@ -37,8 +37,10 @@ _ERRORS: dict[str, tuple[int, str]] = {
 _RETRYABLE_STATUSES = frozenset({429, 503})
 
 
-def create_client(settings: Settings, read_timeout: float | None = None) -> BedrockRuntimeClient:
-    """Create a bedrock-runtime client; its endpoint follows AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
+def create_client(
+    settings: Settings, read_timeout: float | None = None, *, service: str = "bedrock-runtime"
+) -> Any:
+    """Create a bedrock-runtime (or `service`) client; AWS_ENDPOINT_URL_<SERVICE> moves it.
 
     One attempt per call: the gateway retries and falls back itself, within the request's
     time budget (botocore would retry a read timeout and double the wait).
@@ -52,14 +54,14 @@ def create_client(settings: Settings, read_timeout: float | None = None) -> Bedr
         read_timeout=read_timeout or settings.bedrock_read_timeout_seconds,
         retries={"mode": "standard", "total_max_attempts": 1},
     )
-    client: BedrockRuntimeClient = new_client(
-        "bedrock-runtime", region_name=settings.region, config=config
-    )
-    return client
+    return new_client(service, region_name=settings.region, config=config)
 
 
-def translate_error(error: Exception, model_id: str) -> ApiError:
-    """Map a botocore exception to the ApiError a client should see."""
+def translate_error(error: Exception, model_id: str, *, subject: str | None = None) -> ApiError:
+    """Map a botocore exception to the ApiError a client should see.
+
+    `subject` names what was called in messages (default: the model `model_id`).
+    """
     from botocore.exceptions import (
         ClientError,
         ConnectTimeoutError,
@@ -67,6 +69,7 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
         ReadTimeoutError,
     )
 
+    subject = subject or f"model '{model_id}'"
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         # In-stream errors carry the event member name (throttlingException): same code.
@@ -75,15 +78,15 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
         status, type_ = _ERRORS.get(code) or _unlisted(error)
         if code == "AccessDeniedException":
             # Bedrock's text can name the account and role: keep it in logs, not in answers.
-            message = f"The gateway is not allowed to invoke '{model_id}' in this account."
+            message = f"The gateway is not allowed to call {subject} in this account."
         else:
-            message = f"Bedrock returned {code} for model '{model_id}': {detail}"
+            message = f"Bedrock returned {code} for {subject}: {detail}"
         headers = {"retry-after": RETRY_AFTER_SECONDS} if status in _RETRYABLE_STATUSES else {}
         return ApiError(status, message, type_=type_, code=code or None, headers=headers)
     if isinstance(error, ReadTimeoutError | ConnectTimeoutError) or _is_read_timeout(error):
         return ApiError(
             504,
-            f"Bedrock did not answer in time for model '{model_id}'.",
+            f"Bedrock did not answer in time for {subject}.",
             type_="timeout_error",
             code="timeout",
         )
@@ -94,7 +97,7 @@ def translate_error(error: Exception, model_id: str) -> ApiError:
             type_="api_error",
             code="bedrock_unreachable",
         )
-    return ApiError(502, f"Bedrock call for model '{model_id}' failed.", type_="api_error")
+    return ApiError(502, f"Bedrock call for {subject} failed.", type_="api_error")
 
 
 def _unlisted(error: Any) -> tuple[int, str]:

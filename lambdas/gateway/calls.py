@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .bedrock import CONNECT_TIMEOUT_SECONDS
 from .errors import ApiError
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 # Failures worth trying the next model of an alias for: throttling, unavailable, timeout.
 FALLBACK_STATUSES = frozenset({429, 503, 504})
@@ -64,22 +65,19 @@ class Budget:
         return max(1, math.floor(left))
 
 
-ClientForTimeout = Callable[[int], "BedrockRuntimeClient"]
-
-
-class ClientPool:
-    """bedrock-runtime clients by read timeout, created on first use and then reused.
+class ClientPool(Generic[C]):
+    """AWS clients (bedrock-runtime, bedrock-agent-runtime) by read timeout, made on first use.
 
     botocore fixes a client's read timeout when it is created; timeouts are whole seconds,
     so a long-lived process holds at most one client per second of budget.
     """
 
-    def __init__(self, factory: ClientForTimeout) -> None:
+    def __init__(self, factory: Callable[[int], C]) -> None:
         self._factory = factory
-        self._clients: dict[int, BedrockRuntimeClient] = {}
+        self._clients: dict[int, C] = {}
         self._lock = threading.Lock()
 
-    def for_budget(self, budget: Budget) -> BedrockRuntimeClient:
+    def for_budget(self, budget: Budget) -> C:
         """Return a client whose reads end before `budget` runs out."""
         timeout = budget.read_timeout()
         client = self._clients.get(timeout)
@@ -131,7 +129,7 @@ def call_targets(
     *,
     meter: Meter,
     budget: Budget,
-    clients: ClientPool,
+    clients: ClientPool[BedrockRuntimeClient],
     attempts_per_model: int = 1,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:

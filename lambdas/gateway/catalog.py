@@ -256,6 +256,8 @@ class ModelSpec:
     unverified: frozenset[str] = frozenset()
     # Declared in a deployment's config rather than in the kit's catalog.
     declared: bool = False
+    # Vector sizes a knowledge base can embed documents at with this model (synthesis only).
+    knowledge_base_dimensions: tuple[int, ...] = ()
 
     @property
     def api(self) -> Api:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import invalid_field, invalid_request, object_with_model
+from .retrieval import Search, parse_search
 
 # OpenAI fields Converse has no equivalent for: refuse them rather than silently ignore them.
 _UNSUPPORTED_WHEN_SET = ("logprobs", "top_logprobs", "logit_bias", "audio")
@@ -93,6 +94,14 @@ class ResponseFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class Grounding:
+    """Grounded chat: search a knowledge base and answer from what it finds, citing it."""
+
+    knowledge_base: str
+    search: Search
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A validated OpenAI chat-completions request (the subset this gateway serves)."""
 
@@ -110,6 +119,8 @@ class ChatRequest:
     include_usage: bool = False
     # None: plain text (OpenAI's default, also `{"type": "text"}`).
     response_format: ResponseFormat | None = None
+    # The gateway's extension field `knowledge_base`: answer from a knowledge base's passages.
+    grounding: Grounding | None = None
 
 
 def parse_chat_request(body: object) -> ChatRequest:
@@ -148,9 +159,10 @@ def parse_chat_request(body: object) -> ChatRequest:
     include_usage = bool(stream and stream_options and stream_options.get("include_usage"))
     tools = _parse_tools(body.get("tools"))
     tool_choice, forced_tool = _parse_tool_choice(body.get("tool_choice"), tools)
+    messages = _parse_messages(body.get("messages"))
     return ChatRequest(
         model=model,
-        messages=_parse_messages(body.get("messages")),
+        messages=messages,
         max_tokens=max_tokens,
         temperature=_unit_interval(body, "temperature"),
         top_p=_unit_interval(body, "top_p"),
@@ -161,7 +173,42 @@ def parse_chat_request(body: object) -> ChatRequest:
         forced_tool=forced_tool,
         include_usage=include_usage,
         response_format=_parse_response_format(body.get("response_format")),
+        grounding=_parse_grounding(body.get("knowledge_base"), messages),
     )
+
+
+def _parse_grounding(value: object, messages: tuple[Message, ...]) -> Grounding | None:
+    """The `knowledge_base` extension: a name, or {name, query, top_k, filter, search_type}.
+
+    The search query defaults to the text of the last user message.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        raise invalid_field("knowledge_base", "a knowledge base name or an object", value)
+    name = value.get("name")
+    if not isinstance(name, str) or not name:
+        raise invalid_field("knowledge_base.name", "the name of a knowledge base", name)
+    unknown = sorted(set(value) - {"name", "query", "top_k", "filter", "search_type"})
+    if unknown:
+        raise invalid_request(
+            f"'knowledge_base' has unknown fields {unknown}; known: name, query, top_k, "
+            "filter, search_type.",
+            param=f"knowledge_base.{unknown[0]}",
+        )
+    query = value.get("query")
+    if query is None:
+        users = [message for message in messages if message.role == "user"]
+        if not users or not users[-1].text.strip():
+            raise invalid_request(
+                "'knowledge_base' searches with the last user message's text: send one, or "
+                "set 'knowledge_base.query'.",
+                param="knowledge_base.query",
+            )
+        query = users[-1].text
+    return Grounding(name, parse_search(value, prefix="knowledge_base.", query=query))
 
 
 def _parse_response_format(value: object) -> ResponseFormat | None:

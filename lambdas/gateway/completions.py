@@ -19,6 +19,7 @@ from .chat import (
 from .chat_request import ChatRequest
 from .errors import ApiError
 from .exchange import Exchange
+from .grounding import Grounded, ground
 from .metering import Usage
 from .responses import JsonResponse, StreamResponse
 from .routing import Target, require_modality
@@ -40,11 +41,15 @@ def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | 
     targets = exchange.resolve(request.model)
     for target in targets:
         require_modality(target.spec, Modality.TEXT, "chat completions")
+    # Grounded chat searches once, before the first model is tried (fallbacks reuse it).
+    grounded = ground(exchange, request) if request.grounding is not None else None
+    if grounded is not None:
+        request = grounded.request
     if request.stream:
-        return _stream(exchange, request, targets, meter)
+        return _stream(exchange, request, targets, meter, grounded)
 
     def attempt(target: Target, client: BedrockRuntimeClient) -> JsonResponse:
-        return _converse_once(exchange, request, target, client, meter)
+        return _converse_once(exchange, request, target, client, meter, grounded)
 
     return exchange.call(targets, attempt)
 
@@ -55,6 +60,7 @@ def _converse_once(
     target: Target,
     client: BedrockRuntimeClient,
     meter: Meter,
+    grounded: Grounded | None,
 ) -> JsonResponse:
     started = time.perf_counter()
     native = True
@@ -78,6 +84,8 @@ def _converse_once(
     )
     usage = Usage(body["usage"]["prompt_tokens"], body["usage"]["completion_tokens"])
     meter.add_tokens(target, usage)
+    if grounded is not None:
+        grounded.annotate(body)
     if exchange.log_content:
         exchange.content = _content(request, body["choices"][0]["message"]["content"])
     return JsonResponse(
@@ -86,7 +94,11 @@ def _converse_once(
 
 
 def _stream(
-    exchange: Exchange, request: ChatRequest, targets: tuple[Target, ...], meter: Meter
+    exchange: Exchange,
+    request: ChatRequest,
+    targets: tuple[Target, ...],
+    meter: Meter,
+    grounded: Grounded | None,
 ) -> StreamResponse:
     # Errors up to the first event (refused request, throttling) are plain HTTP errors and
     # fall back; after it, the stream itself reports them.
@@ -118,6 +130,12 @@ def _stream(
         model=target.spec.model_id,
         answer_tool=structured.tool if structured is not None else None,
     )
+    if grounded is not None:
+        mapper.opening = {
+            "citations": grounded.citations(),
+            "knowledge_base": grounded.retrieved.knowledge_base.name,
+        }
+        mapper.retrieval_tokens = grounded.retrieved.usage.input_tokens
 
     def finish(usage: Usage, error: ApiError | None) -> None:
         meter.add_tokens(target, usage)

@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .budgets import Budgets
@@ -72,6 +72,9 @@ class Gateway:
             self.clients = ClientPool(lambda _timeout: injected())
         else:
             self.clients = ClientPool(lambda timeout: _default_client(settings, timeout))
+        self.retrieval_clients: ClientPool[Any] = ClientPool(
+            lambda timeout: _retrieval_client(settings, timeout)
+        )
         self.router: Router[Handler] = Router(routes())
 
     def begin(
@@ -308,6 +311,8 @@ class Call:
             write=write_record,
             namespace=settings.metrics_namespace,
             access=self._access,
+            knowledge_bases=settings.knowledge_bases,
+            retrieval_clients=self._gateway.retrieval_clients,
         )
 
     def _error(self, error: ApiError) -> JsonResponse:
@@ -437,4 +442,11 @@ def _usage_store(settings: Settings, dynamodb: Callable[[], DynamoDBClient]) -> 
 def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClient:
     from .bedrock import create_client
 
-    return create_client(settings, read_timeout)
+    client: BedrockRuntimeClient = create_client(settings, read_timeout)
+    return client
+
+
+def _retrieval_client(settings: Settings, read_timeout: int) -> Any:
+    from .bedrock import create_client
+
+    return create_client(settings, read_timeout, service="bedrock-agent-runtime")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .calls import Budget, ClientPool, Meter, call_targets
 from .errors import ApiError
+from .knowledge_bases import KnowledgeBase, KnowledgeBases
 from .metering import RequestRecord
 from .routing import Routing, Target
 from .team_access import TeamAccess
@@ -32,7 +33,7 @@ class Exchange:
     params: Mapping[str, str]
     routing: Routing
     budget: Budget
-    clients: ClientPool
+    clients: ClientPool[BedrockRuntimeClient]
     attempts_per_model: int = 1
     log_content: bool = False
     # Writes a record of its own (compare's per-model lines); the app's writer by default.
@@ -46,6 +47,9 @@ class Exchange:
     streamed: bool = False
     # The caller's team rules; compare's children share their parent's.
     access: TeamAccess = field(default_factory=TeamAccess)
+    knowledge_bases: KnowledgeBases = field(default_factory=KnowledgeBases)
+    # bedrock-agent-runtime clients (Retrieve), made on a knowledge base's first search.
+    retrieval_clients: ClientPool[Any] | None = None
 
     def child(self) -> Exchange:
         """The same request and services with a fresh meter and nothing reported yet."""
@@ -54,6 +58,10 @@ class Exchange:
     def resolve(self, name: str) -> tuple[Target, ...]:
         """The targets of a requested model or alias the caller's team may use."""
         return self.access.resolve(self.routing, name)
+
+    def knowledge_base(self, name: str) -> KnowledgeBase:
+        """The knowledge base `name`, refused (404, 403) if absent or not the team's."""
+        return self.knowledge_bases.get(name, self.access.policy)
 
     def call(
         self, targets: Sequence[Target], attempt: Callable[[Target, BedrockRuntimeClient], T]

@@ -84,4 +84,15 @@ def routes() -> list[Route[Handler]]:
         ),
         Route("POST", "/v1/compare", ImportedOnFirstUse("compare", "compare"), Body.JSON),
         Route("GET", "/v1/usage", ImportedOnFirstUse("usage_route", "usage_route")),
+        Route(
+            "GET",
+            "/v1/knowledge-bases",
+            ImportedOnFirstUse("knowledge_base_routes", "list_knowledge_bases"),
+        ),
+        Route(
+            "POST",
+            "/v1/knowledge-bases/{name}/retrieve",
+            ImportedOnFirstUse("knowledge_base_routes", "retrieve_route"),
+            Body.JSON,
+        ),
     ]

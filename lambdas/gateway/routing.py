@@ -72,8 +72,13 @@ class Routing:
         routing.check()
         return routing
 
-    def to_json(self, *, teams: Mapping[str, object] | None = None) -> str:
-        """Serialize for the gateway (the inverse of from_json), with the teams if given."""
+    def to_json(
+        self,
+        *,
+        teams: Mapping[str, object] | None = None,
+        knowledge_bases: Mapping[str, object] | None = None,
+    ) -> str:
+        """Serialize for the gateway (the inverse of from_json), with teams and knowledge bases."""
         document: dict[str, object] = {
             "models": [spec.to_dict() for spec in self.enabled],
             "aliases": {name: list(ids) for name, ids in self.aliases.items()},
@@ -82,6 +87,8 @@ class Routing:
         }
         if teams is not None:
             document["teams"] = teams
+        if knowledge_bases:
+            document["knowledge_bases"] = knowledge_bases
         return json.dumps(document, separators=(",", ":"))
 
     def is_alias(self, name: str) -> bool:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .cors import Cors
+from .knowledge_bases import KnowledgeBases
 from .metering import METRIC_NAMESPACE
 from .routing import Routing
 from .teams import Caller, Teams
@@ -61,6 +62,8 @@ class Settings:
     require_team: bool = False
     # Browser origins allowed to call (CORS); none by default.
     cors: Cors = field(default_factory=Cors)
+    # The knowledge bases clients may search (retrieve, grounded chat), by name.
+    knowledge_bases: KnowledgeBases = field(default_factory=KnowledgeBases)
 
     @property
     def bedrock_read_timeout_seconds(self) -> float:
@@ -88,6 +91,16 @@ class Settings:
             teams = Teams.from_data(document.get("teams"), env.get("GATEWAY_TEAM_PROFILES"))
         except (ValueError, TypeError, ArithmeticError) as error:
             raise ValueError(f"the teams of GATEWAY_ROUTING are invalid: {error}") from None
+        try:
+            knowledge_bases = KnowledgeBases.from_data(
+                document.get("knowledge_bases"), env.get("GATEWAY_KNOWLEDGE_BASE_IDS")
+            )
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValueError(f"the knowledge bases are invalid: {error}") from None
+        for policy in teams.policies.values():
+            unknown = sorted((policy.knowledge_bases or set()) - set(knowledge_bases.by_name))
+            if unknown:
+                raise ValueError(f"team {policy.name!r} names unknown knowledge bases {unknown}")
         api_keys = _local_keys(env, teams) if auth_mode is AuthMode.KEY else {}
         if auth_mode is AuthMode.KEY and not api_keys:
             raise ValueError(
@@ -110,6 +123,7 @@ class Settings:
             require_team=env.get("GATEWAY_REQUIRE_TEAM", "false").lower() == "true",
             cors=Cors.parse(env.get("GATEWAY_CORS_ORIGINS", "")),
             stream_lease_seconds=_number(env, "GATEWAY_STREAM_LEASE_SECONDS", 960.0, 30.0, 3600.0),
+            knowledge_bases=knowledge_bases,
         )
 
 

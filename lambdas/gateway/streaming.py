@@ -40,6 +40,10 @@ class ChunkMapper:
     _answer_block: int | None = None
     # With an answer tool, text is held until it is known whether the tool is called.
     _held_text: list[str] = field(default_factory=list)
+    # Grounded chat: extension fields of the opening chunk (the citations, known before the
+    # answer), and the query's embedding tokens the usage chunk adds.
+    opening: Mapping[str, Any] = field(default_factory=dict)
+    retrieval_tokens: int | None = None
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         """Return one chunk body."""
@@ -55,7 +59,7 @@ class ChunkMapper:
 
     def first(self) -> dict[str, Any]:
         """The opening chunk: the assistant role, as OpenAI sends it."""
-        return self.chunk({"role": "assistant", "content": ""})
+        return {**self.chunk({"role": "assistant", "content": ""}), **self.opening}
 
     def feed(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Map one ConverseStream event to zero or more chunks."""
@@ -128,17 +132,21 @@ class ChunkMapper:
 
     def usage_chunk(self, usage: Usage) -> dict[str, Any]:
         """The final chunk of `stream_options.include_usage`: no choices, the usage."""
+        counts = {
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.input_tokens + usage.output_tokens,
+        }
+        if self.retrieval_tokens is not None:
+            counts["retrieval_tokens"] = self.retrieval_tokens
+            counts["total_tokens"] += self.retrieval_tokens
         return {
             "id": self.completion_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
             "choices": [],
-            "usage": {
-                "prompt_tokens": usage.input_tokens,
-                "completion_tokens": usage.output_tokens,
-                "total_tokens": usage.input_tokens + usage.output_tokens,
-            },
+            "usage": counts,
         }
 
     def usage_or_estimate(self, prompt_chars: int) -> Usage:

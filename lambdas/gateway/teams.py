@@ -71,6 +71,12 @@ class TeamPolicy:
     iam_principals: tuple[str, ...] = ()
     # Model id -> the team's application inference profile ARN (its line on the AWS bill).
     profiles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Knowledge bases the team may search; None: every one of the deployment.
+    knowledge_bases: frozenset[str] | None = None
+
+    def may_search(self, knowledge_base: str) -> bool:
+        """Whether the team may use the knowledge base named `knowledge_base`."""
+        return self.knowledge_bases is None or knowledge_base in self.knowledge_bases
 
     def allows(self, name: str, targets: tuple[Target, ...], *, is_alias: bool) -> bool:
         """Whether the team may call `name` (an alias, or a model or profile id)."""
@@ -118,6 +124,9 @@ class TeamPolicy:
             "soft_limit_percent": str(budget.soft_limit_percent),
             "max_concurrent_streams": self.max_concurrent_streams,
             "iam_principals": list(self.iam_principals),
+            "knowledge_bases": sorted(self.knowledge_bases)
+            if self.knowledge_bases is not None
+            else None,
         }
 
     @classmethod
@@ -126,6 +135,7 @@ class TeamPolicy:
         aliases, model_ids = data.get("aliases"), data.get("model_ids")
         tokens, cost = data.get("monthly_token_limit"), data.get("monthly_cost_limit_usd")
         streams = data.get("max_concurrent_streams")
+        knowledge_bases = data.get("knowledge_bases")
         if (aliases is None) != (model_ids is None):
             raise ValueError(f"team {name!r}: aliases and model_ids are both lists or both null")
         return cls(
@@ -139,6 +149,9 @@ class TeamPolicy:
             ),
             max_concurrent_streams=int(str(streams)) if streams is not None else None,
             iam_principals=tuple(_strings(data.get("iam_principals", []))),
+            knowledge_bases=frozenset(_strings(knowledge_bases))
+            if knowledge_bases is not None
+            else None,
         )
 
 

@@ -22,8 +22,11 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from lambdas.gateway.budgets import TeamBudget
+from lambdas.gateway.catalog import ModelSpec
 from lambdas.gateway.errors import ApiError
+from lambdas.gateway.knowledge_bases import KnowledgeBaseKind, deployment_entry
 from lambdas.gateway.teams import TeamPolicy, Teams
+from model_catalog import all_models
 from stacks.config.base import (
     ConfigError,
     EndpointType,
@@ -31,6 +34,7 @@ from stacks.config.base import (
     Problem,
     Section,
 )
+from stacks.config.knowledge_bases import KnowledgeBaseConfig, knowledge_bases_from_tables
 from stacks.config.models import ModelsConfig, ModelsTable
 from stacks.config.patterns import (
     FORMS,
@@ -63,6 +67,9 @@ class KitConfig(Section):
     alarms: AlarmsConfig = AlarmsConfig()
     access_check: AccessCheckConfig = AccessCheckConfig()
     invocation_logging: InvocationLoggingConfig = InvocationLoggingConfig()
+    knowledge_bases: tuple[KnowledgeBaseConfig, ...] = Field(
+        default_factory=dict, validate_default=True
+    )
     # Set by parse_config: they name the environment and the file, they are not keys in it.
     _env_name: str = PrivateAttr("")
     _source: str = PrivateAttr("")
@@ -96,8 +103,29 @@ class KitConfig(Section):
         )
 
     def gateway_routing_json(self) -> str:
-        """The deployment file the gateway reads: enabled models, aliases and teams."""
-        return self.models.routing().to_json(teams=self.team_policies().to_dict())
+        """The deployment file the gateway reads: models, aliases, teams, knowledge bases."""
+        return self.models.routing().to_json(
+            teams=self.team_policies().to_dict(),
+            knowledge_bases={
+                kb.name: deployment_entry(
+                    kb.kind,
+                    kb.description,
+                    kb.embedding_spec(self.embedding_models())
+                    if kb.kind is KnowledgeBaseKind.VECTOR
+                    else None,
+                )
+                for kb in self.knowledge_bases
+            },
+        )
+
+    def embedding_models(self) -> Mapping[str, ModelSpec]:
+        """Every model a knowledge base may name: the catalog's and the ones config declares."""
+        return {**all_models(), **{spec.model_id: spec for spec in self.models.specs()}}
+
+    @field_validator("knowledge_bases", mode="before")
+    @classmethod
+    def _knowledge_bases_from_tables(cls, tables: object) -> object:
+        return knowledge_bases_from_tables(tables)
 
     @model_validator(mode="before")
     @classmethod
@@ -142,6 +170,18 @@ class KitConfig(Section):
                         f"api.teams.{team.name}.models",
                         f"{name!r} is neither an enabled model nor an alias of this environment",
                     ) from None
+        names = {kb.name for kb in self.knowledge_bases}
+        for team in self.api.teams:
+            unknown = sorted(set(team.knowledge_bases or ()) - names)
+            if unknown:
+                raise Problem(
+                    f"api.teams.{team.name}.knowledge_bases",
+                    f"{unknown[0]!r} is not a [knowledge_bases] table of this environment",
+                )
+        catalog = self.embedding_models()
+        for kb in self.knowledge_bases:
+            if kb.kind is KnowledgeBaseKind.VECTOR:
+                kb.vector_dimensions(kb.embedding_spec(catalog))
         alarms = self.alarms
         if self.deployment.production and not (
             alarms.emails or alarms.topic_arn or alarms.no_subscriber_reason
@@ -166,12 +206,14 @@ def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
     )
     streams = team.max_concurrent_streams
     principals = tuple(team.iam_principals)
+    knowledge_bases = frozenset(team.knowledge_bases) if team.knowledge_bases is not None else None
     if not team.models:
         return TeamPolicy(
             name=team.name,
             budget=budget,
             max_concurrent_streams=streams,
             iam_principals=principals,
+            knowledge_bases=knowledge_bases,
         )
     routing = models.routing()
     aliases = frozenset(name for name in team.models if name in models.aliases)
@@ -185,6 +227,7 @@ def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
         budget=budget,
         max_concurrent_streams=streams,
         iam_principals=principals,
+        knowledge_bases=knowledge_bases,
     )
 
 

@@ -152,6 +152,8 @@ class _TeamSettings(_Limits):
     # With auth "iam": the principals (roles, users, or an account's :root) whose SigV4 calls
     # belong to this team; the API's resource policy admits them too.
     iam_principals: tuple[Annotated[str, Field(pattern=PRINCIPAL)], ...] = ()
+    # Knowledge bases the team may search; unset: every one of the environment.
+    knowledge_bases: tuple[str, ...] | None = None
 
     @field_validator("tags")
     @classmethod

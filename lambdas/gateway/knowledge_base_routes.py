@@ -1,0 +1,43 @@
+"""GET /v1/knowledge-bases and POST /v1/knowledge-bases/{name}/retrieve: search, no answer."""
+
+from __future__ import annotations
+
+from .errors import invalid_request
+from .exchange import Exchange
+from .metering import format_cost
+from .responses import JsonResponse
+from .retrieval import parse_search, retrieve
+
+
+def list_knowledge_bases(exchange: Exchange) -> JsonResponse:
+    """Serve the knowledge bases the caller's team may use."""
+    visible = exchange.knowledge_bases.visible_to(exchange.access.policy)
+    return JsonResponse({"object": "list", "data": [kb.describe() for kb in visible]})
+
+
+def retrieve_route(exchange: Exchange) -> JsonResponse:
+    """Serve one search: the ranked passages, with the query's (estimated) embedding usage."""
+    knowledge_base = exchange.knowledge_base(exchange.params["name"])
+    body = exchange.body
+    if not isinstance(body, dict):
+        raise invalid_request("The request body must be a JSON object.")
+    unknown = sorted(set(body) - {"query", "top_k", "filter", "search_type"})
+    if unknown:
+        raise invalid_request(
+            f"Unknown fields {unknown}; known: query, top_k, filter, search_type.",
+            param=unknown[0],
+        )
+    retrieved = retrieve(exchange, knowledge_base, parse_search(body))
+    tokens = retrieved.usage.input_tokens
+    return JsonResponse(
+        {
+            "object": "list",
+            "knowledge_base": knowledge_base.name,
+            "data": [
+                {"object": "knowledge_base.passage", **passage.to_dict(index)}
+                for index, passage in enumerate(retrieved.passages, start=1)
+            ],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens, "estimated": True},
+        },
+        {"x-gateway-cost-usd": format_cost(retrieved.cost)},
+    )
