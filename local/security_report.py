@@ -73,11 +73,14 @@ class _Templates:
 
 def _roles(t: _Templates) -> list[str]:
     lines = ["## IAM roles and their policies", ""]
-    policies: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    # A policy names its roles by Ref, which resolves within its own stack only: two stacks'
+    # roles may share a logical id (CDK's one SDK-call function per stack does).
+    policies: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] = {}
     for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
         for stack, logical_id, resource in t.resources(policy_type):
             for role in _list(resource["Properties"].get("Roles", [])):
-                policies.setdefault(str(_render(role)), []).append((stack, logical_id, resource))
+                key = (stack, str(_render(role)))
+                policies.setdefault(key, []).append((stack, logical_id, resource))
     for stack, logical_id, role in t.resources("AWS::IAM::Role"):
         properties = role["Properties"]
         lines.append(f"### {t.path(stack, logical_id)}")
@@ -96,7 +99,7 @@ def _roles(t: _Templates) -> list[str]:
         for inline in properties.get("Policies", []):
             lines.append(f"- Inline policy `{inline['PolicyName']}`:")
             lines.extend(_statements(inline["PolicyDocument"]))
-        for policy_stack, policy_id, policy in policies.get("${" + logical_id + "}", []):
+        for policy_stack, policy_id, policy in policies.get((stack, "${" + logical_id + "}"), []):
             kind = "Customer-managed" if policy["Type"] == "AWS::IAM::ManagedPolicy" else "Inline"
             lines.append(f"- {kind} policy {t.path(policy_stack, policy_id)}:")
             lines.extend(_statements(policy["Properties"]["PolicyDocument"]))
@@ -262,12 +265,54 @@ def _encryption(t: _Templates) -> list[str]:
             f"deletion protection {p.get('DeletionProtectionEnabled', False)}, "
             f"deletion policy {table.get('DeletionPolicy', 'Delete')}"
         )
-    for _stack, _logical_id, policy in t.resources("AWS::S3::BucketPolicy"):
+    for stack, logical_id, policy in t.resources("AWS::S3::BucketPolicy"):
+        lines.append(f"- Bucket policy {t.path(stack, logical_id)}:")
         lines.extend(_statements(policy["Properties"]["PolicyDocument"]))
     for _stack, _logical_id, topic in t.resources("AWS::SNS::Topic"):
         lines.append(
             f"- SNS topic {topic['Properties'].get('DisplayName')}: KMS {'KmsMasterKeyId' in topic['Properties']}"
         )
+    return [*lines, ""]
+
+
+def _knowledge_bases(t: _Templates) -> list[str]:
+    """Each knowledge base: kind, store, role, data source; its vector store's protections."""
+    lines = ["## Knowledge bases", ""]
+    for stack, logical_id, kb in t.resources("AWS::Bedrock::KnowledgeBase"):
+        p = _render(kb["Properties"])
+        storage = p.get("StorageConfiguration", {}).get("Type", "none (Kendra index)")
+        kind = p["KnowledgeBaseConfiguration"]["Type"]
+        lines.append(
+            f"- Knowledge base {t.path(stack, logical_id)}: {_code(p['Name'])}, type {kind}, "
+            f"store {storage}, service role {_code(p['RoleArn'])}"
+        )
+    for stack, logical_id, source in t.resources("AWS::Bedrock::DataSource"):
+        p = _render(source["Properties"])
+        s3 = p["DataSourceConfiguration"].get("S3Configuration", {})
+        lines.append(
+            f"- Data source {t.path(stack, logical_id)}: bucket {_code(s3.get('BucketArn'))}, "
+            f"prefixes {_code(s3.get('InclusionPrefixes', []))}, transient-data key "
+            f"{_code(p.get('ServerSideEncryptionConfiguration', {}).get('KmsKeyArn', '-'))}, "
+            f"deletion {p.get('DataDeletionPolicy', 'DELETE')}"
+        )
+    for stack, logical_id, bucket in t.resources("AWS::S3Vectors::VectorBucket"):
+        encryption = _render(bucket["Properties"].get("EncryptionConfiguration", {}))
+        lines.append(
+            f"- Vector bucket {t.path(stack, logical_id)}: encryption "
+            f"{encryption.get('SseType', 'AES256')} {_code(encryption.get('KmsKeyArn', '-'))}"
+        )
+    for kind in (
+        "AWS::OpenSearchServerless::SecurityPolicy",
+        "AWS::OpenSearchServerless::AccessPolicy",
+    ):
+        for stack, logical_id, policy in t.resources(kind):
+            p = _render(policy["Properties"])
+            lines.append(
+                f"- OpenSearch Serverless {p['Type']} policy {t.path(stack, logical_id)}: "
+                f"{_code(p['Policy'])}"
+            )
+    if len(lines) == 2:
+        lines.append("None.")
     return [*lines, ""]
 
 
@@ -347,7 +392,8 @@ def build_report(env_name: str = "dev") -> str:
         "",
     ]
     body = header + _roles(templates) + _endpoints_and_network(templates) + _api(templates)
-    body += _encryption(templates) + _functions(templates) + _acknowledgments(acknowledged)
+    body += _encryption(templates) + _knowledge_bases(templates) + _functions(templates)
+    body += _acknowledgments(acknowledged)
     return "\n".join(body).rstrip() + "\n"
 
 

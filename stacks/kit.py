@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from lambdas.gateway.catalog import InvocationPath, Provider
+from lambdas.gateway.knowledge_bases import KnowledgeBaseKind
 from stacks.components.control_plane_access import (
     endpoint_statements,
     invocation_logging_permissions,
@@ -26,9 +27,23 @@ from stacks.components.gateway_asset import gateway_code
 from stacks.components.gateway_monitoring import AlarmThresholds, BudgetAlert
 from stacks.components.invocation_api import IamCallers, UsagePlanLimits
 from stacks.components.invocation_log_store import InvocationLogSettings
+from stacks.components.knowledge_bases import (
+    FixedChunking,
+    KnowledgeBaseSettings,
+    VectorSettings,
+)
 from stacks.components.model_access import ModelAccess
 from stacks.components.team_profiles import ProfileSource, TeamProfileSet
+from stacks.components.vector_stores import (
+    AuroraStore,
+    FieldMapping,
+    OpenSearchDomainStore,
+    S3VectorStore,
+    ServerlessCollectionStore,
+    StoreSettings,
+)
 from stacks.config import AccessCheckMode, ApiAuth, EndpointType, KitConfig, NetworkMode
+from stacks.config.knowledge_bases import Chunking, KnowledgeBaseConfig, VectorStore
 from stacks.governance_stack import (
     AccessCheckSettings,
     GovernanceStack,
@@ -130,6 +145,49 @@ def _team_profiles(config: KitConfig) -> tuple[TeamProfileSet, ...]:
     return tuple(sets)
 
 
+def _store(kb: KnowledgeBaseConfig) -> StoreSettings:
+    fields = FieldMapping(*kb.bedrock_field_mapping)
+    if kb.store is VectorStore.OPENSEARCH_SERVERLESS:
+        return ServerlessCollectionStore(fields=fields, standby_replicas=kb.standby_replicas)
+    if kb.store is VectorStore.OPENSEARCH_DOMAIN:
+        assert kb.domain_arn and kb.domain_endpoint and kb.index_name
+        return OpenSearchDomainStore(kb.domain_arn, kb.domain_endpoint, kb.index_name, fields)
+    if kb.store is VectorStore.AURORA:
+        assert kb.cluster_arn and kb.secret_arn and kb.database and kb.table
+        assert kb.primary_key_field is not None
+        return AuroraStore(
+            kb.cluster_arn, kb.secret_arn, kb.database, kb.table, kb.primary_key_field, fields
+        )
+    return S3VectorStore()
+
+
+def _knowledge_bases(config: KitConfig) -> tuple[KnowledgeBaseSettings, ...]:
+    """Each [knowledge_bases.NAME] as its construct's settings."""
+    catalog = config.embedding_models()
+    found = []
+    for kb in config.knowledge_bases:
+        if kb.kind is KnowledgeBaseKind.KENDRA:
+            found.append(
+                KnowledgeBaseSettings(
+                    name=kb.name, description=kb.description, kendra_index_arn=kb.kendra_index_arn
+                )
+            )
+            continue
+        spec = kb.embedding_spec(catalog)
+        vector = VectorSettings(
+            embedding_model_id=spec.model_id,
+            dimensions=kb.vector_dimensions(spec),
+            store=_store(kb),
+            source_bucket=kb.source_bucket,
+            source_prefix=kb.source_prefix,
+            chunking=FixedChunking(kb.chunk_max_tokens, kb.chunk_overlap_percent)
+            if kb.chunking is Chunking.FIXED_SIZE
+            else None,
+        )
+        found.append(KnowledgeBaseSettings(kb.name, kb.description, vector=vector))
+    return tuple(found)
+
+
 def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
     """Add every stack of `config` to `app`, with cdk-nag checks."""
     env = Environment(account=config.deployment.account, region=config.deployment.region)
@@ -148,6 +206,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         production=config.deployment.production,
         env_name=config.env_name,
         team_profiles=_team_profiles(config),
+        knowledge_bases=_knowledge_bases(config),
         invocation_logs=InvocationLogSettings(
             transition_to_infrequent_access_days=logging.transition_to_infrequent_access_days,
             expiration_days=logging.expiration_days,
@@ -184,6 +243,10 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         parameter_endpoint_statements=endpoint_statements(control_plane, "ssm"),
         # The gateway functions count team usage in DynamoDB from the isolated subnets.
         usage_endpoint_statements=stateful.team_tables.usage_endpoint_statements(),
+        # The gateway searches the knowledge bases (Retrieve) through bedrock-agent-runtime.
+        retrieval_endpoint_statements=stateful.knowledge_bases.endpoint_statements()
+        if stateful.knowledge_bases
+        else (),
         # In an existing VPC, only on the route tables config names (KitNetwork warns without
         # any: the VPC must then reach DynamoDB some other way).
         existing_route_table_ids=network_config.route_table_ids,
@@ -204,6 +267,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         logs=stateful.logs,
         tables=stateful.team_tables,
         team_profiles=stateful.team_profiles,
+        knowledge_bases=stateful.knowledge_bases,
         vpc=network.network.vpc,
         subnets=network.network.subnets,
         security_group=network.network.gateway_security_group,

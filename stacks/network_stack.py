@@ -36,6 +36,7 @@ class NetworkStack(Stack):
         log_key: kms.IKey,
         log_retention: logs.RetentionDays,
         log_removal_policy: RemovalPolicy,
+        retrieval_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         **kwargs: Any,
     ) -> None:
         self._zones = list(availability_zones)
@@ -52,6 +53,7 @@ class NetworkStack(Stack):
             control_plane_endpoint_statements=control_plane_endpoint_statements,
             parameter_endpoint_statements=parameter_endpoint_statements,
             usage_endpoint_statements=usage_endpoint_statements,
+            retrieval_endpoint_statements=retrieval_endpoint_statements,
             existing_route_table_ids=existing_route_table_ids,
             private_api=private_api,
             log_key=log_key,

@@ -23,6 +23,7 @@ from stacks.components.invocation_api import (
 )
 from stacks.components.key_authorizer import KeyAuthorizer
 from stacks.components.kit_logs import KitLogs
+from stacks.components.knowledge_bases import KnowledgeBases
 from stacks.components.model_access import ModelAccess
 from stacks.components.team_profiles import TeamInferenceProfiles
 from stacks.components.team_tables import TeamTables
@@ -80,6 +81,7 @@ class ServiceStack(Stack):
         gateway: GatewaySettings,
         api: ApiSettings,
         monitoring: MonitoringSettings,
+        knowledge_bases: KnowledgeBases | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -95,6 +97,7 @@ class ServiceStack(Stack):
             settings=gateway,
             tables=tables,
             team_profiles_json=team_profiles.profiles_json() if team_profiles else None,
+            knowledge_bases=knowledge_bases,
         )
         self.key_authorizer: KeyAuthorizer | None = None
         if api.iam_callers is None:

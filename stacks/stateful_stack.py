@@ -1,4 +1,4 @@
-"""StatefulStack: what holds data and outlives the service (keys, tables, logs, profiles)."""
+"""StatefulStack: what holds data and outlives the service (keys, tables, logs, knowledge bases)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from constructs import Construct
 
 from stacks.components.invocation_log_store import InvocationLogSettings, InvocationLogStore
 from stacks.components.kit_logs import KitLogs
+from stacks.components.knowledge_bases import KnowledgeBases, KnowledgeBaseSettings
 from stacks.components.team_profiles import TeamInferenceProfiles, TeamProfileSet
 from stacks.components.team_tables import TeamTables
 
@@ -29,6 +30,7 @@ class StatefulStack(Stack):
         production: bool,
         env_name: str = "",
         team_profiles: Sequence[TeamProfileSet] = (),
+        knowledge_bases: Sequence[KnowledgeBaseSettings] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -42,6 +44,18 @@ class StatefulStack(Stack):
         if team_profiles:
             self.team_profiles = TeamInferenceProfiles(
                 self, "TeamProfiles", env_name=env_name, teams=team_profiles
+            )
+        # Documents and their vectors are data: they outlive the service that searches them.
+        self.knowledge_bases: KnowledgeBases | None = None
+        if knowledge_bases:
+            self.knowledge_bases = KnowledgeBases(
+                self,
+                "KnowledgeBases",
+                env_name=env_name,
+                knowledge_bases=knowledge_bases,
+                removal_policy=removal_policy,
+                log_key=self.logs.key,
+                log_retention=retention,
             )
         self.invocation_logs: InvocationLogStore | None = None
         if invocation_logs is not None:

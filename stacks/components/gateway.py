@@ -22,6 +22,7 @@ from stacks.components.findings import (
     checkov_skip,
 )
 from stacks.components.gateway_function import GatewayFunction
+from stacks.components.knowledge_bases import KnowledgeBases
 from stacks.components.lambda_permissions import service_role, vpc_networking
 from stacks.components.model_access import ModelAccess
 from stacks.components.team_tables import TeamTables
@@ -72,6 +73,7 @@ class Gateway(Construct):
         settings: GatewaySettings,
         tables: TeamTables,
         team_profiles_json: str | None = None,
+        knowledge_bases: KnowledgeBases | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = service_role(
@@ -132,6 +134,12 @@ class Gateway(Construct):
         if settings.cors_origins:
             for each in (self.function, self.streaming_function):
                 each.add_environment("GATEWAY_CORS_ORIGINS", ",".join(settings.cors_origins))
+        if knowledge_bases is not None:
+            for statement in knowledge_bases.retrieve_statements():
+                self.role.add_to_policy(statement)
+            for each in (self.function, self.streaming_function):
+                # Bedrock's ids of the knowledge bases, known once CloudFormation made them.
+                each.add_environment("GATEWAY_KNOWLEDGE_BASE_IDS", knowledge_bases.ids_json())
         if team_profiles_json is not None:
             for each in (self.function, self.streaming_function):
                 # Each team's application inference profiles, which the gateway calls through.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Aws, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,6 +19,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.components import reasons
+from stacks.components.deploy_time_calls import acknowledge_sdk_call_function
 from stacks.components.encryption import encrypted_log_group
 from stacks.components.findings import (
     AWS_SOLUTIONS,
@@ -30,8 +31,6 @@ from stacks.components.lambda_permissions import service_role
 
 # Where the lookup reads the ID of the AWS-managed prefix list of DynamoDB's addresses.
 PREFIX_LIST_ID_PATH = "PrefixLists.0.PrefixListId"
-# The construct id of the one function CDK adds to a stack for all its AwsCustomResources.
-AWS_CUSTOM_RESOURCE_FUNCTION = "AWS679f53fac002430cb0da5b7982bd2287"
 
 
 class KitNetwork(Construct):
@@ -51,6 +50,7 @@ class KitNetwork(Construct):
         control_plane_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         parameter_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         usage_endpoint_statements: Sequence[iam.PolicyStatement] = (),
+        retrieval_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         existing_route_table_ids: Sequence[str] = (),
         private_api: bool = False,
         log_key: kms.IKey | None = None,
@@ -94,6 +94,14 @@ class KitNetwork(Construct):
             endpoint_group,
             runtime_endpoint_statements,
         )
+        if retrieval_endpoint_statements:
+            # The gateway searches knowledge bases (Retrieve) through bedrock-agent-runtime.
+            self._endpoint(
+                "BedrockAgentRuntimeEndpoint",
+                ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME,
+                endpoint_group,
+                retrieval_endpoint_statements,
+            )
         self.dynamodb_endpoint: ec2.GatewayVpcEndpoint | None = None
         if usage_endpoint_statements:
             if log_key is None:
@@ -256,27 +264,12 @@ class KitNetwork(Construct):
             lookup, f"{AWS_SOLUTIONS}IAM5[Resource::*]", reasons.PREFIX_LIST_LOOKUP_WILDCARD
         )
         acknowledge_both_packs(lookup, "IAMNoInlinePolicy", reasons.ROLE_OWN_POLICY)
-        self._acknowledge_lookup_function()
+        acknowledge_sdk_call_function(
+            self,
+            outside_vpc=reasons.PREFIX_LIST_LOOKUP,
+            no_dead_letters=reasons.PREFIX_LIST_LOOKUP_RETRIES,
+        )
         return lookup.get_response_field(PREFIX_LIST_ID_PATH)
-
-    def _acknowledge_lookup_function(self) -> None:
-        """The singleton function CDK adds to the stack for every AwsCustomResource."""
-        stack = Stack.of(self)
-        for child in stack.node.children:
-            if not child.node.id.startswith(AWS_CUSTOM_RESOURCE_FUNCTION):
-                continue
-            acknowledge(
-                child,
-                f"{AWS_SOLUTIONS}IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]",
-                reasons.LAMBDA_BASIC_EXECUTION,
-            )
-            acknowledge_both_packs(child, "LambdaInsideVPC", reasons.PREFIX_LIST_LOOKUP)
-            acknowledge_both_packs(child, "LambdaConcurrency", reasons.DEPLOY_TIME_CONCURRENCY)
-            acknowledge_both_packs(child, "LambdaDLQ", reasons.PREFIX_LIST_LOOKUP_RETRIES)
-            checkov_skip(child, "CKV_AWS_117", reasons.PREFIX_LIST_LOOKUP)
-            checkov_skip(child, "CKV_AWS_115", reasons.DEPLOY_TIME_CONCURRENCY)
-            checkov_skip(child, "CKV_AWS_116", reasons.PREFIX_LIST_LOOKUP_RETRIES)
 
     def _endpoint(
         self,

@@ -153,3 +153,30 @@ LAMBDA_BASIC_EXECUTION = (
     "grants only CloudWatch Logs actions (create the function's log group and streams, put "
     "events)."
 )
+KB_NO_REPLICATION = (
+    "The documents a knowledge base answers from (and their access logs) stay in the region "
+    "the environment runs in, as its data-residency choice; versioning and, in production, "
+    "the RETAIN policy protect against loss instead of a copy in another region."
+)
+KB_READS_DOCUMENTS = (
+    "The knowledge base's service role reads the objects of its own documents bucket (under "
+    "its prefix, if any): whatever the platform team uploads there, whose keys it cannot know "
+    "in advance. No other bucket, and no write or delete action (Bedrock user guide, "
+    "kb-permissions.html)."
+)
+KB_SYNC_CALL = (
+    "CDK's AwsCustomResource function that starts the knowledge base's first ingestion job "
+    "(bedrock:StartIngestionJob on that knowledge base only) when its data source is created "
+    "or changed. It runs only during stack operations, invoked by CloudFormation, and must "
+    "reach the Bedrock API, which the kit's isolated VPC does not route to for it."
+)
+KB_SYNC_RETRIES = (
+    "Runs only when CloudFormation creates or updates the data source; a failure fails that "
+    "deployment visibly with the reason, and `make ingest` starts the same job by hand. A "
+    "dead-letter queue would hold events nobody can replay."
+)
+ACCESS_LOGS_NOT_LOGGED = (
+    "This bucket receives the server access logs of the knowledge bases' document buckets; "
+    "logging it too would need another bucket, whose own logs would need another. It holds "
+    "access records only, never documents."
+)

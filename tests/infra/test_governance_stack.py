@@ -74,7 +74,9 @@ def test_dev_runs_the_access_check_in_warn_mode_without_invocation_logging(
     anthropic = [m for m in dev.config.models.enabled if m.startswith("anthropic.")]
     assert properties["AnthropicModelIds"] == anthropic
     assert properties["UseCaseFormParameter"] == ""
-    dev.stateful.resource_count_is("AWS::S3::Bucket", 0)
+    # No invocation-log bucket: the stateful stack's buckets are the knowledge base's alone.
+    buckets = dev.stateful.find_resources("AWS::S3::Bucket")
+    assert all("KnowledgeBases" in logical_id for logical_id in buckets), list(buckets)
 
 
 def test_access_check_role_may_only_read_unless_config_allows_more(dev: Synthesized) -> None:

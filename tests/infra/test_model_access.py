@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lambdas.gateway.catalog import Geography
-from model_catalog import get_model
+from model_catalog import all_models, get_model
 from model_catalog.geographies import DESTINATIONS
 from stacks.components.model_access import model_arns
 from stacks.config import KitConfig, parse_config
@@ -36,10 +36,11 @@ def expected_arns(config: KitConfig) -> tuple[set[str], set[str], set[str]]:
 
 
 def bedrock_statements(env: Synthesized) -> list[dict]:
+    """The service's statements that invoke models (Retrieve on knowledge bases aside)."""
     return [
         s
         for s in policy_statements(env.service.to_json())
-        if any(a.startswith("bedrock:") for a in as_list(s["Action"]))
+        if any(a.startswith("bedrock:Invoke") for a in as_list(s["Action"]))
     ]
 
 
@@ -156,7 +157,20 @@ def test_only_the_gateway_role_may_invoke_models(env: Synthesized) -> None:
         for role, statements in role_statements(env).items()
         if any(a in INVOKE for s in statements for a in as_list(s["Action"]))
     }
-    assert len(invoking) == 1 and next(iter(invoking)).startswith("GatewayRole")
+    gateway = {role for role in invoking if role.startswith("GatewayRole")}
+    assert len(gateway) == 1
+    # Each knowledge base's own role embeds its documents with its one embedding model.
+    embedding = {m for m, s in all_models().items() if s.knowledge_base_dimensions}
+    for role in invoking - gateway:
+        assert "KnowledgeBases" in role and "ServiceRole" in role, role
+        invoked = [
+            r
+            for s in role_statements(env)[role]
+            if "bedrock:InvokeModel" in as_list(s["Action"])
+            for r in as_list(s["Resource"])
+        ]
+        assert len(invoked) == 1
+        assert str(render(invoked[0])).rsplit("foundation-model/", 1)[1] in embedding
 
 
 def test_no_physical_role_names_and_no_policies_embedded_in_roles(env: Synthesized) -> None:

@@ -43,12 +43,14 @@ def test_flow_logs_capture_all_traffic_into_the_encrypted_log_group(env: Synthes
 
 def test_no_endpoint_for_a_service_the_kit_does_not_call(env: Synthesized) -> None:
     # Lambda ships function logs itself: no code in the VPC calls CloudWatch Logs. DynamoDB
-    # holds the teams' usage counters (a free gateway endpoint).
+    # holds the teams' usage counters (a free gateway endpoint); bedrock-agent-runtime serves
+    # knowledge-base searches, only where config declares a knowledge base.
     services = {
         str(render(e["Properties"]["ServiceName"])).rsplit(".", 1)[-1]
         for e in env.network.find_resources("AWS::EC2::VPCEndpoint").values()
     }
-    assert services == {"bedrock-runtime", "bedrock", "dynamodb"}
+    searched = {"bedrock-agent-runtime"} if env.config.knowledge_bases else set()
+    assert services == {"bedrock-runtime", "bedrock", "dynamodb", *searched}
 
 
 @pytest.mark.parametrize("service", ["bedrock-runtime", "bedrock"])

@@ -9,7 +9,8 @@ from tests.infra.conftest import Synthesized
 def test_log_groups_have_configured_retention_and_the_kit_key(env: Synthesized) -> None:
     groups = env.stateful.find_resources("AWS::Logs::LogGroup")
     (key_id,) = [k for k in env.stateful.find_resources("AWS::KMS::Key") if k.startswith("LogsKey")]
-    assert len(groups) == 4  # gateway, authorizer, API access log, VPC flow logs
+    # gateway, authorizer, API access log, VPC flow logs; the knowledge bases' sync calls
+    assert len(groups) == 4 + bool(env.config.knowledge_bases)
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == env.config.observability.log_retention_days
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
