@@ -41,6 +41,7 @@ def test_readme_documents_every_route_with_curl_and_python() -> None:
         "/compare",
         "/usage",
         "/responses",
+        "/knowledge-bases",
     ):
         languages = {
             language
