@@ -129,15 +129,11 @@ def _ids(
         import boto3
 
         cloudformation = boto3.client("cloudformation", region_name=region)
-    id_prefix, source_prefix, _bucket = knowledge_base_output_names(args.kb)
+    id_key, source_key, _bucket = knowledge_base_output_names(args.kb)
     try:
         return (
-            output_value(
-                cloudformation, args.env, f"KnowledgeBases{id_prefix}", instead="check ENV"
-            ),
-            output_value(
-                cloudformation, args.env, f"KnowledgeBases{source_prefix}", instead="check ENV"
-            ),
+            output_value(cloudformation, args.env, id_key, instead="check ENV", exact=True),
+            output_value(cloudformation, args.env, source_key, instead="check ENV", exact=True),
         )
     except MissingOutput as error:
         raise IngestError(str(error)) from None

@@ -39,6 +39,29 @@ def ids_json(knowledge_bases: list[LocalKnowledgeBase]) -> str:
     return json.dumps({kb.name: kb.knowledge_base_id for kb in knowledge_bases})
 
 
+def deployed_ids_json(config: KitConfig, region: str) -> str:
+    """The ids of `config`'s deployed knowledge bases, from its Stateful stack's outputs."""
+    import boto3
+
+    from local.stack_outputs import output_value
+    from stacks.components.knowledge_bases import knowledge_base_output_names
+
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    instead = "set GATEWAY_KNOWLEDGE_BASE_IDS (JSON: name -> id)"
+    return json.dumps(
+        {
+            kb.name: output_value(
+                cloudformation,
+                config.env_name,
+                knowledge_base_output_names(kb.name)[0],
+                instead=instead,
+                exact=True,
+            )
+            for kb in config.knowledge_bases
+        }
+    )
+
+
 def ingest_all(endpoint_url: str, knowledge_bases: list[LocalKnowledgeBase]) -> list[str]:
     """Index every local folder through the emulator, as `make ingest` would; one line each."""
     import boto3

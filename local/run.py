@@ -16,8 +16,8 @@ from pathlib import Path
 from lambdas.gateway.app import GatewayApp, Receive, Scope, Send
 from lambdas.gateway.errors import ApiError
 from lambdas.gateway.settings import Settings
-from local.knowledge_bases import ids_json, ingest_all, local_knowledge_bases
-from stacks.config import ConfigError, load_config
+from local.knowledge_bases import deployed_ids_json, ids_json, ingest_all, local_knowledge_bases
+from stacks.config import ConfigError, KitConfig, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     for warning in config.warnings:
         sys.stderr.write(f"config warning: {config.source}: {warning}\n")
 
+    # The deployment's own region first: model availability and lifecycle differ per region.
+    region = config.deployment.region or os.environ.get("AWS_REGION") or "us-east-1"
     backend = os.environ.get("GATEWAY_BACKEND", "emulator")
     if backend == "emulator":
         from local.emulator import start_emulator
@@ -162,28 +164,28 @@ def main(argv: list[str] | None = None) -> int:
         knowledge_base_ids = ids_json(knowledge_bases)
     elif backend == "bedrock":
         backend_label = "real Amazon Bedrock (your AWS credentials; calls are billed)"
-        # Real knowledge bases need their ids: GATEWAY_KNOWLEDGE_BASE_IDS (name -> id, JSON).
+        # Real knowledge bases need their ids: GATEWAY_KNOWLEDGE_BASE_IDS (name -> id, JSON),
+        # else the deployed environment's (the Stateful stack's outputs).
         knowledge_base_ids = os.environ.get("GATEWAY_KNOWLEDGE_BASE_IDS", "")
+        if config.knowledge_bases and not knowledge_base_ids:
+            try:
+                knowledge_base_ids = deployed_ids_json(config, region)
+            except Exception as error:  # noqa: BLE001 - one line, whatever AWS said
+                sys.stderr.write(f"knowledge bases: {error}\n")
+                return 1
     else:
         sys.stderr.write("GATEWAY_BACKEND must be 'emulator' (default) or 'bedrock'\n")
         return 1
-    # The deployment's own region first: model availability and lifecycle differ per region.
-    region = config.deployment.region or os.environ.get("AWS_REGION") or "us-east-1"
 
     routing = config.models.routing()
     api_key = os.environ.get("GATEWAY_API_KEY") or LOCAL_API_KEY
     # Each team its own key, as deployed: allow-lists and budgets (counted in memory) apply.
     keys = local_keys([team.name for team in config.api.teams], api_key)
-    settings = Settings.from_env(
-        {
-            "GATEWAY_ROUTING": config.gateway_routing_json(),
-            "GATEWAY_AUTH": "key",
-            "GATEWAY_API_KEYS": json.dumps(keys),
-            "GATEWAY_CORS_ORIGINS": ",".join(config.api.cors_allowed_origins),
-            "GATEWAY_KNOWLEDGE_BASE_IDS": knowledge_base_ids,
-            "AWS_REGION": region,
-        }
-    )
+    try:
+        settings = _settings(config, keys, region, knowledge_base_ids)
+    except ValueError as error:
+        sys.stderr.write(f"gateway settings: {error}\n")
+        return 1
     model = "balanced" if "balanced" in routing.aliases else routing.enabled[0].model_id
     base_url = f"http://{args.host}:{args.port}/v1"
     first_kb = config.knowledge_bases[0].name if config.knowledge_bases else None
@@ -202,6 +204,22 @@ def main(argv: list[str] | None = None) -> int:
         log_level="warning",
     )
     return 0
+
+
+def _settings(
+    config: KitConfig, keys: Mapping[str, str], region: str, knowledge_base_ids: str
+) -> Settings:
+    """The local gateway's settings, as the stacks would set them."""
+    return Settings.from_env(
+        {
+            "GATEWAY_ROUTING": config.gateway_routing_json(),
+            "GATEWAY_AUTH": "key",
+            "GATEWAY_API_KEYS": json.dumps(keys),
+            "GATEWAY_CORS_ORIGINS": ",".join(config.api.cors_allowed_origins),
+            "GATEWAY_KNOWLEDGE_BASE_IDS": knowledge_base_ids,
+            "AWS_REGION": region,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ def stateful_stack(env: str) -> str:
     return f"BedrockKit-{env}-Stateful"
 
 
-def output_value(client: CloudFormationClient, env: str, prefix: str, *, instead: str) -> str:
-    """The one output of the Stateful stack whose key starts with `prefix`.
+def output_value(
+    client: CloudFormationClient, env: str, prefix: str, *, instead: str, exact: bool = False
+) -> str:
+    """The one output of the Stateful stack whose key starts with `prefix` (or is it: `exact`).
 
-    CDK adds a hash to the key of an output defined inside a construct, hence the prefix.
-    `instead` says what else the user can do (e.g. "pass --table").
+    CDK adds a hash to the key of an output defined inside a construct, hence the prefix
+    (the knowledge bases' outputs have exact keys). `instead` says what else the user can do.
     """
     stack = stateful_stack(env)
     deploy_first = f"deploy first (make deploy ENV={env}), or {instead}"
@@ -38,7 +40,12 @@ def output_value(client: CloudFormationClient, env: str, prefix: str, *, instead
         output["OutputValue"]
         for found in stacks
         for output in found.get("Outputs", [])
-        if output.get("OutputKey", "").startswith(prefix) and output.get("OutputValue")
+        if output.get("OutputValue")
+        and (
+            output.get("OutputKey") == prefix
+            if exact
+            else output.get("OutputKey", "").startswith(prefix)
+        )
     ]
     if len(values) != 1:
         problem = "has no" if not values else "has more than one"

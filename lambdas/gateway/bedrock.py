@@ -37,14 +37,20 @@ _ERRORS: dict[str, tuple[int, str]] = {
 _RETRYABLE_STATUSES = frozenset({429, 503})
 
 
-def create_client(
-    settings: Settings, read_timeout: float | None = None, *, service: str = "bedrock-runtime"
-) -> Any:
-    """Create a bedrock-runtime (or `service`) client; AWS_ENDPOINT_URL_<SERVICE> moves it.
+def create_client(settings: Settings, read_timeout: float | None = None) -> BedrockRuntimeClient:
+    """Create a bedrock-runtime client; its endpoint follows AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
 
     One attempt per call: the gateway retries and falls back itself, within the request's
     time budget (botocore would retry a read timeout and double the wait).
     """
+    client: BedrockRuntimeClient = create_service_client("bedrock-runtime", settings, read_timeout)
+    return client
+
+
+def create_service_client(
+    service: str, settings: Settings, read_timeout: float | None = None
+) -> Any:
+    """A client of `service` (AWS_ENDPOINT_URL_<SERVICE> moves it) with the gateway's timeouts."""
     from botocore.config import Config
 
     from .aws_clients import new_client

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import invalid_field, invalid_request, object_with_model
-from .retrieval import Search, parse_search
+from .retrieval import MAX_QUERY_CHARS, Search, parse_search
 
 # OpenAI fields Converse has no equivalent for: refuse them rather than silently ignore them.
 _UNSUPPORTED_WHEN_SET = ("logprobs", "top_logprobs", "logit_bias", "audio")
@@ -207,7 +207,8 @@ def _parse_grounding(value: object, messages: tuple[Message, ...]) -> Grounding 
                 "set 'knowledge_base.query'.",
                 param="knowledge_base.query",
             )
-        query = users[-1].text
+        # A long message searches with its end, where the question usually is.
+        query = users[-1].text[-MAX_QUERY_CHARS:]
     return Grounding(name, parse_search(value, prefix="knowledge_base.", query=query))
 
 

@@ -18,6 +18,7 @@ from .chat import parse_chat_request
 from .completions import chat_completion
 from .errors import ApiError, invalid_field, invalid_request
 from .exchange import Exchange
+from .grounding import Grounded, ground
 from .metering import MODEL_CALL_LINE, RequestRecord, Usage, format_cost
 from .responses import JsonResponse
 
@@ -45,6 +46,12 @@ def compare(exchange: Exchange) -> JsonResponse:
     request = parse_chat_request({**body, "model": models[0]})
     for name in models:
         exchange.resolve(name)
+    grounded = None
+    if request.grounding is not None:
+        # One search for every model: each answers from the same numbered passages.
+        grounded = ground(exchange, request)
+        _log_retrieval(exchange, grounded)
+        request = dataclasses.replace(grounded.request, grounding=None)
 
     def run(position: int, name: str) -> dict[str, Any]:
         child = exchange.child()
@@ -84,7 +91,7 @@ def compare(exchange: Exchange) -> JsonResponse:
     with ThreadPoolExecutor(max_workers=len(models)) as pool:
         results = list(pool.map(run, range(len(models)), models))
     children: list[Exchange] = [result.pop("_child") for result in results]
-    total = exchange.meter
+    total = exchange.meter  # the search's embedding is on it already
     for child in children:
         if child.meter.calls:
             total.add(child.meter.usage, child.meter.cost)
@@ -97,10 +104,15 @@ def compare(exchange: Exchange) -> JsonResponse:
                 for name, child in zip(models, children, strict=True)
             },
         }
-    return JsonResponse(
-        {"object": "compare", "results": results, "total_cost_usd": format_cost(total.cost)},
-        {"x-gateway-cost-usd": format_cost(total.cost)},
-    )
+    answer: dict[str, Any] = {
+        "object": "compare",
+        "results": results,
+        "total_cost_usd": format_cost(total.cost),
+    }
+    if grounded is not None:
+        answer["citations"] = grounded.citations()
+        answer["knowledge_base"] = grounded.retrieved.knowledge_base.name
+    return JsonResponse(answer, {"x-gateway-cost-usd": format_cost(total.cost)})
 
 
 def _log_call(
@@ -126,6 +138,26 @@ def _log_call(
             latency_ms=(time.perf_counter() - started) * 1000,
             error_code=error_code,
             fallbacks=meter.fallbacks,
+            namespace=exchange.namespace,
+            line_type=MODEL_CALL_LINE,
+        )
+    )
+
+
+def _log_retrieval(exchange: Exchange, grounded: Grounded) -> None:
+    """The knowledge-base search's own line: its embedding model's usage metrics."""
+    retrieved = grounded.retrieved
+    model = retrieved.knowledge_base.embedding_model
+    exchange.write(
+        RequestRecord(
+            request_id=f"{exchange.request_id}-retrieve",
+            method="POST",
+            path="/v1/compare",
+            status=200,
+            model=model.model_id if model else None,
+            invocation_id=model.model_id if model else None,
+            usage=retrieved.usage,
+            cost_usd=retrieved.cost,
             namespace=exchange.namespace,
             line_type=MODEL_CALL_LINE,
         )

@@ -9,6 +9,7 @@ from . import bedrock
 from .calls import Meter
 from .catalog import Modality
 from .chat import (
+    check_capabilities,
     from_converse,
     goes_native,
     parse_chat_request,
@@ -41,9 +42,17 @@ def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | 
     targets = exchange.resolve(request.model)
     for target in targets:
         require_modality(target.spec, Modality.TEXT, "chat completions")
-    # Grounded chat searches once, before the first model is tried (fallbacks reuse it).
-    grounded = ground(exchange, request) if request.grounding is not None else None
-    if grounded is not None:
+    if request.stream:
+        # The budget first (its 429 tells the SDK not to retry), then one of the team's
+        # concurrent-stream slots (released when the request ends): both before any call.
+        exchange.access.admit()
+        exchange.access.hold_stream(exchange.request_id)
+    grounded = None
+    if request.grounding is not None:
+        # What the first model would refuse is refused before the search is paid for.
+        check_capabilities(request, targets[0].spec)
+        # Searched once, before the first model is tried (fallbacks reuse the passages).
+        grounded = ground(exchange, request)
         request = grounded.request
     if request.stream:
         return _stream(exchange, request, targets, meter, grounded)
@@ -118,10 +127,6 @@ def _stream(
                 raise
             return target, call(target, client, False), False
 
-    # The budget first (its 429 tells the SDK not to retry), then one of the team's
-    # concurrent-stream slots, released when the request ends.
-    exchange.access.admit()
-    exchange.access.hold_stream(exchange.request_id)
     target, events, native = exchange.call(targets, attempt)
     exchange.streamed = True
     structured = structured_output(request, target.spec, native=native)

@@ -442,11 +442,10 @@ def _usage_store(settings: Settings, dynamodb: Callable[[], DynamoDBClient]) -> 
 def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClient:
     from .bedrock import create_client
 
-    client: BedrockRuntimeClient = create_client(settings, read_timeout)
-    return client
+    return create_client(settings, read_timeout)
 
 
 def _retrieval_client(settings: Settings, read_timeout: int) -> Any:
-    from .bedrock import create_client
+    from .bedrock import create_service_client
 
-    return create_client(settings, read_timeout, service="bedrock-agent-runtime")
+    return create_service_client("bedrock-agent-runtime", settings, read_timeout)

@@ -82,8 +82,10 @@ def _with_passages(request: ChatRequest, retrieved: Retrieved) -> ChatRequest:
     messages = list(request.messages)
     users = [i for i, message in enumerate(messages) if message.role == "user"]
     if not users:
-        # Only an explicit knowledge_base.query gets here: the passages are the user turn.
-        messages.append(Message("user", (passages_text(retrieved),)))
+        # Only an explicit knowledge_base.query gets here: it is the question.
+        assert request.grounding is not None
+        question = request.grounding.search.query
+        messages.append(Message("user", (passages_text(retrieved), question)))
     else:
         turn = messages[users[-1]]
         messages[users[-1]] = dataclasses.replace(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .errors import invalid_request
 from .exchange import Exchange
-from .metering import format_cost
 from .responses import JsonResponse
 from .retrieval import parse_search, retrieve
 
@@ -27,6 +26,10 @@ def retrieve_route(exchange: Exchange) -> JsonResponse:
             f"Unknown fields {unknown}; known: query, top_k, filter, search_type.",
             param=unknown[0],
         )
+    target = knowledge_base.embedding_target()
+    if target is not None:
+        # The query's embedding is this request's model call: its line and metrics say so.
+        exchange.meter.serving(target)
     retrieved = retrieve(exchange, knowledge_base, parse_search(body))
     tokens = retrieved.usage.input_tokens
     return JsonResponse(
@@ -39,5 +42,5 @@ def retrieve_route(exchange: Exchange) -> JsonResponse:
             ],
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens, "estimated": True},
         },
-        {"x-gateway-cost-usd": format_cost(retrieved.cost)},
+        exchange.meter.headers(),
     )

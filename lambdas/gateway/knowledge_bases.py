@@ -25,7 +25,7 @@ from .teams import TeamPolicy
 # Bedrock's knowledge base id (the Retrieve API's KnowledgeBaseIdentifier pattern).
 _KNOWLEDGE_BASE_ID = re.compile(r"[0-9a-zA-Z]{10}")
 _MAX_QUOTED = 100
-# Retrieve reports no usage: a query's embedding is estimated at four characters a token.
+# Retrieve reports no usage: a query's embedding is estimated at four bytes a token.
 CHARS_PER_TOKEN = 4
 
 
@@ -49,12 +49,20 @@ class KnowledgeBase:
     # The model that embeds each query (vector knowledge bases): its list price is the cost.
     embedding_model: ModelSpec | None = None
 
+    def embedding_target(self) -> Target | None:
+        """The embedding model as a call target (in region: the knowledge base calls it)."""
+        if self.embedding_model is None:
+            return None
+        return Target(spec=self.embedding_model, invocation_id=self.embedding_model.model_id)
+
     def query_usage(self, query: str) -> tuple[Usage, Decimal]:
         """The estimated tokens and list price of embedding `query` (Kendra: none)."""
-        if self.embedding_model is None:
+        target = self.embedding_target()
+        if target is None:
             return Usage(), Decimal(0)
-        tokens = max(1, math.ceil(len(query) / CHARS_PER_TOKEN))
-        target = Target(spec=self.embedding_model, invocation_id=self.embedding_model.model_id)
+        # Bytes, not characters: four bytes of UTF-8 a token errs high for CJK and emoji, where
+        # four characters would count a fraction of the tokens.
+        tokens = max(1, math.ceil(len(query.encode()) / CHARS_PER_TOKEN))
         return Usage(input_tokens=tokens, estimated=True), target.token_cost(tokens, 0)
 
     def describe(self) -> dict[str, object]:

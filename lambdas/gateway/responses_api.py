@@ -121,6 +121,9 @@ def to_chat_body(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[st
     response_format = _response_format(body.get("text"))
     if response_format is not None:
         chat["response_format"] = response_format
+    if body.get("knowledge_base") is not None:
+        # The gateway's grounded-answer extension, as on chat completions.
+        chat["knowledge_base"] = body["knowledge_base"]
     return chat, sources
 
 
@@ -370,7 +373,13 @@ def response_body(chat: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str,
         "incomplete_details": incomplete,
         "output": output,
         "usage": response_usage(chat["usage"]),
+        **grounding_fields(chat),
     }
+
+
+def grounding_fields(chat: Mapping[str, Any]) -> dict[str, Any]:
+    """A grounded answer's extension fields (citations, knowledge base), if it has them."""
+    return {name: chat[name] for name in ("citations", "knowledge_base") if name in chat}
 
 
 def finished(finish_reason: object) -> tuple[str, dict[str, str] | None]:
@@ -421,10 +430,13 @@ def response_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
     """The Responses usage object of a chat usage object (no cache or reasoning counts)."""
     input_tokens = int(usage.get("prompt_tokens", 0))
     output_tokens = int(usage.get("completion_tokens", 0))
-    return {
+    answer = {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": 0},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": int(usage.get("total_tokens", input_tokens + output_tokens)),
     }
+    if "retrieval_tokens" in usage:
+        answer["retrieval_tokens"] = usage["retrieval_tokens"]
+    return answer

@@ -13,6 +13,7 @@ from typing import Any
 from .responses_api import (
     finished,
     function_call_item,
+    grounding_fields,
     message_id,
     output_text,
     response_usage,
@@ -93,12 +94,15 @@ class _Translator:
         self._finish_reason: str | None = None
         self._usage: Mapping[str, Any] | None = None
         self._error: Mapping[str, Any] | None = None
+        # Grounded answers: the citations the first chat chunk carries.
+        self._grounding: dict[str, Any] = {}
 
     def feed(self, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The events of one chat chunk (the first one also opens the response)."""
         events: list[dict[str, Any]] = []
         if self._model is None:
             self._model = str(payload.get("model") or self._base["model"])
+            self._grounding = grounding_fields(payload)
             events += [
                 self._event("response.created", response=self._response("in_progress")),
                 self._event("response.in_progress", response=self._response("in_progress")),
@@ -244,6 +248,7 @@ class _Translator:
             "status": status,
             "output": done if status != "in_progress" else [],
             "usage": response_usage(self._usage) if self._usage is not None else None,
+            **self._grounding,
         }
 
     def _event(self, kind: str, **fields: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ is a 400 naming the field, and Bedrock judges what the vector store supports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,32 @@ _COMPARISONS = frozenset(
     }
 )
 _GROUPS = frozenset({"andAll", "orAll"})
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalars(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(map(_scalar, value))
+
+
+_SCALAR = ("a string, number or boolean", _scalar)
+# What each comparison compares with (Bedrock's RetrievalFilter reference and examples).
+_VALUES: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "greaterThan": ("a number", _number),
+    "greaterThanOrEquals": ("a number", _number),
+    "lessThan": ("a number", _number),
+    "lessThanOrEquals": ("a number", _number),
+    "in": ("a non-empty list of strings, numbers or booleans", _scalars),
+    "notIn": ("a non-empty list of strings, numbers or booleans", _scalars),
+    "startsWith": ("a string", lambda value: isinstance(value, str)),
+    "stringContains": ("a string", lambda value: isinstance(value, str)),
+}
 _MAX_FILTER_DEPTH = 5
 _SEARCH_TYPES = {"hybrid": "HYBRID", "semantic": "SEMANTIC"}
 # Metadata Bedrock adds to every chunk it returns.
@@ -155,6 +181,10 @@ def _check_filter(node: object, param: str, depth: int) -> None:
     key = operand["key"]
     if not isinstance(key, str) or not 1 <= len(key) <= 100:
         raise invalid_field(f"{param}.{operator}.key", "a string of 1 to 100 characters", key)
+    value = operand["value"]
+    expected, fits = _VALUES.get(operator, _SCALAR)
+    if not fits(value):
+        raise invalid_field(f"{param}.{operator}.value", expected, value)
 
 
 def retrieve(exchange: Exchange, knowledge_base: KnowledgeBase, search: Search) -> Retrieved:
@@ -200,6 +230,16 @@ def _translate(error: Exception, knowledge_base: KnowledgeBase) -> ApiError:
 
     subject = f"knowledge base '{knowledge_base.name}'"
     code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    if code in ("DependencyFailedException", "BadGatewayException"):
+        # The store, its key or the knowledge base's role failed Bedrock: the deployment's
+        # fault; Bedrock's text can name the role and account, so it stays in the logs.
+        _log_dependency_failure(subject, error)
+        return ApiError(
+            502,
+            f"Bedrock could not search {subject}: its vector store or role failed ({code}).",
+            type_="api_error",
+            code="knowledge_base_unavailable",
+        )
     if code == "ResourceNotFoundException":
         # The name is configured, so the deployment is at fault, not the request.
         return ApiError(
@@ -210,6 +250,12 @@ def _translate(error: Exception, knowledge_base: KnowledgeBase) -> ApiError:
             code="knowledge_base_unavailable",
         )
     return translate_error(error, knowledge_base.name, subject=subject)
+
+
+def _log_dependency_failure(subject: str, error: Exception) -> None:
+    import logging
+
+    logging.getLogger(__name__).error("Retrieve failed for %s: %s", subject, error)
 
 
 def _passage(result: Mapping[str, Any]) -> Passage:

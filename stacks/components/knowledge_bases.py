@@ -120,6 +120,8 @@ class KnowledgeBase(Construct):
             )
             for statement in wiring.role_statements:
                 self.role.add_to_policy(statement)
+            for resource, reason in wiring.wildcards:
+                acknowledge(self.role, f"{AWS_SOLUTIONS}IAM5[Resource::{resource}]", reason)
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="InvokeItsEmbeddingModel",
@@ -257,7 +259,9 @@ class KnowledgeBase(Construct):
             self,
             "DataSource",
             knowledge_base_id=self.resource.attr_knowledge_base_id,
-            name=f"{resource_name}-documents",
+            # The chunking settings are in the name: changing them replaces the data source,
+            # and CloudFormation cannot create the new one under the old one's name.
+            name=f"{resource_name}-{_chunking_tag(vector.chunking)}",
             data_source_configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
                 type="S3",
                 s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
@@ -319,6 +323,13 @@ class KnowledgeBase(Construct):
         acknowledge_sdk_call_function(
             self, outside_vpc=reasons.KB_SYNC_CALL, no_dead_letters=reasons.KB_SYNC_RETRIES
         )
+
+
+def _chunking_tag(chunking: FixedChunking | None) -> str:
+    """A data source name's suffix: how it chunks (fixed-300-20, or whole)."""
+    if chunking is None:
+        return "whole"
+    return f"fixed-{chunking.max_tokens}-{chunking.overlap_percent}"
 
 
 def _logical(bucket: s3.IBucket) -> str:
@@ -395,7 +406,7 @@ class KnowledgeBases(Construct):
         for settings in knowledge_bases:
             construct = KnowledgeBase(
                 self,
-                _construct_id(settings.name),
+                settings.name,
                 resource_name=f"bedrock-kit-{env_name}-{settings.name}",
                 settings=settings,
                 key=self.key,
@@ -415,7 +426,11 @@ class KnowledgeBases(Construct):
             if construct.documents is not None:
                 outputs.append((bucket_output, construct.documents.bucket_name, "Documents of"))
             for output_id, value, what in outputs:
-                CfnOutput(self, output_id, value=value, description=f"{what} {settings.name}")
+                output = CfnOutput(
+                    self, output_id, value=value, description=f"{what} {settings.name}"
+                )
+                # Exact keys, without CDK's path hash: what `make ingest` and `make run` read.
+                output.override_logical_id(output_id)
 
     def arns(self) -> list[str]:
         """Every knowledge base's ARN (what the gateway may search)."""
@@ -455,12 +470,11 @@ class KnowledgeBases(Construct):
         ]
 
 
-def _construct_id(name: str) -> str:
-    """A knowledge base name as a construct id and output name: handbook-v2 -> HandbookV2."""
-    return "".join(part.capitalize() for part in name.split("-"))
-
-
 def knowledge_base_output_names(name: str) -> tuple[str, str, str]:
-    """The output-name prefixes `make ingest` looks for: id, data source id, bucket."""
-    base = _construct_id(name)
+    """The Stateful stack's output keys of knowledge base `name`: id, data source id, bucket.
+
+    Names are lowercase letters, digits and single dashes, so spelling '-' as "Dash" keeps
+    every key distinct: no name's key is another's, nor the start of another's.
+    """
+    base = "KnowledgeBase" + name.replace("-", "Dash")
     return f"{base}Id", f"{base}DataSourceId", f"{base}Bucket"

@@ -180,3 +180,9 @@ ACCESS_LOGS_NOT_LOGGED = (
     "logging it too would need another bucket, whose own logs would need another. It holds "
     "access records only, never documents."
 )
+KB_DOMAIN_INDEX_PATHS = (
+    "OpenSearch authorizes HTTP requests by their path: searching and writing one index "
+    "(_search, _bulk, _doc/ID) are paths under it. The wildcard stays inside the one index "
+    "config names, on the one domain (Bedrock user guide, OpenSearch managed cluster "
+    "permissions)."
+)

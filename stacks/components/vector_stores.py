@@ -6,6 +6,7 @@ needs (Bedrock user guide, kb-permissions.html) and what must exist before the k
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -16,6 +17,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
+
+from stacks.components import reasons
 
 # Bedrock writes each chunk's text and its own metadata into the vector's metadata; the user
 # guide (knowledge-base-setup.html, S3 Vectors) says to make both keys non-filterable.
@@ -79,6 +82,8 @@ class StoreWiring:
     role_statements: list[iam.PolicyStatement]
     # Created before the knowledge base (Bedrock checks the index when it creates one).
     prerequisites: list[CfnResource] = field(default_factory=list)
+    # Wildcard resources of `role_statements` (as cdk-nag writes them), each with its reason.
+    wildcards: list[tuple[str, str]] = field(default_factory=list)
 
 
 def build_store(
@@ -104,10 +109,12 @@ def build_store(
 def _s3_vectors(
     scope: Construct, name: str, dimensions: int, key: kms.IKey, removal_policy: RemovalPolicy
 ) -> StoreWiring:
+    # Bucket and index names: 3 to 63 characters; the index's name also says its size, so a
+    # new size is a new index (CloudFormation cannot replace a resource of the same name).
     bucket = s3vectors.CfnVectorBucket(
         scope,
         "VectorBucket",
-        vector_bucket_name=name,
+        vector_bucket_name=fitted_name(name, 63),
         encryption_configuration=s3vectors.CfnVectorBucket.EncryptionConfigurationProperty(
             sse_type="aws:kms", kms_key_arn=key.key_arn
         ),
@@ -117,7 +124,7 @@ def _s3_vectors(
         scope,
         "VectorIndex",
         vector_bucket_arn=bucket.attr_vector_bucket_arn,
-        index_name=name,
+        index_name=fitted_name(f"{name}-{dimensions}", 63),
         data_type="float32",
         dimension=dimensions,
         distance_metric="cosine",
@@ -159,7 +166,7 @@ def _serverless_collection(
     role: iam.IRole,
 ) -> StoreWiring:
     # Collection and policy names: 3 to 32 lowercase characters (CloudFormation's patterns).
-    short = name[:32].rstrip("-")
+    short = fitted_name(name, 32)
     resource = f"collection/{short}"
     encryption = aoss.CfnSecurityPolicy(
         scope,
@@ -236,11 +243,13 @@ def _serverless_collection(
     collection.node.add_dependency(encryption)
     collection.node.add_dependency(network)
     fields = settings.fields
+    # Named after its size too: a new size is a new index next to the old one.
+    index_name = f"{DEFAULT_INDEX}-{dimensions}"
     index = aoss.CfnIndex(
         scope,
         "Index",
         collection_endpoint=collection.attr_collection_endpoint,
-        index_name=DEFAULT_INDEX,
+        index_name=index_name,
         settings=aoss.CfnIndex.IndexSettingsProperty(index=aoss.CfnIndex.IndexProperty(knn=True)),
         mappings=aoss.CfnIndex.MappingsProperty(
             properties={
@@ -263,7 +272,7 @@ def _serverless_collection(
             type="OPENSEARCH_SERVERLESS",
             opensearch_serverless_configuration=bedrock.CfnKnowledgeBase.OpenSearchServerlessConfigurationProperty(
                 collection_arn=collection.attr_arn,
-                vector_index_name=DEFAULT_INDEX,
+                vector_index_name=index_name,
                 field_mapping=bedrock.CfnKnowledgeBase.OpenSearchServerlessFieldMappingProperty(
                     vector_field=fields.vector,
                     text_field=fields.text,
@@ -302,13 +311,21 @@ def _opensearch_domain(settings: OpenSearchDomainStore) -> StoreWiring:
             iam.PolicyStatement(
                 sid="UseItsDomainIndex",
                 actions=["es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
-                resources=[f"{settings.domain_arn}/{settings.index_name}"],
+                # OpenSearch authorizes the request's path: the index and what is under it
+                # (_search, _bulk, _doc).
+                resources=[
+                    f"{settings.domain_arn}/{settings.index_name}",
+                    f"{settings.domain_arn}/{settings.index_name}/*",
+                ],
             ),
             iam.PolicyStatement(
                 sid="DescribeItsDomain",
                 actions=["es:DescribeDomain"],
                 resources=[settings.domain_arn],
             ),
+        ],
+        wildcards=[
+            (f"{settings.domain_arn}/{settings.index_name}/*", reasons.KB_DOMAIN_INDEX_PATHS)
         ],
     )
 
@@ -348,6 +365,14 @@ def _aurora(settings: AuroraStore) -> StoreWiring:
             ),
         ],
     )
+
+
+def fitted_name(name: str, limit: int) -> str:
+    """`name` if it fits in `limit` characters, else its start and a hash of the whole."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
 def _rule(resource: str) -> dict[str, object]:

@@ -181,7 +181,9 @@ class KitConfig(Section):
         catalog = self.embedding_models()
         for kb in self.knowledge_bases:
             if kb.kind is KnowledgeBaseKind.VECTOR:
-                kb.vector_dimensions(kb.embedding_spec(catalog))
+                spec = kb.embedding_spec(catalog)
+                kb.vector_dimensions(spec)
+                kb.check_chunk_size(spec)
         alarms = self.alarms
         if self.deployment.production and not (
             alarms.emails or alarms.topic_arn or alarms.no_subscriber_reason

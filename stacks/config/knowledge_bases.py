@@ -168,10 +168,9 @@ class _KnowledgeBaseSettings(Section):
         for key in _REQUIRED_KEYS.get(self.store, ()):
             if getattr(self, key) is None:
                 raise Problem(key, f"required with store '{self.store.value}'")
-        if self.chunking is Chunking.NONE and {"chunk_max_tokens", "chunk_overlap_percent"} & (
-            given
-        ):
-            raise Problem("chunk_max_tokens", "only with chunking 'fixed_size'")
+        stray = sorted({"chunk_max_tokens", "chunk_overlap_percent"} & given)
+        if self.chunking is Chunking.NONE and stray:
+            raise Problem(stray[0], "only with chunking 'fixed_size'")
         return self
 
 
@@ -208,6 +207,15 @@ class KnowledgeBaseConfig(_KnowledgeBaseSettings):
         if not spec.knowledge_base_dimensions:
             raise Problem(key, f"AWS does not list {self.embedding_model} for knowledge bases")
         return spec
+
+    def check_chunk_size(self, spec: ModelSpec) -> None:
+        """Refuse fixed-size chunks longer than the embedding model reads at once."""
+        if self.chunking is Chunking.FIXED_SIZE and self.chunk_max_tokens > spec.context_window:
+            raise Problem(
+                f"knowledge_bases.{self.name}.chunk_max_tokens",
+                f"{spec.model_id} embeds at most {spec.context_window} tokens at once, so "
+                f"chunks of {self.chunk_max_tokens} would be cut",
+            )
 
     def vector_dimensions(self, spec: ModelSpec) -> int:
         """The vector size: config's, else the model's default (first listed)."""

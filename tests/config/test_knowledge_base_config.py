@@ -85,6 +85,15 @@ def test_an_environment_without_the_table_has_no_knowledge_bases() -> None:
             {"chunk_overlap_percent": 0},
             "knowledge_bases.docs.chunk_overlap_percent: must be at least 1, got 0",
         ),
+        (
+            {"embedding_model": "cohere.embed-english-v3", "chunk_max_tokens": 1000},
+            "knowledge_bases.docs.chunk_max_tokens: cohere.embed-english-v3 embeds at most 512 "
+            "tokens at once, so chunks of 1000 would be cut",
+        ),
+        (
+            {"chunking": "none", "chunk_overlap_percent": 10},
+            "knowledge_bases.docs.chunk_overlap_percent: only with chunking 'fixed_size'",
+        ),
         ({"store": "pinecone"}, "knowledge_bases.docs.store: 'pinecone' is not one of"),
         ({"sauce": 1}, "knowledge_bases.docs.sauce: unknown key"),
     ],

@@ -7,6 +7,7 @@ bases are indexed from folders by the same ingestion code `make ingest` runs.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.gateway.harness import TODAY, LocalGateway, log_lines, sse_events
 
 ROOT = Path(__file__).resolve().parents[2]
 NOVA = "amazon.nova-micro-v1:0"
+NOVA_LITE = "amazon.nova-lite-v1:0"
 HANDBOOK = ROOT / "local" / "kb" / "handbook"
 KEYS = {"everyone": "key-everyone", "support": "key-support", "broke": "key-broke"}
 
@@ -31,7 +33,7 @@ def _config(tmp: Path) -> KitConfig:
     (tmp / "empty").mkdir()
     return parse_config(
         {
-            "models": {"enabled": [NOVA]},
+            "models": {"enabled": [NOVA, NOVA_LITE]},
             "api": {
                 "throttle_rate_limit": 30,
                 "throttle_burst_limit": 60,
@@ -348,3 +350,151 @@ def test_the_gateway_refuses_to_start_without_an_id_for_each_knowledge_base(
                 "GATEWAY_KNOWLEDGE_BASE_IDS": json.dumps({"handbook": "ABCDEFGHIJ"}),
             }
         )
+
+
+def _lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """Every log line written so far (request and model-call lines)."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+
+
+def test_grounded_answers_on_the_responses_api_carry_their_citations(gateway: KbGateway) -> None:
+    body = {"model": NOVA, "input": "How do I file travel expenses?", "knowledge_base": "handbook"}
+    answer = gateway.as_team("everyone", "POST", "/v1/responses", body).json()
+    assert answer["citations"] and answer["knowledge_base"] == "handbook"
+    assert "[1]" in answer["output"][0]["content"][0]["text"]
+    assert answer["usage"]["retrieval_tokens"] > 0
+    streamed = gateway.as_team("everyone", "POST", "/v1/responses", {**body, "stream": True})
+    events = [
+        json.loads(line.removeprefix("data: "))
+        for line in streamed.text.splitlines()
+        if line.startswith("data: ")
+    ]
+    (completed,) = [e["response"] for e in events if e["type"] == "response.completed"]
+    assert completed["citations"] == answer["citations"]
+
+
+def test_compare_searches_once_and_every_model_answers_from_the_same_passages(
+    gateway: KbGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    body = {
+        "models": [NOVA, NOVA_LITE],
+        "messages": [{"role": "user", "content": "How many days of leave do I get?"}],
+        "knowledge_base": "handbook",
+    }
+    response = gateway.as_team("everyone", "POST", "/v1/compare", body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["citations"] and answer["knowledge_base"] == "handbook"
+    assert all("[1]" in result["content"] for result in answer["results"])
+    assert len([r for r in gateway.emulator.requests if r.operation == "Retrieve"]) == 1
+    lines = _lines(capsys)
+    # The search's own line puts its embedding on the embedding model's metrics; the request's
+    # line totals everything once (what the team is charged).
+    (search,) = [line for line in lines if line["request_id"].endswith("-retrieve")]
+    assert search["model"] == "amazon.titan-embed-text-v2:0" and search["input_tokens"] > 0
+    (request,) = [line for line in lines if line["type"] == "gateway.request"]
+    calls = [line for line in lines if line["type"] == "gateway.model_call"]
+    assert request["input_tokens"] == sum(line["input_tokens"] for line in calls)
+
+
+def test_the_retrieve_routes_line_names_the_embedding_model_it_paid_for(
+    gateway: KbGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    response = _retrieve(gateway, {"query": "leave"})
+    assert response.headers["x-gateway-model"] == "amazon.titan-embed-text-v2:0"
+    (line,) = log_lines(capsys)
+    assert line["model"] == "amazon.titan-embed-text-v2:0"
+    assert line["input_tokens"] == response.json()["usage"]["prompt_tokens"]
+
+
+def test_a_grounded_stream_refused_for_its_stream_limit_does_not_search_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lambdas.gateway.stream_slots import MemoryStreamSlots
+
+    config = _config(tmp_path)
+    knowledge_bases = local_knowledge_bases(config)
+    with start_emulator(today=TODAY, knowledge_bases=knowledge_bases) as emulator:
+        for service in ("BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME"):
+            monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", emulator.url)
+        ingest_all(emulator.url, knowledge_bases[:1])
+        document = json.loads(config.gateway_routing_json())
+        document["teams"]["everyone"]["max_concurrent_streams"] = 1
+        settings = Settings.from_env(
+            {
+                "GATEWAY_ROUTING": json.dumps(document),
+                "GATEWAY_AUTH": "key",
+                "GATEWAY_API_KEYS": json.dumps(KEYS),
+                "GATEWAY_KNOWLEDGE_BASE_IDS": ids_json(knowledge_bases),
+            }
+        )
+        app = GatewayApp(settings)
+        slots = app.gateway.stream_slots
+        assert isinstance(slots, MemoryStreamSlots)
+        # The only slot, taken by a stream in flight.
+        assert slots.acquire("everyone", "someone-else", 1, time.time())
+        gateway = KbGateway(app, emulator)
+        body = _chat("leave", knowledge_base="handbook", stream=True)
+        response = gateway.as_team("everyone", "POST", "/v1/chat/completions", body)
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "too_many_streams"
+        assert not [r for r in emulator.requests if r.operation == "Retrieve"]
+
+
+def test_a_failing_store_is_a_502_that_does_not_repeat_bedrocks_words(
+    gateway: KbGateway,
+) -> None:
+    gateway.emulator.inject_fault(
+        "DependencyFailedException",
+        operation="Retrieve",
+        status=424,
+        message="arn:aws:iam::123456789012:role/kb-role is not authorized to query the index",
+    )
+    response = _retrieve(gateway, {"query": "leave"})
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "knowledge_base_unavailable"
+    assert "123456789012" not in error["message"]
+
+
+def test_a_long_message_searches_with_its_end_and_an_explicit_query_is_the_question(
+    gateway: KbGateway,
+) -> None:
+    long = "filler " * 4000 + "How do I file travel expenses?"
+    response = gateway.as_team(
+        "everyone", "POST", "/v1/chat/completions", _chat(long, knowledge_base="handbook")
+    )
+    assert response.status_code == 200, response.text
+    (retrieve,) = [r for r in gateway.emulator.requests if r.operation == "Retrieve"]
+    query = retrieve.body["retrievalQuery"]["text"]  # type: ignore[index]
+    assert len(query) == 20_000 and query.endswith("travel expenses?")
+    only_system = {
+        "model": NOVA,
+        "messages": [{"role": "system", "content": "Answer briefly."}],
+        "knowledge_base": {"name": "handbook", "query": "What must my password look like?"},
+    }
+    gateway.emulator.clear()
+    answer = gateway.as_team("everyone", "POST", "/v1/chat/completions", only_system)
+    assert answer.status_code == 200, answer.text
+    (converse,) = [r for r in gateway.emulator.requests if r.operation == "Converse"]
+    assert "What must my password look like?" in json.dumps(converse.body)
+
+
+@pytest.mark.parametrize(
+    ("filter_", "param"),
+    [
+        ({"in": {"key": "year", "value": 2024}}, "filter.in.value"),
+        ({"greaterThan": {"key": "year", "value": "2024"}}, "filter.greaterThan.value"),
+        ({"equals": {"key": "year", "value": {"a": 1}}}, "filter.equals.value"),
+        ({"startsWith": {"key": "department", "value": 7}}, "filter.startsWith.value"),
+    ],
+)
+def test_a_filter_value_of_the_wrong_kind_is_refused_before_bedrock(
+    gateway: KbGateway, filter_: dict[str, Any], param: str
+) -> None:
+    response = _retrieve(gateway, {"query": "leave", "filter": filter_})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == param
+    assert not [r for r in gateway.emulator.requests if r.operation == "Retrieve"]

@@ -13,6 +13,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from local.cfn import render
+from stacks.components.knowledge_bases import knowledge_base_output_names
 from stacks.config import parse_config
 from tests.infra.cfn import as_list, policy_statements
 from tests.infra.conftest import Synthesized, synthesize
@@ -143,6 +144,7 @@ def test_serverless_collection_is_private_to_bedrock_and_encrypted_with_the_kits
     assert network[0]["SourceServices"] == ["bedrock.amazonaws.com"]
     assert '"AWSOwnedKey":false' in policies["encryption"]
     (index,) = _resources(kit, "AWS::OpenSearchServerless::Index").values()
+    assert index["Properties"]["IndexName"] == "bedrock-knowledge-base-default-index-1024"
     vector = index["Properties"]["Mappings"]["Properties"]["bedrock-knowledge-base-default-vector"]
     assert vector["Dimension"] == 1024
     assert vector["Method"]["Engine"] == "faiss"
@@ -162,7 +164,8 @@ def test_existing_stores_are_named_and_reached_with_only_their_own_permissions(
     domain = {a for s in _role_statements(kit, "catalog") for a in as_list(s["Action"])}
     assert {"es:ESHttpGet", "es:DescribeDomain"} <= domain
     by_sid = {s["Sid"]: s for s in _role_statements(kit, "catalog")}
-    assert by_sid["UseItsDomainIndex"]["Resource"] == f"{DOMAIN}/products"
+    # OpenSearch authorizes by path: the index and its documents, _search and _bulk under it.
+    assert by_sid["UseItsDomainIndex"]["Resource"] == [f"{DOMAIN}/products", f"{DOMAIN}/products/*"]
     orders = _knowledge_base(kit, "orders")["StorageConfiguration"]["RdsConfiguration"]
     assert orders["ResourceArn"] == CLUSTER
     assert orders["CredentialsSecretArn"] == SECRET
@@ -245,17 +248,21 @@ def test_data_sources_chunk_as_configured_and_start_syncing_after_deploy(
         render(s["Properties"]["Name"]): s["Properties"]
         for s in _resources(kit, "AWS::Bedrock::DataSource").values()
     }
+    # Named after their chunking: new settings are a new data source, not a name clash.
     assert set(sources) == {
-        f"bedrock-kit-kb-{n}-documents" for n in ("handbook", "search", "catalog", "orders")
+        "bedrock-kit-kb-handbook-fixed-300-20",
+        "bedrock-kit-kb-search-whole",
+        "bedrock-kit-kb-catalog-fixed-300-20",
+        "bedrock-kit-kb-orders-fixed-300-20",
     }
-    handbook = sources["bedrock-kit-kb-handbook-documents"]["VectorIngestionConfiguration"]
+    handbook = sources["bedrock-kit-kb-handbook-fixed-300-20"]["VectorIngestionConfiguration"]
     assert handbook["ChunkingConfiguration"] == {
         "ChunkingStrategy": "FIXED_SIZE",
         "FixedSizeChunkingConfiguration": {"MaxTokens": 300, "OverlapPercentage": 20},
     }
-    search = sources["bedrock-kit-kb-search-documents"]["VectorIngestionConfiguration"]
+    search = sources["bedrock-kit-kb-search-whole"]["VectorIngestionConfiguration"]
     assert search["ChunkingConfiguration"] == {"ChunkingStrategy": "NONE"}
-    orders = sources["bedrock-kit-kb-orders-documents"]["DataSourceConfiguration"]
+    orders = sources["bedrock-kit-kb-orders-fixed-300-20"]["DataSourceConfiguration"]
     assert orders["S3Configuration"]["InclusionPrefixes"] == ["exports/"]
     syncs = [
         json.dumps(r["Properties"])
@@ -336,3 +343,53 @@ def test_an_environment_without_knowledge_bases_has_none_of_their_resources(
     assert prod.stateful.find_resources("AWS::Bedrock::KnowledgeBase") == {}
     endpoints = json.dumps(prod.network.find_resources("AWS::EC2::VPCEndpoint"))
     assert "bedrock-agent-runtime" not in endpoints
+
+
+def test_outputs_have_exact_keys_make_ingest_reads(kit: Synthesized) -> None:
+    outputs = kit.stateful.to_json()["Outputs"]
+    for name in ("handbook", "search", "catalog", "orders"):
+        for key in knowledge_base_output_names(name):
+            assert key in outputs, key
+    assert "KnowledgeBasewikiId" in outputs
+    assert "KnowledgeBasewikiDataSourceId" not in outputs  # Kendra syncs itself
+
+
+def test_names_that_look_alike_and_long_names_still_synthesize_distinct_resources() -> None:
+    # "handbook-id" once collided with handbook's id output; "handbook-2" with "handbook2";
+    # a 20-character environment with a 32-character name overflows S3 Vectors' 63 characters
+    # and OpenSearch Serverless's 32, and two long names once shared a truncated name.
+    long_a, long_b = (
+        "engineering-documentation-a" + "x" * 5,
+        "engineering-documentation-b" + "x" * 5,
+    )
+    names = ["handbook", "handbook-id", "handbook-2", "handbook2", long_a, long_b]
+    config = parse_config(
+        {
+            "deployment": {"region": "us-east-1"},
+            "models": {"enabled": [NOVA]},
+            "network": {"availability_zones": ["us-east-1a", "us-east-1b"]},
+            "knowledge_bases": {
+                **{name: {} for name in names},
+                "serverless-" + "y" * 21: {"store": "opensearch_serverless"},
+                "serverless-" + "z" * 21: {"store": "opensearch_serverless"},
+            },
+        },
+        source="names.toml",
+        env_name="customer-support-eu1",
+    )
+    synthesized = synthesize(config)
+    buckets = [
+        b["Properties"]["VectorBucketName"]
+        for b in synthesized.stateful.find_resources("AWS::S3Vectors::VectorBucket").values()
+    ]
+    assert len(set(buckets)) == len(names) and all(3 <= len(b) <= 63 for b in buckets)
+    collections = [
+        c["Properties"]["Name"]
+        for c in synthesized.stateful.find_resources(
+            "AWS::OpenSearchServerless::Collection"
+        ).values()
+    ]
+    assert len(set(collections)) == 2 and all(len(c) <= 32 for c in collections)
+    outputs = synthesized.stateful.to_json()["Outputs"]
+    keys = [key for name in names for key in knowledge_base_output_names(name)]
+    assert len(set(keys)) == len(keys) and set(keys) <= set(outputs)

@@ -82,9 +82,11 @@ def _run(agent: Any, cloudformation: Any, *argv: str) -> tuple[int, str, str]:
 
 def _stub_outputs(cfn_stub: Stubber) -> None:
     outputs = _outputs(
-        ("KnowledgeBasesHandbookId3F2A1B0C", KB_ID),
-        ("KnowledgeBasesHandbookDataSourceId9E8D7C6B", SOURCE_ID),
-        ("KnowledgeBasesHandbookBucket12AB34CD", "bucket"),
+        ("KnowledgeBasehandbookId", KB_ID),
+        ("KnowledgeBasehandbookDataSourceId", SOURCE_ID),
+        ("KnowledgeBasehandbookBucket", "bucket"),
+        # Another knowledge base whose name starts the same: never mistaken for this one.
+        ("KnowledgeBasehandbookDashidId", "KBOTHER123"),
         ("ApiKeysTable0A1B2C3D", "keys"),
     )
     for _ in range(2):
