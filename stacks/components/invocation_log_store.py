@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
 from stacks.components import reasons
+from stacks.components.access_logs import access_log_bucket
 from stacks.components.encryption import encrypted_log_group, logs_may_use_key, rotating_key
 from stacks.components.findings import AWS_SOLUTIONS, acknowledge, acknowledge_both_packs
 from stacks.components.lambda_permissions import service_role
@@ -146,16 +147,12 @@ class InvocationLogStore(Construct):
             policy=iam.PolicyDocument(statements=key_statements),
         )
         auto_delete = removal_policy is RemovalPolicy.DESTROY
-        self.access_log_bucket = s3.Bucket(
+        self.access_log_bucket = access_log_bucket(
             self,
             "AccessLogBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # server access logs require SSE-S3
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
             removal_policy=removal_policy,
-            auto_delete_objects=auto_delete,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(expiration_days))],
+            expiration_days=expiration_days,
+            no_replication_reason=reasons.NO_REPLICATION,
         )
         self.bucket = s3.Bucket(
             self,
@@ -227,11 +224,7 @@ class InvocationLogStore(Construct):
         self.delivery_role: iam.Role | None = None
         if cloudwatch_copy:
             self._cloudwatch_copy(log_retention, removal_policy, source)
-        for bucket in (self.bucket, self.access_log_bucket):
-            acknowledge_both_packs(bucket, "S3BucketReplicationEnabled", reasons.NO_REPLICATION)
-        acknowledge_both_packs(
-            self.access_log_bucket, "S3DefaultEncryptionKMS", reasons.ACCESS_LOGS_SSE_S3
-        )
+        acknowledge_both_packs(self.bucket, "S3BucketReplicationEnabled", reasons.NO_REPLICATION)
 
     def _cloudwatch_copy(
         self, retention: logs.RetentionDays, removal: RemovalPolicy, source: dict[str, Any]

@@ -21,6 +21,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.components import reasons
+from stacks.components.access_logs import access_log_bucket
 from stacks.components.deploy_time_calls import (
     acknowledge_sdk_call_function,
     skip_auto_delete_handler,
@@ -376,22 +377,12 @@ class KnowledgeBases(Construct):
                 },
             )
         )
-        self.access_logs = s3.Bucket(
+        self.access_logs = access_log_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # server access logs require SSE-S3
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
             removal_policy=removal_policy,
-            auto_delete_objects=removal_policy is RemovalPolicy.DESTROY,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-        )
-        acknowledge_both_packs(
-            self.access_logs, "S3BucketReplicationEnabled", reasons.KB_NO_REPLICATION
-        )
-        acknowledge_both_packs(
-            self.access_logs, "S3DefaultEncryptionKMS", reasons.ACCESS_LOGS_SSE_S3
+            expiration_days=365,
+            no_replication_reason=reasons.KB_NO_REPLICATION,
         )
         checkov_skip(self.access_logs, "CKV_AWS_18", reasons.ACCESS_LOGS_NOT_LOGGED)
         # The deploy-time sync calls' log group (CDK's SDK-call function writes there).
