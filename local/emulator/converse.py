@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .converse_request import ConverseCall, parse_converse
+from .guardrail_converse import guard, guardrail_use
+from .guardrails import GuardrailStore
 from .kb_grounded import grounded_reply
 from .schema_instance import instance_of
 from .tokens import count_tokens, truncate_to_tokens
@@ -21,11 +24,17 @@ LATENCY_BASE_MS = 120
 LATENCY_PER_OUTPUT_TOKEN_MS = 8
 # Words in the last user turn that make an `auto` tool choice call a tool (emulated intent).
 _TOOL_TRIGGERS = ("weather",)
+# A line `echo: <text>` in the last user turn puts <text> in the answer.
+_ECHO = re.compile(r"^[ \t]*echo:(.*)$", re.MULTILINE)
 
 
-def handle_converse(request: OperationRequest) -> Reply:
-    """Serve `POST /model/{modelId}/converse`."""
-    return json_reply(answer(parse_converse(request)))
+def handle_converse(request: OperationRequest, guardrails: GuardrailStore) -> Reply:
+    """Serve `POST /model/{modelId}/converse`, through the guardrail its guardrailConfig names."""
+    call = parse_converse(request)
+    use = guardrail_use(request.body, guardrails, streaming=False)
+    if use is None:
+        return json_reply(answer(call))
+    return json_reply(guard(use, call, request.body, answer).response)
 
 
 def answer(call: ConverseCall) -> dict[str, Any]:
@@ -63,6 +72,11 @@ def compose_text(call: ConverseCall) -> str:
         return json.dumps(instance_of(call.output_schema))
     label = f"[emulated {call.spec.name}]"
     tail = "This deterministic reply comes from the local Bedrock emulator; no model was called."
+    echoed = [line.strip() for line in _ECHO.findall(call.last_user_text)]
+    if echoed:
+        # Chosen words in the answer, verbatim: how a test makes an output guardrail intervene.
+        text = "\n".join(echoed)
+        return f"{label} {text} {tail}"
     grounded = grounded_reply(call.last_user_text)
     if grounded is not None:
         # Passages from a knowledge base (the gateway's grounded chat): quote and cite them.

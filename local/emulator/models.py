@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 
-from lambdas.gateway.catalog import Geography, LifecycleStatus, ModelSpec
+from lambdas.gateway.catalog import Api, Geography, LifecycleStatus, ModelSpec
 from model_catalog import all_models
 
 from .errors import BedrockError, validation
@@ -38,6 +38,11 @@ def build_identifier_table(specs: Iterable[ModelSpec]) -> Mapping[str, Resolved]
     """Index every accepted identifier of `specs` (never by parsing ids)."""
     table: dict[str, Resolved] = {}
     for spec in specs:
+        if spec.invocation is not None:
+            # An own model: Bedrock knows it by its ARN only (a SageMaker endpoint, not at all).
+            if spec.api is not Api.SAGEMAKER:
+                table[spec.invocation] = Resolved(spec, through_profile=False)
+            continue
         table[spec.model_id] = Resolved(spec, through_profile=False)
         for geography in spec.profile_geographies:
             table[spec.profile_id(geography)] = Resolved(spec, True, geography)

@@ -1,13 +1,15 @@
 """The route table: Bedrock runtime operations by name, their REST paths and their handlers.
 
 Knowledge base operations (bedrock-agent-runtime's Retrieve, bedrock-agent's ingestion jobs)
-have their own table: their paths name a knowledge base instead of a model.
+have their own table: their paths name a knowledge base instead of a model. So does
+ApplyGuardrail, whose path names a guardrail and its version, and so do sagemaker-runtime's
+InvokeEndpoint operations, whose paths name a SageMaker endpoint.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import unquote
@@ -15,6 +17,8 @@ from urllib.parse import unquote
 from .converse import handle_converse
 from .converse_stream import handle_converse_stream
 from .errors import BedrockError
+from .guardrail_apply import GuardrailHandler, handle_apply_guardrail
+from .guardrails import GuardrailStore
 from .invoke import handle_invoke, handle_invoke_stream
 from .kb_handlers import (
     KnowledgeBaseHandler,
@@ -22,9 +26,12 @@ from .kb_handlers import (
     handle_retrieve,
     handle_start_ingestion_job,
 )
-from .wire import Handler
+from .sagemaker import SageMakerHandler, handle_invoke_endpoint, handle_invoke_endpoint_stream
+from .wire import Handler, OperationRequest, Reply
 
 _MODEL_PREFIX = "/model/"
+# A model operation's handler: the request, and the guardrails a guardrailConfig may name.
+RuntimeHandler = Callable[[OperationRequest, GuardrailStore], Reply]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,19 +40,31 @@ class Operation:
 
     name: str
     suffix: str
-    handler: Handler | None
+    handler: RuntimeHandler | None
 
 
-# To emulate another operation, give its entry a handler taking an OperationRequest.
+def _unguarded(handler: Handler) -> RuntimeHandler:
+    """Adapt a handler that takes no guardrailConfig (InvokeModel's guardrail headers)."""
+
+    def serve(request: OperationRequest, _guardrails: GuardrailStore) -> Reply:
+        return handler(request)
+
+    return serve
+
+
+# To emulate another operation, give its entry a handler taking an OperationRequest (and the
+# guardrails). Emulator's choice: InvokeModel's guardrail headers are accepted and ignored.
 OPERATIONS: Mapping[str, Operation] = MappingProxyType(
     {
         operation.name: operation
         for operation in (
             Operation("Converse", "converse", handle_converse),
             Operation("ConverseStream", "converse-stream", handle_converse_stream),
-            Operation("InvokeModel", "invoke", handle_invoke),
+            Operation("InvokeModel", "invoke", _unguarded(handle_invoke)),
             Operation(
-                "InvokeModelWithResponseStream", "invoke-with-response-stream", handle_invoke_stream
+                "InvokeModelWithResponseStream",
+                "invoke-with-response-stream",
+                _unguarded(handle_invoke_stream),
             ),
         )
     }
@@ -111,6 +130,78 @@ def route_knowledge_base(
         if matched is not None:
             return operation, {name: unquote(value) for name, value in matched.groupdict().items()}
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailOperation:
+    """A guardrail operation: its HTTP method, its path (named groups: path parameters)."""
+
+    name: str
+    method: str
+    path: re.Pattern[str]
+    handler: GuardrailHandler
+
+
+# The identifier may be empty (the service model's pattern allows it): Bedrock then finds no
+# guardrail, and so does the emulator.
+GUARDRAIL_OPERATIONS: tuple[GuardrailOperation, ...] = (
+    GuardrailOperation(
+        "ApplyGuardrail",
+        "POST",
+        re.compile(
+            r"/guardrail/(?P<guardrailIdentifier>[^/]*)/version/(?P<guardrailVersion>[^/]*)/apply"
+        ),
+        handle_apply_guardrail,
+    ),
+)
+
+
+def route_guardrail(method: str, path: str) -> tuple[GuardrailOperation, dict[str, str]] | None:
+    """Return the guardrail operation and its decoded path parameters, or None."""
+    for operation in GUARDRAIL_OPERATIONS:
+        matched = operation.path.fullmatch(path) if method == operation.method else None
+        if matched is not None:
+            return operation, {name: unquote(value) for name, value in matched.groupdict().items()}
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SageMakerOperation:
+    """A sagemaker-runtime operation: `POST /endpoints/{EndpointName}/<suffix>`."""
+
+    name: str
+    suffix: str
+    handler: SageMakerHandler
+
+
+_ENDPOINT_PREFIX = "/endpoints/"
+SAGEMAKER_OPERATIONS: Mapping[str, SageMakerOperation] = MappingProxyType(
+    {
+        operation.name: operation
+        for operation in (
+            SageMakerOperation("InvokeEndpoint", "invocations", handle_invoke_endpoint),
+            SageMakerOperation(
+                "InvokeEndpointWithResponseStream",
+                "invocations-response-stream",
+                handle_invoke_endpoint_stream,
+            ),
+        )
+    }
+)
+_SAGEMAKER_BY_SUFFIX: Mapping[str, SageMakerOperation] = {
+    operation.suffix: operation for operation in SAGEMAKER_OPERATIONS.values()
+}
+
+
+def route_sagemaker(method: str, path: str) -> tuple[SageMakerOperation, str] | None:
+    """Return the sagemaker-runtime operation and decoded endpoint name, or None."""
+    if method != "POST" or not path.startswith(_ENDPOINT_PREFIX):
+        return None
+    encoded, _, suffix = path[len(_ENDPOINT_PREFIX) :].partition("/")
+    operation = _SAGEMAKER_BY_SUFFIX.get(suffix)
+    if operation is None or not encoded:
+        return None
+    return operation, unquote(encoded)
 
 
 def not_emulated(operation: Operation) -> BedrockError:

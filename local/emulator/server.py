@@ -1,7 +1,9 @@
 """The emulator's HTTP side: Bedrock's REST routes on loopback, faults and a request log.
 
-It serves bedrock-runtime's model operations and, for the knowledge bases it is given,
-bedrock-agent-runtime's Retrieve and bedrock-agent's ingestion jobs.
+It serves bedrock-runtime's model operations and, for the guardrails it is given,
+ApplyGuardrail and Converse's guardrailConfig; for the knowledge bases it is given,
+bedrock-agent-runtime's Retrieve and bedrock-agent's ingestion jobs; for the SageMaker endpoints
+it is given, sagemaker-runtime's InvokeEndpoint and InvokeEndpointWithResponseStream.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,21 +26,31 @@ from lambdas.gateway.catalog import ModelSpec
 
 from . import eventstream
 from .converse_stream import StreamReply
-from .errors import BedrockError
+from .errors import STATUS_BY_CODE, BedrockError
 from .faults import FaultQueue, MatchQueue, StreamBreak
+from .guardrail_apply import GuardrailRequest
+from .guardrails import GuardrailStore, LocalGuardrail
 from .kb_handlers import KnowledgeBaseRequest
 from .kb_store import KnowledgeBaseStore
 from .knowledge_bases import LocalKnowledgeBase
 from .models import Resolved, identifier_table, require_alive, signed_region, with_declared
 from .request_log import UNKNOWN_OPERATION, RecordedRequest, RequestLog
 from .routes import (
+    SAGEMAKER_OPERATIONS,
+    GuardrailOperation,
     KnowledgeBaseOperation,
     Operation,
+    SageMakerOperation,
     not_emulated,
     route,
+    route_guardrail,
     route_knowledge_base,
+    route_sagemaker,
     unknown_route,
 )
+from .sagemaker import EndpointStore, LocalEndpoint, SageMakerRequest, fault_defaults
+from .sagemaker_wire import PayloadStreamReply, internal_failure, payload_part, stream_failure
+from .sagemaker_wire import error_reply as sagemaker_error_reply
 from .wire import OperationRequest, Reply, decode_json, error_reply
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -57,9 +69,13 @@ class EmulatorState:
         models: Mapping[str, Resolved] | None = None,
         today: date | None = None,
         knowledge_bases: Sequence[LocalKnowledgeBase] = (),
+        guardrails: Sequence[LocalGuardrail] = (),
+        sagemaker_endpoints: Sequence[LocalEndpoint] = (),
     ) -> None:
         self.models = models if models is not None else identifier_table()
         self.knowledge_bases = KnowledgeBaseStore(knowledge_bases)
+        self.guardrails = GuardrailStore(guardrails)
+        self.endpoints = EndpointStore(sagemaker_endpoints)
         # The day lifecycle dates are compared with (None: the real date, read per request).
         self.today = today
         self.faults = FaultQueue()
@@ -125,6 +141,12 @@ class _Handler(BaseHTTPRequestHandler):
         knowledge_base_call = route_knowledge_base(self.command, path)
         if knowledge_base_call is not None:
             return self._knowledge_base_reply(*knowledge_base_call, received)
+        guardrail_call = route_guardrail(self.command, path)
+        if guardrail_call is not None:
+            return self._guardrail_reply(*guardrail_call, received)
+        sagemaker_call = route_sagemaker(self.command, path)
+        if sagemaker_call is not None:
+            return self._sagemaker_reply(*sagemaker_call, received)
         self.server.state.log.append(
             RecordedRequest(UNKNOWN_OPERATION, None, body, received.headers), len(raw)
         )
@@ -153,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
             resolved = state.models.get(model_id)
             if resolved is not None:
                 require_alive(resolved, signed_region(headers), state.today or date.today())
-            return handler(request)
+            return handler(request, state.guardrails)
 
         return _guarded(serve)
 
@@ -172,20 +194,75 @@ class _Handler(BaseHTTPRequestHandler):
         )
         return _guarded(lambda: operation.handler(request))
 
-    def _admit(self, operation: str, model_id: str | None, received: _Received) -> Reply | None:
-        """Log a routed call and apply its queued delay; return a queued fault's reply if any."""
+    def _guardrail_reply(
+        self, operation: GuardrailOperation, params: Mapping[str, str], received: _Received
+    ) -> Reply:
+        refused = self._admit(operation.name, None, received)
+        if refused is not None:
+            return refused
+        request = GuardrailRequest(
+            operation.name,
+            params,
+            received.body,
+            received.body_error,
+            self.server.state.guardrails,
+        )
+        return _guarded(lambda: operation.handler(request))
+
+    def _sagemaker_reply(
+        self, operation: SageMakerOperation, endpoint_name: str, received: _Received
+    ) -> Reply:
+        # Faults and delays name the endpoint as their model id.
+        refused = self._admit(
+            operation.name,
+            endpoint_name,
+            received,
+            keys=(endpoint_name,),
+            encode=sagemaker_error_reply,
+        )
+        if refused is not None:
+            return refused
+        request = SageMakerRequest(
+            operation.name,
+            endpoint_name,
+            received.raw,
+            received.headers,
+            self.server.state.endpoints,
+        )
+        return _guarded(
+            lambda: operation.handler(request),
+            encode=sagemaker_error_reply,
+            internal=internal_failure,
+        )
+
+    def _admit(
+        self,
+        operation: str,
+        model_id: str | None,
+        received: _Received,
+        *,
+        keys: tuple[str, ...] | None = None,
+        encode: Callable[[BedrockError], Reply] = error_reply,
+    ) -> Reply | None:
+        """Log a routed call and apply its queued delay; return a queued fault's reply if any.
+
+        `keys` are the ids a fault's model id may name (default: the model id's), `encode` how
+        the service encodes errors.
+        """
         state = self.server.state
         state.log.append(
             RecordedRequest(operation, model_id, received.body, received.headers),
             len(received.raw),
         )
-        # Knowledge base calls name no model: only faults and delays without a model id match.
-        keys = _fault_keys(model_id) if model_id is not None else ()
+        # Knowledge base and guardrail calls name no model: only faults and delays without a
+        # model id match.
+        if keys is None:
+            keys = _fault_keys(model_id) if model_id is not None else ()
         delay = state.delays.take(operation, keys)
         if delay:
             time.sleep(delay)
         fault = state.faults.take(operation, keys)
-        return error_reply(fault) if fault is not None else None
+        return encode(fault) if fault is not None else None
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -208,7 +285,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, reply: Reply) -> None:
         if isinstance(reply, StreamReply):
-            self._send_stream(reply)
+            model_id = route(self.command, self.path.split("?", 1)[0])
+            self._send_stream(
+                reply,
+                (eventstream.event(event_type, payload) for event_type, payload in reply.events),
+                _bedrock_stream_error,
+                _fault_keys(model_id[1]) if model_id else (),
+            )
+            return
+        if isinstance(reply, PayloadStreamReply):
+            self._send_stream(
+                reply,
+                (payload_part(part) for part in reply.parts),
+                stream_failure,
+                (reply.endpoint_name,),
+            )
             return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
@@ -219,33 +310,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply.body)
 
-    def _send_stream(self, reply: StreamReply) -> None:
-        """Write events one chunk at a time, paced, possibly broken by a queued stream break."""
+    def _send_stream(
+        self,
+        reply: Reply,
+        frames: Iterable[bytes],
+        in_stream_error: Callable[[BedrockError], bytes],
+        keys: tuple[str, ...],
+    ) -> None:
+        """Write framed events one chunk at a time, paced, possibly broken by a stream break.
+
+        `in_stream_error` frames the exception a cut_stream break ends the stream with; `keys`
+        are the ids a break's model id may name.
+        """
         state = self.server.state
-        model_id = route(self.command, self.path.split("?", 1)[0])
-        cut = state.stream_breaks.take("stream", _fault_keys(model_id[1]) if model_id else ())
+        cut = state.stream_breaks.take("stream", keys)
         self.send_response(200)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         try:
-            for index, (event_type, payload) in enumerate(reply.events):
+            for index, frame in enumerate(frames):
                 if state.stream_chunk_delay_ms:
                     time.sleep(state.stream_chunk_delay_ms / 1000)
                 if cut is not None and index == cut.after_events:
                     if cut.error is not None:
-                        error = cut.error
-                        self._write_chunk(
-                            eventstream.exception(in_stream_code(error.code), error.message)
-                        )
+                        self._write_chunk(in_stream_error(cut.error))
                         break
                     if not cut.stall_seconds:
                         # A broken network: no exception, no end of the chunked body.
                         self.close_connection = True
                         return
                     time.sleep(cut.stall_seconds)
-                self._write_chunk(eventstream.event(event_type, payload))
+                self._write_chunk(frame)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
@@ -257,24 +356,36 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _guarded(serve: Callable[[], Reply]) -> Reply:
-    """Run a handler; a Bedrock error becomes its reply, an emulator bug a 500."""
+def _internal_server_error() -> BedrockError:
+    return BedrockError(
+        "InternalServerException", "The emulator failed on this request (see stderr)."
+    )
+
+
+def _guarded(
+    serve: Callable[[], Reply],
+    *,
+    encode: Callable[[BedrockError], Reply] = error_reply,
+    internal: Callable[[], BedrockError] = _internal_server_error,
+) -> Reply:
+    """Run a handler; a service error becomes its reply (`encode`), an emulator bug a 500."""
     try:
         return serve()
     except BedrockError as error:
-        return error_reply(error)
+        return encode(error)
     except Exception:  # noqa: BLE001 - an emulator bug must answer 500, not drop the socket
         traceback.print_exc(file=sys.stderr)
-        return error_reply(
-            BedrockError(
-                "InternalServerException", "The emulator failed on this request (see stderr)."
-            )
-        )
+        return encode(internal())
 
 
 def in_stream_code(code: str) -> str:
     """In-stream exceptions are named like event members: throttlingException."""
     return code[:1].lower() + code[1:]
+
+
+def _bedrock_stream_error(error: BedrockError) -> bytes:
+    """Frame the in-stream exception that ends a broken Bedrock stream."""
+    return eventstream.exception(in_stream_code(error.code), error.message)
 
 
 def _fault_keys(model_id: str) -> tuple[str, ...]:
@@ -322,6 +433,8 @@ class Emulator:
         declared: Sequence[ModelSpec] = (),
         today: date | None = None,
         knowledge_bases: Sequence[LocalKnowledgeBase] = (),
+        guardrails: Sequence[LocalGuardrail] = (),
+        sagemaker_endpoints: Sequence[LocalEndpoint] = (),
     ) -> None:
         """Bind on loopback.
 
@@ -333,6 +446,8 @@ class Emulator:
             declared: Models a deployment's config declares, served like catalog models.
             today: The day lifecycle dates are compared with (default: the real date).
             knowledge_bases: Knowledge bases to serve, each empty until an ingestion job runs.
+            guardrails: Guardrails to serve, by id (or ARN) and version.
+            sagemaker_endpoints: SageMaker endpoints to serve (sagemaker-runtime), by name.
         """
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the emulator only listens on loopback ({', '.join(LOOPBACK_HOSTS)})")
@@ -344,6 +459,8 @@ class Emulator:
             models=models,
             today=today,
             knowledge_bases=knowledge_bases,
+            guardrails=guardrails,
+            sagemaker_endpoints=sagemaker_endpoints,
         )
         server_class = _Server6 if host == "::1" else _Server
         self._server = server_class(
@@ -356,7 +473,11 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """Return the endpoint URL to give boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, _AGENT...)."""
+        """Return the endpoint URL to give boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...).
+
+        The same URL serves every emulated service: bedrock-runtime, bedrock-agent(-runtime)
+        and sagemaker-runtime (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME).
+        """
         host, port = self._server.server_address[:2]
         shown = f"[{host!s}]" if ":" in str(host) else str(host)
         return f"http://{shown}:{port}"
@@ -365,6 +486,16 @@ class Emulator:
     def knowledge_bases(self) -> tuple[LocalKnowledgeBase, ...]:
         """Return the knowledge bases served; their indexes survive clear()."""
         return self._state.knowledge_bases.knowledge_bases
+
+    @property
+    def guardrails(self) -> tuple[LocalGuardrail, ...]:
+        """Return the guardrails served."""
+        return self._state.guardrails.guardrails
+
+    @property
+    def sagemaker_endpoints(self) -> tuple[LocalEndpoint, ...]:
+        """Return the SageMaker endpoints served."""
+        return self._state.endpoints.endpoints
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -384,6 +515,10 @@ class Emulator:
     ) -> None:
         """Answer the next `times` matching calls with Bedrock error `code` instead.
 
+        For sagemaker-runtime's operations (InvokeEndpoint, InvokeEndpointWithResponseStream),
+        `code` is a SageMaker one (e.g. "ModelNotReadyException") and `model_id` the endpoint
+        name; a SageMaker code's status and message default to SageMaker's.
+
         Args:
             code: The error code botocore will report, e.g. "ThrottlingException".
             times: How many matching calls fail.
@@ -393,6 +528,12 @@ class Emulator:
             operation: Only calls of this operation (e.g. "Converse" or "Retrieve") fail.
             after: Matching calls to serve normally first (fail the third call: after=2).
         """
+        sagemaker = fault_defaults(code)
+        if sagemaker is not None and (
+            operation in SAGEMAKER_OPERATIONS or code not in STATUS_BY_CODE
+        ):
+            status = sagemaker[0] if status is None else status
+            message = sagemaker[1] if message is None else message
         self._state.faults.add(
             code,
             times=times,
@@ -421,7 +562,12 @@ class Emulator:
         model_id: str | None = None,
         message: str | None = None,
     ) -> None:
-        """End the next `times` streams after `after_events` events with an in-stream error."""
+        """End the next `times` streams after `after_events` events with an in-stream error.
+
+        A SageMaker stream (model_id: the endpoint name) ends with ModelStreamError, whose
+        ErrorCode is `code` when it is ModelInvocationTimeExceeded or StreamBroken and
+        ModelInvocationTimeExceeded otherwise; code "InternalStreamFailure" sends that instead.
+        """
         error = BedrockError(code, message or f"Emulated {code} in the middle of the stream.")
         self._state.stream_breaks.put(
             StreamBreak(after_events, error), times=times, model_id=model_id, operation="stream"
@@ -506,10 +652,13 @@ def start_emulator(
     declared: Sequence[ModelSpec] = (),
     today: date | None = None,
     knowledge_bases: Sequence[LocalKnowledgeBase] = (),
+    guardrails: Sequence[LocalGuardrail] = (),
+    sagemaker_endpoints: Sequence[LocalEndpoint] = (),
 ) -> Emulator:
     """Start an emulator on loopback (port 0 picks a free port) and return it, serving.
 
-    `declared`, `today` and `knowledge_bases` as for Emulator.
+    `declared`, `today`, `knowledge_bases`, `guardrails` and `sagemaker_endpoints` as for
+    Emulator.
     """
     emulator = Emulator(
         host,
@@ -519,5 +668,7 @@ def start_emulator(
         declared=declared,
         today=today,
         knowledge_bases=knowledge_bases,
+        guardrails=guardrails,
+        sagemaker_endpoints=sagemaker_endpoints,
     )
     return emulator.start()
