@@ -11,10 +11,10 @@ region or endpoint).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +34,8 @@ from lambdas.model_access_check.use_case_form import (
     UseCaseFormError,
     read_use_case_form,
 )
+from local.account_checks import AccountCheck
+from local.own_models_check import check_own_model, own_models
 from stacks.config import ConfigError, KitConfig, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +45,7 @@ LAMBDA_MIN_UNRESERVED = 100
 GATEWAY_FUNCTIONS = 2
 REGION_HINT = "set deployment.region in the config, or AWS_REGION"
 
-Service = Literal["ssm", "lambda", "apigateway"]
+Service = Literal["ssm", "lambda", "apigateway", "sagemaker"]
 ClientFactory = Callable[[str | None], Any]
 ServiceClientFactory = Callable[[Service, str | None], Any]
 T = TypeVar("T")
@@ -104,20 +106,6 @@ def _guarded(endpoint: str, call: Callable[[], T]) -> T:
             raise
         reason = cannot_check(error, region_hint=REGION_HINT, endpoint=endpoint)
         raise CannotCheckError(reason) from error
-
-
-@dataclass(frozen=True, slots=True)
-class AccountCheck:
-    """One account-level setting a deployment depends on; only problems make it not ok."""
-
-    name: str
-    problems: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    ok: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ok", not self.problems)
 
 
 def _unreadable(name: str, error: ClientError, permission: str) -> AccountCheck:
@@ -262,11 +250,13 @@ def _run(
     if args.submit_use_case and anthropic:
         parameter = config.access_check.anthropic_use_case_parameter
         form = _use_case_form(parameter, lambda: service_client_factory("ssm", region))
+    # Own models are not foundation models: they get a check of their own below.
+    foundation = [spec.model_id for spec in config.models.specs() if spec.invocation is None]
     reports = _guarded(
         "Bedrock",
         lambda: check_models(
             bedrock,
-            config.models.enabled,
+            foundation,
             accept_offers=args.accept_offers,
             use_case_form=form,
             anthropic_model_ids=anthropic,
@@ -291,6 +281,16 @@ def _run(
             ),
         ),
     ]
+    own = own_models(config.models.specs())
+    if own:
+        sagemaker = service_client_factory("sagemaker", region)
+        for spec in own:
+            account.append(
+                _guarded(
+                    "Bedrock and SageMaker",
+                    functools.partial(check_own_model, spec, bedrock=bedrock, sagemaker=sagemaker),
+                )
+            )
     where = str(bedrock.meta.region_name)
     text = f"{render(reports, region=where)}\n\n{render_account(account, region=where)}"
     ready = all(report.ok for report in reports) and all(check.ok for check in account)

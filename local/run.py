@@ -14,8 +14,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lambdas.gateway.app import GatewayApp, Receive, Scope, Send
+from lambdas.gateway.catalog import Api
 from lambdas.gateway.errors import ApiError
 from lambdas.gateway.settings import Settings
+from local.guardrails import deployed_ids_json as deployed_guardrails_json
+from local.guardrails import ids_json as guardrail_ids_json
+from local.guardrails import local_guardrails
 from local.knowledge_bases import deployed_ids_json, ids_json, ingest_all, local_knowledge_bases
 from stacks.config import ConfigError, KitConfig, load_config
 
@@ -142,18 +146,33 @@ def main(argv: list[str] | None = None) -> int:
     region = config.deployment.region or os.environ.get("AWS_REGION") or "us-east-1"
     backend = os.environ.get("GATEWAY_BACKEND", "emulator")
     if backend == "emulator":
-        from local.emulator import start_emulator
+        from local.emulator import LocalEndpoint, start_emulator
 
         # Models the config declares exist on Bedrock as far as the platform team knows.
         declared = [spec for spec in config.models.specs() if spec.declared]
         knowledge_bases = local_knowledge_bases(config)
+        guardrails = local_guardrails(config)
+        # Own models on SageMaker endpoints answer from the emulator's stand-in.
+        endpoints = [
+            LocalEndpoint(spec.invocation, spec.name)
+            for spec in declared
+            if spec.api is Api.SAGEMAKER and spec.invocation is not None
+        ]
         emulator = start_emulator(
             port=int(os.environ.get("EMULATOR_PORT", "0")),
             declared=declared,
             knowledge_bases=knowledge_bases,
+            guardrails=guardrails,
+            sagemaker_endpoints=endpoints,
         )
         # The standard variables: the gateway's boto3 clients are not modified in any way.
-        for service in ("BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "BEDROCK_AGENT"):
+        services = (
+            "BEDROCK_RUNTIME",
+            "BEDROCK_AGENT_RUNTIME",
+            "BEDROCK_AGENT",
+            "SAGEMAKER_RUNTIME",
+        )
+        for service in services:
             os.environ[f"AWS_ENDPOINT_URL_{service}"] = emulator.url
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "emulator")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "emulator")
@@ -162,17 +181,22 @@ def main(argv: list[str] | None = None) -> int:
         for line in ingest_all(emulator.url, knowledge_bases):
             print(f"knowledge base {line}", flush=True)
         knowledge_base_ids = ids_json(knowledge_bases)
+        guardrail_ids = guardrail_ids_json(config, guardrails)
     elif backend == "bedrock":
         backend_label = "real Amazon Bedrock (your AWS credentials; calls are billed)"
         # Real knowledge bases need their ids: GATEWAY_KNOWLEDGE_BASE_IDS (name -> id, JSON),
         # else the deployed environment's (the Stateful stack's outputs).
         knowledge_base_ids = os.environ.get("GATEWAY_KNOWLEDGE_BASE_IDS", "")
-        if config.knowledge_bases and not knowledge_base_ids:
-            try:
+        # Guardrails likewise: GATEWAY_GUARDRAILS (name -> {id, version}, JSON).
+        guardrail_ids = os.environ.get("GATEWAY_GUARDRAILS", "")
+        try:
+            if config.knowledge_bases and not knowledge_base_ids:
                 knowledge_base_ids = deployed_ids_json(config, region)
-            except Exception as error:  # noqa: BLE001 - one line, whatever AWS said
-                sys.stderr.write(f"knowledge bases: {error}\n")
-                return 1
+            if config.guardrails and not guardrail_ids:
+                guardrail_ids = deployed_guardrails_json(config, region)
+        except Exception as error:  # noqa: BLE001 - one line, whatever AWS said
+            sys.stderr.write(f"deployed ids: {error}\n")
+            return 1
     else:
         sys.stderr.write("GATEWAY_BACKEND must be 'emulator' (default) or 'bedrock'\n")
         return 1
@@ -182,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     # Each team its own key, as deployed: allow-lists and budgets (counted in memory) apply.
     keys = local_keys([team.name for team in config.api.teams], api_key)
     try:
-        settings = _settings(config, keys, region, knowledge_base_ids)
+        settings = _settings(config, keys, region, knowledge_base_ids, guardrail_ids)
     except ValueError as error:
         sys.stderr.write(f"gateway settings: {error}\n")
         return 1
@@ -207,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(
-    config: KitConfig, keys: Mapping[str, str], region: str, knowledge_base_ids: str
+    config: KitConfig,
+    keys: Mapping[str, str],
+    region: str,
+    knowledge_base_ids: str,
+    guardrail_ids: str,
 ) -> Settings:
     """The local gateway's settings, as the stacks would set them."""
     return Settings.from_env(
@@ -217,6 +245,7 @@ def _settings(
             "GATEWAY_API_KEYS": json.dumps(keys),
             "GATEWAY_CORS_ORIGINS": ",".join(config.api.cors_allowed_origins),
             "GATEWAY_KNOWLEDGE_BASE_IDS": knowledge_base_ids,
+            "GATEWAY_GUARDRAILS": guardrail_ids,
             "AWS_REGION": region,
         }
     )

@@ -35,6 +35,13 @@ from lambdas.gateway.catalog import (
 # Bedrock base model ids: provider, a dot, then the model (botocore's FoundationModelId shape).
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}\.[a-zA-Z0-9][a-zA-Z0-9._:-]{0,139}$")
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+# A SageMaker endpoint name (sagemaker-runtime's EndpointName pattern, at most 63).
+SAGEMAKER_ENDPOINT = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+# What Bedrock invokes an own model by (bedrock-runtime's model id patterns).
+OWN_MODEL_ARN = (
+    r"^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:"
+    r"(imported-model|provisioned-model|custom-model-deployment)/[a-z0-9]{12}$"
+)
 FIELD_NAMES = frozenset(
     {
         "id",
@@ -191,6 +198,10 @@ class ModelRecord(_Strict):
     # Embedding models a Bedrock knowledge base can use: the vector sizes it can ask for, the
     # model's default first (empty: not for knowledge bases).
     knowledge_base_dimensions: tuple[Annotated[int, Field(ge=1, le=4096)], ...] = ()
+    # An own model (config declarations only): a SageMaker endpoint serving the messages API,
+    # or a Bedrock imported model, Provisioned Throughput or custom model deployment by ARN.
+    sagemaker_endpoint: str | None = Field(default=None, pattern=SAGEMAKER_ENDPOINT)
+    invocation_arn: str | None = Field(default=None, pattern=OWN_MODEL_ARN)
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -204,6 +215,21 @@ class ModelRecord(_Strict):
                 raise ValueError("capabilities describe Converse: only text models have them")
             if self.modality is Modality.EMBEDDING and self.max_output_tokens:
                 raise ValueError("an embedding model has no max_output_tokens")
+        if self.sagemaker_endpoint is not None and self.invocation_arn is not None:
+            raise ValueError("sagemaker_endpoint and invocation_arn: one model, one place")
+        if self.sagemaker_endpoint is not None and self.modality is not Modality.TEXT:
+            raise ValueError("sagemaker_endpoint: only chat (text) models are served from one")
+        extra = self.capabilities - {Capability.SYSTEM_PROMPT, Capability.STREAMING}
+        if self.sagemaker_endpoint is not None and extra:
+            raise ValueError(
+                "sagemaker_endpoint: the gateway sends SageMaker models text messages only; "
+                f"drop {', '.join(sorted(extra))}"
+            )
+        if self.sagemaker_endpoint is not None and self.adapter not in (
+            None,
+            Adapter.SAGEMAKER_CHAT,
+        ):
+            raise ValueError("sagemaker_endpoint: its adapter is sagemaker-chat")
         if self.knowledge_base_dimensions and self.modality is not Modality.EMBEDDING:
             raise ValueError("knowledge_base_dimensions: only embedding models embed documents")
         if self.requires_profile and not self.geographies:
@@ -221,7 +247,9 @@ class ModelRecord(_Strict):
         return self
 
     def resolved_adapter(self) -> Adapter:
-        """Return the adapter: text models default to Converse."""
+        """Return the adapter: text models default to Converse (SageMaker endpoints: theirs)."""
+        if self.sagemaker_endpoint is not None:
+            return Adapter.SAGEMAKER_CHAT
         if self.adapter is not None:
             return self.adapter
         if self.modality is Modality.TEXT:
@@ -249,6 +277,7 @@ class ModelRecord(_Strict):
             unverified=self.unverified,
             declared=declared,
             knowledge_base_dimensions=self.knowledge_base_dimensions,
+            invocation=self.sagemaker_endpoint or self.invocation_arn,
         )
 
 
@@ -263,6 +292,8 @@ class CatalogRecord(ModelRecord):
     def _id_is_a_model_id(self) -> Self:
         if not MODEL_ID.match(self.id):
             raise ValueError(f"{self.id!r} is not a Bedrock model id")
+        if self.sagemaker_endpoint is not None or self.invocation_arn is not None:
+            raise ValueError("the catalog holds foundation models: own models are declared")
         return self
 
 
@@ -294,7 +325,12 @@ def _check_prices(record: ModelRecord) -> None:
         raise ValueError(f"a {record.modality.value} model is priced per token, not per image")
     if not paths:
         raise ValueError("pricing needs a token price (in_region, geographic or global)")
+    # An own model is billed by the hour (endpoint instances, model units): its token price is
+    # the platform team's chargeback rate, which may be zero.
+    own = record.sagemaker_endpoint is not None or record.invocation_arn is not None
     for path, (input_price, output_price) in paths.items():
+        if own and input_price >= 0 and output_price >= 0:
+            continue
         if input_price <= 0 or (record.modality is Modality.TEXT and output_price <= 0):
             raise ValueError(f"pricing.{path.value} must be positive")
     if record.requires_profile and InvocationPath.IN_REGION in paths and len(paths) == 1:

@@ -25,6 +25,7 @@ from stacks.components.control_plane_access import (
 from stacks.components.gateway import GatewaySettings
 from stacks.components.gateway_asset import gateway_code
 from stacks.components.gateway_monitoring import AlarmThresholds, BudgetAlert
+from stacks.components.guardrails import GuardrailSettings
 from stacks.components.invocation_api import IamCallers, UsagePlanLimits
 from stacks.components.invocation_log_store import InvocationLogSettings
 from stacks.components.knowledge_bases import (
@@ -100,7 +101,8 @@ def _access_check(config: KitConfig) -> AccessCheckSettings | None:
     if check.mode is AccessCheckMode.OFF:
         return None
     return AccessCheckSettings(
-        model_ids=tuple(config.models.enabled),
+        # Foundation models only: own models are the doctor's to check (local/own_models_check).
+        model_ids=tuple(spec.model_id for spec in config.models.specs() if spec.invocation is None),
         use_case_model_ids=tuple(
             spec.model_id for spec in config.models.specs() if spec.provider == Provider.ANTHROPIC
         ),
@@ -139,7 +141,9 @@ def _team_profiles(config: KitConfig) -> tuple[TeamProfileSet, ...]:
                 geography=None if target.path is InvocationPath.IN_REGION else routing.geography,
             )
             for target in map(routing.target, routing.enabled)
-            if allowed is None or target.spec.model_id in allowed
+            # An application profile copies a foundation model or a system profile only.
+            if target.spec.invocation is None
+            and (allowed is None or target.spec.model_id in allowed)
         )
         sets.append(TeamProfileSet(team=team.name, tags=dict(team.tags), sources=sources))
     return tuple(sets)
@@ -188,6 +192,35 @@ def _knowledge_bases(config: KitConfig) -> tuple[KnowledgeBaseSettings, ...]:
     return tuple(found)
 
 
+def _guardrails(config: KitConfig) -> tuple[GuardrailSettings, ...]:
+    """Each [guardrails.NAME] in Bedrock's terms."""
+    return tuple(
+        GuardrailSettings(
+            name=guardrail.name,
+            description=guardrail.description,
+            blocked_input_message=guardrail.blocked_input_message,
+            blocked_output_message=guardrail.blocked_output_message,
+            content_filters={
+                kind.value.upper(): (strengths.input.value, strengths.output.value)
+                for kind, strengths in guardrail.strengths().items()
+            },
+            denied_topics=tuple(
+                (topic.name, topic.definition, topic.examples) for topic in guardrail.denied_topics
+            ),
+            blocked_words=guardrail.blocked_words,
+            profanity=guardrail.profanity,
+            pii={kind: action.value.upper() for kind, action in guardrail.pii.items()},
+            regexes=tuple(
+                (regex.name, regex.pattern, regex.action.value.upper(), regex.description)
+                for regex in guardrail.regexes
+            ),
+            grounding_threshold=guardrail.grounding_threshold,
+            relevance_threshold=guardrail.relevance_threshold,
+        )
+        for guardrail in config.guardrails
+    )
+
+
 def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
     """Add every stack of `config` to `app`, with cdk-nag checks."""
     env = Environment(account=config.deployment.account, region=config.deployment.region)
@@ -207,6 +240,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         env_name=config.env_name,
         team_profiles=_team_profiles(config),
         knowledge_bases=_knowledge_bases(config),
+        guardrails=_guardrails(config),
         invocation_logs=InvocationLogSettings(
             transition_to_infrequent_access_days=logging.transition_to_infrequent_access_days,
             expiration_days=logging.expiration_days,
@@ -238,11 +272,15 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         existing_vpc_id=network_config.vpc_id if existing else None,
         existing_subnet_ids=network_config.subnet_ids,
         flow_log_group=stateful.logs.flow,
-        runtime_endpoint_statements=model_access.endpoint_statements(),
+        runtime_endpoint_statements=[
+            *model_access.endpoint_statements(),
+            *(stateful.guardrails.endpoint_statements() if stateful.guardrails else []),
+        ],
         control_plane_endpoint_statements=endpoint_statements(control_plane, "bedrock"),
         parameter_endpoint_statements=endpoint_statements(control_plane, "ssm"),
         # The gateway functions count team usage in DynamoDB from the isolated subnets.
         usage_endpoint_statements=stateful.team_tables.usage_endpoint_statements(),
+        sagemaker_endpoint_statements=model_access.sagemaker_endpoint_statements(),
         # The gateway searches the knowledge bases (Retrieve) through bedrock-agent-runtime.
         retrieval_endpoint_statements=stateful.knowledge_bases.endpoint_statements()
         if stateful.knowledge_bases
@@ -268,6 +306,7 @@ def compose(app: App, config: KitConfig, *, gateway_source: Path) -> KitStacks:
         tables=stateful.team_tables,
         team_profiles=stateful.team_profiles,
         knowledge_bases=stateful.knowledge_bases,
+        guardrails=stateful.guardrails,
         vpc=network.network.vpc,
         subnets=network.network.subnets,
         security_group=network.network.gateway_security_group,

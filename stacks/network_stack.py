@@ -37,6 +37,7 @@ class NetworkStack(Stack):
         log_retention: logs.RetentionDays,
         log_removal_policy: RemovalPolicy,
         retrieval_endpoint_statements: Sequence[iam.PolicyStatement] = (),
+        sagemaker_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         **kwargs: Any,
     ) -> None:
         self._zones = list(availability_zones)
@@ -54,6 +55,7 @@ class NetworkStack(Stack):
             parameter_endpoint_statements=parameter_endpoint_statements,
             usage_endpoint_statements=usage_endpoint_statements,
             retrieval_endpoint_statements=retrieval_endpoint_statements,
+            sagemaker_endpoint_statements=sagemaker_endpoint_statements,
             existing_route_table_ids=existing_route_table_ids,
             private_api=private_api,
             log_key=log_key,

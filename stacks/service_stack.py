@@ -15,6 +15,7 @@ from constructs import Construct
 
 from stacks.components.gateway import Gateway, GatewaySettings
 from stacks.components.gateway_monitoring import AlarmThresholds, BudgetAlert, GatewayMonitoring
+from stacks.components.guardrails import Guardrails
 from stacks.components.invocation_api import (
     IamCallers,
     InvocationApi,
@@ -82,6 +83,7 @@ class ServiceStack(Stack):
         api: ApiSettings,
         monitoring: MonitoringSettings,
         knowledge_bases: KnowledgeBases | None = None,
+        guardrails: Guardrails | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -98,6 +100,7 @@ class ServiceStack(Stack):
             tables=tables,
             team_profiles_json=team_profiles.profiles_json() if team_profiles else None,
             knowledge_bases=knowledge_bases,
+            guardrails=guardrails,
         )
         self.key_authorizer: KeyAuthorizer | None = None
         if api.iam_callers is None:

@@ -9,6 +9,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.components.guardrails import Guardrails, GuardrailSettings
 from stacks.components.invocation_log_store import InvocationLogSettings, InvocationLogStore
 from stacks.components.kit_logs import KitLogs
 from stacks.components.knowledge_bases import KnowledgeBases, KnowledgeBaseSettings
@@ -31,6 +32,7 @@ class StatefulStack(Stack):
         env_name: str = "",
         team_profiles: Sequence[TeamProfileSet] = (),
         knowledge_bases: Sequence[KnowledgeBaseSettings] = (),
+        guardrails: Sequence[GuardrailSettings] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -56,6 +58,13 @@ class StatefulStack(Stack):
                 removal_policy=removal_policy,
                 log_key=self.logs.key,
                 log_retention=retention,
+            )
+        # Guardrails with their published versions: both the gateway's role and the network's
+        # endpoint policy name them.
+        self.guardrails: Guardrails | None = None
+        if guardrails:
+            self.guardrails = Guardrails(
+                self, "Guardrails", env_name=env_name, guardrails=guardrails
             )
         self.invocation_logs: InvocationLogStore | None = None
         if invocation_logs is not None:

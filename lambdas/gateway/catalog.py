@@ -34,10 +34,12 @@ class Modality(StrEnum):
 
 
 class Api(StrEnum):
-    """The Bedrock runtime API the gateway uses for a model."""
+    """The runtime API the gateway uses for a model."""
 
     CONVERSE = "converse"
     INVOKE = "invoke"
+    # A SageMaker endpoint serving OpenAI-style chat messages (sagemaker-runtime).
+    SAGEMAKER = "sagemaker"
 
 
 class Adapter(StrEnum):
@@ -48,6 +50,8 @@ class Adapter(StrEnum):
     COHERE_EMBED = "cohere-embed"
     STABILITY_IMAGE = "stability-image"
     NOVA_TITAN_IMAGE = "nova-titan-image"
+    # An own model on a SageMaker endpoint (LMI, TGI or vLLM containers' messages API).
+    SAGEMAKER_CHAT = "sagemaker-chat"
 
 
 ADAPTER_SHAPE: Mapping[Adapter, tuple[Api, Modality]] = MappingProxyType(
@@ -57,6 +61,7 @@ ADAPTER_SHAPE: Mapping[Adapter, tuple[Api, Modality]] = MappingProxyType(
         Adapter.COHERE_EMBED: (Api.INVOKE, Modality.EMBEDDING),
         Adapter.STABILITY_IMAGE: (Api.INVOKE, Modality.IMAGE),
         Adapter.NOVA_TITAN_IMAGE: (Api.INVOKE, Modality.IMAGE),
+        Adapter.SAGEMAKER_CHAT: (Api.SAGEMAKER, Modality.TEXT),
     }
 )
 """The API and modality each adapter implies."""
@@ -258,6 +263,9 @@ class ModelSpec:
     declared: bool = False
     # Vector sizes a knowledge base can embed documents at with this model (synthesis only).
     knowledge_base_dimensions: tuple[int, ...] = ()
+    # An own model: what it is called by (a Bedrock imported-model, provisioned-model or
+    # custom-model-deployment ARN, or a SageMaker endpoint's name); None: its model id.
+    invocation: str | None = None
 
     @property
     def api(self) -> Api:
@@ -276,6 +284,8 @@ class ModelSpec:
 
     def route(self, geography: Geography | None) -> tuple[str, InvocationPath]:
         """Return the id to send to Bedrock under `geography` and the path that call takes."""
+        if self.invocation is not None:
+            return self.invocation, InvocationPath.IN_REGION
         if geography is not None and geography in self.profile_geographies:
             return self.profile_id(geography), path_of(geography)
         if self.requires_profile:
@@ -319,6 +329,7 @@ class ModelSpec:
                 "verified": self.pricing.verified,
             },
             "declared": self.declared,
+            "invocation": self.invocation,
         }
 
     @classmethod
@@ -361,6 +372,7 @@ class ModelSpec:
                 verified=bool(pricing.get("verified", False)),
             ),
             declared=bool(data.get("declared", False)),
+            invocation=data.get("invocation"),
         )
 
 

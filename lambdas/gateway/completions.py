@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import bedrock
+from . import bedrock, sagemaker
 from .calls import Meter
-from .catalog import Modality
+from .catalog import Api, Capability, Modality
 from .chat import (
     check_capabilities,
     from_converse,
@@ -21,6 +21,17 @@ from .chat_request import ChatRequest
 from .errors import ApiError
 from .exchange import Exchange
 from .grounding import Grounded, ground
+from .guardrails import (
+    INPUT_BLOCKED,
+    MASKED,
+    OUTPUT_BLOCKED,
+    Guardrail,
+    answer_was_masked,
+    blocked_prompt,
+    check_prompt,
+    guard_answer,
+    prompt_was_blocked,
+)
 from .metering import Usage
 from .responses import JsonResponse, StreamResponse
 from .routing import Target, require_modality
@@ -47,6 +58,12 @@ def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | 
         # concurrent-stream slots (released when the request ends): both before any call.
         exchange.access.admit()
         exchange.access.hold_stream(exchange.request_id)
+    guardrail = exchange.guardrail(request.model)
+    if guardrail is not None and (request.stream or not all(_inline(target) for target in targets)):
+        # A stream has started when an inline guardrail could report a blocked prompt, and
+        # some models take no guardrail inline: the prompt is checked first (ApplyGuardrail).
+        exchange.access.admit()
+        check_prompt(exchange, guardrail, _prompt_texts(request))
     grounded = None
     if request.grounding is not None:
         # What the first model would refuse is refused before the search is paid for.
@@ -55,10 +72,10 @@ def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | 
         grounded = ground(exchange, request)
         request = grounded.request
     if request.stream:
-        return _stream(exchange, request, targets, meter, grounded)
+        return _stream(exchange, request, targets, meter, grounded, guardrail)
 
     def attempt(target: Target, client: BedrockRuntimeClient) -> JsonResponse:
-        return _converse_once(exchange, request, target, client, meter, grounded)
+        return _converse_once(exchange, request, target, client, meter, grounded, guardrail)
 
     return exchange.call(targets, attempt)
 
@@ -70,19 +87,31 @@ def _converse_once(
     client: BedrockRuntimeClient,
     meter: Meter,
     grounded: Grounded | None,
+    guardrail: Guardrail | None,
 ) -> JsonResponse:
     started = time.perf_counter()
+
+    def converse(native: bool) -> dict[str, Any]:
+        if target.spec.api is Api.SAGEMAKER:
+            answer = sagemaker.converse(exchange, request, target)
+            return guard_answer(exchange, guardrail, answer) if guardrail else answer
+        converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
+        return _guarded(exchange, client, converse_request, target, guardrail)
+
     native = True
     try:
-        response = bedrock.converse(client, to_converse(request, target.spec, target.invocation_id))
+        response = converse(True)
     except ApiError as error:
         if not _schema_refused(error, request, target):
             raise
         native = False
-        response = bedrock.converse(
-            client, to_converse(request, target.spec, target.invocation_id, native=False)
-        )
+        response = converse(False)
     bedrock_ms = (time.perf_counter() - started) * 1000
+    if guardrail is not None and prompt_was_blocked(response):
+        # Bedrock answered with the guardrail's message instead of calling the model.
+        meter.add_tokens(target, _reported(response))
+        exchange.guardrail_outcome = INPUT_BLOCKED
+        raise blocked_prompt(guardrail, _text(response))
     structured = structured_output(request, target.spec, native=native)
     body = from_converse(
         response,
@@ -108,15 +137,25 @@ def _stream(
     targets: tuple[Target, ...],
     meter: Meter,
     grounded: Grounded | None,
+    guardrail: Guardrail | None,
 ) -> StreamResponse:
     # Errors up to the first event (refused request, throttling) are plain HTTP errors and
     # fall back; after it, the stream itself reports them.
     def call(target: Target, client: BedrockRuntimeClient, native: bool) -> Any:
+        if target.spec.api is Api.SAGEMAKER:
+            if guardrail is not None:
+                answer = sagemaker.converse(exchange, request, target)
+                return as_stream_events(guard_answer(exchange, guardrail, answer))
+            return sagemaker.converse_stream(exchange, request, target)
         converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
-        if not streams(request, target.spec):
-            # A model that cannot stream this request answers whole; the client still gets
-            # the stream it asked for (agent frameworks stream with tools by default).
-            return as_stream_events(bedrock.converse(client, converse_request))
+        inline = guardrail is not None and _inline(target)
+        if not streams(request, target.spec) or (guardrail is not None and not inline):
+            # A model that cannot stream this request answers whole, as does one whose answer
+            # the gateway must check itself; the client still gets the stream it asked for.
+            answer = _guarded(exchange, client, converse_request, target, guardrail)
+            return as_stream_events(answer)
+        if guardrail is not None:
+            converse_request["guardrailConfig"] = guardrail.converse_config(stream=True)
         return bedrock.converse_stream(client, converse_request)
 
     def attempt(target: Target, client: BedrockRuntimeClient) -> tuple[Target, Any, bool]:
@@ -145,6 +184,8 @@ def _stream(
     def finish(usage: Usage, error: ApiError | None) -> None:
         meter.add_tokens(target, usage)
         exchange.stream_error = error
+        if guardrail is not None and mapper.finish_reason == "content_filter":
+            exchange.guardrail_outcome = OUTPUT_BLOCKED
         if exchange.log_content:
             exchange.content = _content(request, "".join(mapper.text_parts))
 
@@ -158,6 +199,49 @@ def _stream(
         remaining=exchange.budget.remaining,
     )
     return StreamResponse(chunks, meter.headers())
+
+
+def _inline(target: Target) -> bool:
+    """Whether Bedrock applies a guardrail inside Converse for this model."""
+    return target.spec.supports(Capability.GUARDRAILS)
+
+
+def _guarded(
+    exchange: Exchange,
+    client: BedrockRuntimeClient,
+    converse_request: dict[str, Any],
+    target: Target,
+    guardrail: Guardrail | None,
+) -> dict[str, Any]:
+    """One Converse call under the request's guardrail: inline, or checked after (whole)."""
+    if guardrail is None:
+        return bedrock.converse(client, converse_request)
+    if _inline(target):
+        converse_request["guardrailConfig"] = guardrail.converse_config(stream=False)
+        response = bedrock.converse(client, converse_request)
+        if response.get("stopReason") == "guardrail_intervened" and not prompt_was_blocked(
+            response
+        ):
+            exchange.guardrail_outcome = OUTPUT_BLOCKED
+        elif answer_was_masked(response):
+            exchange.guardrail_outcome = MASKED
+        return response
+    return guard_answer(exchange, guardrail, bedrock.converse(client, converse_request))
+
+
+def _prompt_texts(request: ChatRequest) -> list[str]:
+    """What a guardrail reads of a prompt: the system and user turns' text."""
+    return [m.text for m in request.messages if m.role in ("system", "developer", "user")]
+
+
+def _reported(response: dict[str, Any]) -> Usage:
+    usage = response.get("usage", {})
+    return Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
+
+
+def _text(response: dict[str, Any]) -> str:
+    blocks = response.get("output", {}).get("message", {}).get("content", [])
+    return "".join(block.get("text", "") for block in blocks) or "Blocked."
 
 
 def _schema_refused(error: ApiError, request: ChatRequest, target: Target) -> bool:

@@ -75,6 +75,9 @@ class Gateway:
         self.retrieval_clients: ClientPool[Any] = ClientPool(
             lambda timeout: _retrieval_client(settings, timeout)
         )
+        self.sagemaker_clients: ClientPool[Any] = ClientPool(
+            lambda timeout: _service_client("sagemaker-runtime", settings, timeout)
+        )
         self.router: Router[Handler] = Router(routes())
 
     def begin(
@@ -261,6 +264,8 @@ class Call:
             record.usage, record.cost_usd = meter.usage, meter.cost
             record.fallbacks = meter.fallbacks
             record.content = exchange.content
+            record.guardrail = exchange.guardrail_name
+            record.guardrail_action = exchange.guardrail_outcome
             if exchange.stream_error is not None:
                 record.stream_error_status = exchange.stream_error.status
                 record.error_code = exchange.stream_error.code or exchange.stream_error.type
@@ -313,6 +318,8 @@ class Call:
             access=self._access,
             knowledge_bases=settings.knowledge_bases,
             retrieval_clients=self._gateway.retrieval_clients,
+            guardrails=settings.guardrails,
+            sagemaker_clients=self._gateway.sagemaker_clients,
         )
 
     def _error(self, error: ApiError) -> JsonResponse:
@@ -446,6 +453,10 @@ def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClie
 
 
 def _retrieval_client(settings: Settings, read_timeout: int) -> Any:
+    return _service_client("bedrock-agent-runtime", settings, read_timeout)
+
+
+def _service_client(service: str, settings: Settings, read_timeout: int) -> Any:
     from .bedrock import create_service_client
 
-    return create_service_client("bedrock-agent-runtime", settings, read_timeout)
+    return create_service_client(service, settings, read_timeout)

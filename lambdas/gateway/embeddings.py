@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import struct
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from .adapters.cohere_embed import INPUT_TYPES
 from .catalog import Modality
 from .errors import ApiError, invalid_field, invalid_request, object_with_model
 from .exchange import Exchange
+from .guardrails import guard_inputs
 from .metering import Usage
 from .responses import JsonResponse
 from .routing import Target, require_modality
@@ -101,6 +103,13 @@ def create_embeddings(exchange: Exchange) -> JsonResponse:
                 f"one of {allowed} for '{target.spec.model_id}'",
                 request.dimensions,
             )
+
+    guardrail = exchange.guardrail(model)
+    if guardrail is not None:
+        # Embedding models take no guardrail inline: the texts are checked (and masked) first.
+        exchange.access.admit()
+        texts = tuple(guard_inputs(exchange, guardrail, request.texts))
+        request = dataclasses.replace(request, texts=texts)
 
     def attempt(target: Target, client: BedrockRuntimeClient) -> tuple[list[list[float]], int]:
         return _embed(exchange, target, client, request)

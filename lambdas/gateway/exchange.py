@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .calls import Budget, ClientPool, Meter, call_targets
 from .errors import ApiError
+from .guardrails import Guardrail, GuardrailRules
 from .knowledge_bases import KnowledgeBase, KnowledgeBases
 from .metering import RequestRecord
 from .routing import Routing, Target
@@ -50,6 +51,12 @@ class Exchange:
     knowledge_bases: KnowledgeBases = field(default_factory=KnowledgeBases)
     # bedrock-agent-runtime clients (Retrieve), made on a knowledge base's first search.
     retrieval_clients: ClientPool[Any] | None = None
+    guardrails: GuardrailRules = field(default_factory=GuardrailRules)
+    # sagemaker-runtime clients (own models on SageMaker endpoints), made on first use.
+    sagemaker_clients: ClientPool[Any] | None = None
+    # The guardrail the request ran under, and what it did (for the log line).
+    guardrail_name: str | None = None
+    guardrail_outcome: str | None = None
 
     def child(self) -> Exchange:
         """The same request and services with a fresh meter and nothing reported yet."""
@@ -58,6 +65,14 @@ class Exchange:
     def resolve(self, name: str) -> tuple[Target, ...]:
         """The targets of a requested model or alias the caller's team may use."""
         return self.access.resolve(self.routing, name)
+
+    def guardrail(self, model: str) -> Guardrail | None:
+        """The guardrail of this request for `model` (an alias or model id), noted for the log."""
+        guardrail = self.guardrails.for_request(self.access.policy, model)
+        if guardrail is not None:
+            self.guardrail_name = guardrail.name
+            self.guardrail_outcome = self.guardrail_outcome or "none"
+        return guardrail
 
     def knowledge_base(self, name: str) -> KnowledgeBase:
         """The knowledge base `name`, refused (404, 403) if absent or not the team's."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from .adapters.base import ImageRequest
 from .catalog import ImageQuality, Modality, ModelSpec
 from .errors import ApiError, invalid_field, object_with_model
 from .exchange import Exchange
+from .guardrails import guard_inputs
 from .metering import Usage, format_cost
 from .responses import JsonResponse
 from .routing import Target, require_modality
@@ -108,6 +110,13 @@ def generate_images(exchange: Exchange) -> JsonResponse:
                 f"at most {adapter.seed_max - request.count + 1} for '{target.spec.model_id}'",
                 request.seed,
             )
+
+    guardrail = exchange.guardrail(model)
+    if guardrail is not None:
+        # Image models take no text guardrail inline: the prompt is checked (and masked) first.
+        exchange.access.admit()
+        (prompt,) = guard_inputs(exchange, guardrail, [request.prompt])
+        request = dataclasses.replace(request, prompt=prompt)
 
     def attempt(target: Target, client: BedrockRuntimeClient) -> list[str]:
         return _generate(exchange, target, client, request)

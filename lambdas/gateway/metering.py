@@ -98,6 +98,9 @@ class RequestRecord:
     budget_charge_failed: bool = False
     # Prompt and completion text: only when content logging is explicitly turned on.
     content: dict[str, Any] | None = None
+    # The guardrail the request ran under and what it did (never the text it matched).
+    guardrail: str | None = None
+    guardrail_action: str | None = None
     namespace: str = METRIC_NAMESPACE
     line_type: str = REQUEST_LINE
 
@@ -140,6 +143,9 @@ class RequestRecord:
             "budget_soft_alerts": 1 if self.budget_soft_alert else 0,
             "budget_charge_failed": self.budget_charge_failed,
         }
+        if self.guardrail is not None:
+            record["guardrail"] = self.guardrail
+            record["guardrail_action"] = self.guardrail_action
         if self.content is not None:
             record["content"] = self.content
         timestamp = now_ms if now_ms is not None else int(time.time() * 1000)

@@ -38,6 +38,17 @@ def invoke_native(exchange: Exchange) -> RawResponse:
             code="alias_not_allowed",
         )
     targets = exchange.resolve(model)
+    guardrail = exchange.guardrail(model)
+    if guardrail is not None:
+        # The raw body is the family's own format: the gateway cannot see its text to guard.
+        raise ApiError(
+            403,
+            f"Guardrail '{guardrail.name}' applies to your requests, and the native passthrough "
+            "cannot be guarded: use /v1/chat/completions, /v1/embeddings or /v1/images.",
+            type_="permission_error",
+            code="guardrail_required",
+            param="model",
+        )
     raw = exchange.body if isinstance(exchange.body, bytes) else b""
     if not isinstance(decode_json(raw), dict):
         raise ApiError(

@@ -77,6 +77,7 @@ class Routing:
         *,
         teams: Mapping[str, object] | None = None,
         knowledge_bases: Mapping[str, object] | None = None,
+        guardrails: Mapping[str, object] | None = None,
     ) -> str:
         """Serialize for the gateway (the inverse of from_json), with teams and knowledge bases."""
         document: dict[str, object] = {
@@ -89,6 +90,8 @@ class Routing:
             document["teams"] = teams
         if knowledge_bases:
             document["knowledge_bases"] = knowledge_bases
+        if guardrails:
+            document["guardrails"] = guardrails
         return json.dumps(document, separators=(",", ":"))
 
     def is_alias(self, name: str) -> bool:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .cors import Cors
+from .guardrails import GuardrailRules
 from .knowledge_bases import KnowledgeBases
 from .metering import METRIC_NAMESPACE
 from .routing import Routing
@@ -64,6 +65,8 @@ class Settings:
     cors: Cors = field(default_factory=Cors)
     # The knowledge bases clients may search (retrieve, grounded chat), by name.
     knowledge_bases: KnowledgeBases = field(default_factory=KnowledgeBases)
+    # The guardrails and which one applies to a request.
+    guardrails: GuardrailRules = field(default_factory=GuardrailRules)
 
     @property
     def bedrock_read_timeout_seconds(self) -> float:
@@ -101,6 +104,16 @@ class Settings:
             unknown = sorted((policy.knowledge_bases or set()) - set(knowledge_bases.by_name))
             if unknown:
                 raise ValueError(f"team {policy.name!r} names unknown knowledge bases {unknown}")
+        try:
+            guardrails = GuardrailRules.from_data(
+                document.get("guardrails"), env.get("GATEWAY_GUARDRAILS")
+            )
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValueError(f"the guardrails are invalid: {error}") from None
+        for policy in teams.policies.values():
+            named = policy.guardrail
+            if named is not None and named != "none" and named not in guardrails.by_name:
+                raise ValueError(f"team {policy.name!r} names unknown guardrail {named!r}")
         api_keys = _local_keys(env, teams) if auth_mode is AuthMode.KEY else {}
         if auth_mode is AuthMode.KEY and not api_keys:
             raise ValueError(
@@ -124,6 +137,7 @@ class Settings:
             cors=Cors.parse(env.get("GATEWAY_CORS_ORIGINS", "")),
             stream_lease_seconds=_number(env, "GATEWAY_STREAM_LEASE_SECONDS", 960.0, 30.0, 3600.0),
             knowledge_bases=knowledge_bases,
+            guardrails=guardrails,
         )
 
 

@@ -73,6 +73,8 @@ class TeamPolicy:
     profiles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Knowledge bases the team may search; None: every one of the deployment.
     knowledge_bases: frozenset[str] | None = None
+    # The guardrail of the team's requests ("none": none); None: the alias's or the default.
+    guardrail: str | None = None
 
     def may_search(self, knowledge_base: str) -> bool:
         """Whether the team may use the knowledge base named `knowledge_base`."""
@@ -127,6 +129,7 @@ class TeamPolicy:
             "knowledge_bases": sorted(self.knowledge_bases)
             if self.knowledge_bases is not None
             else None,
+            "guardrail": self.guardrail,
         }
 
     @classmethod
@@ -152,6 +155,7 @@ class TeamPolicy:
             knowledge_bases=frozenset(_strings(knowledge_bases))
             if knowledge_bases is not None
             else None,
+            guardrail=str(data["guardrail"]) if data.get("guardrail") is not None else None,
         )
 
 

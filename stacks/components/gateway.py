@@ -22,6 +22,7 @@ from stacks.components.findings import (
     checkov_skip,
 )
 from stacks.components.gateway_function import GatewayFunction
+from stacks.components.guardrails import Guardrails
 from stacks.components.knowledge_bases import KnowledgeBases
 from stacks.components.lambda_permissions import service_role, vpc_networking
 from stacks.components.model_access import ModelAccess
@@ -74,6 +75,7 @@ class Gateway(Construct):
         tables: TeamTables,
         team_profiles_json: str | None = None,
         knowledge_bases: KnowledgeBases | None = None,
+        guardrails: Guardrails | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = service_role(
@@ -140,6 +142,12 @@ class Gateway(Construct):
             for each in (self.function, self.streaming_function):
                 # Bedrock's ids of the knowledge bases, known once CloudFormation made them.
                 each.add_environment("GATEWAY_KNOWLEDGE_BASE_IDS", knowledge_bases.ids_json())
+        if guardrails is not None:
+            for statement in guardrails.apply_statements():
+                self.role.add_to_policy(statement)
+            for each in (self.function, self.streaming_function):
+                # Each guardrail's id and the version the gateway applies.
+                each.add_environment("GATEWAY_GUARDRAILS", guardrails.ids_json())
         if team_profiles_json is not None:
             for each in (self.function, self.streaming_function):
                 # Each team's application inference profiles, which the gateway calls through.

@@ -51,6 +51,7 @@ class KitNetwork(Construct):
         parameter_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         usage_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         retrieval_endpoint_statements: Sequence[iam.PolicyStatement] = (),
+        sagemaker_endpoint_statements: Sequence[iam.PolicyStatement] = (),
         existing_route_table_ids: Sequence[str] = (),
         private_api: bool = False,
         log_key: kms.IKey | None = None,
@@ -101,6 +102,14 @@ class KitNetwork(Construct):
                 ec2.InterfaceVpcEndpointAwsService.BEDROCK_AGENT_RUNTIME,
                 endpoint_group,
                 retrieval_endpoint_statements,
+            )
+        if sagemaker_endpoint_statements:
+            # Own models on SageMaker endpoints, called through sagemaker-runtime.
+            self._endpoint(
+                "SageMakerRuntimeEndpoint",
+                ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+                endpoint_group,
+                sagemaker_endpoint_statements,
             )
         self.dynamodb_endpoint: ec2.GatewayVpcEndpoint | None = None
         if usage_endpoint_statements:

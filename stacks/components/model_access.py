@@ -17,7 +17,7 @@ from types import MappingProxyType
 from aws_cdk import Aws, Token
 from aws_cdk import aws_iam as iam
 
-from lambdas.gateway.catalog import Geography, ModelSpec
+from lambdas.gateway.catalog import Api, Geography, ModelSpec
 from model_catalog.geographies import DESTINATIONS
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
@@ -46,6 +46,8 @@ class ModelArns:
     application_profiles: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Own models on SageMaker endpoints: the endpoints' ARNs.
+    sagemaker_endpoints: tuple[str, ...] = ()
 
     @property
     def application_profile_arns(self) -> tuple[str, ...]:
@@ -84,7 +86,16 @@ def model_arns(
     profile_models: list[str] = []
     routes: list[tuple[str, ...]] = []
     global_models: list[str] = []
+    endpoints: list[str] = []
     for spec in specs:
+        if spec.invocation is not None and spec.api is Api.SAGEMAKER:
+            endpoints.extend(sagemaker_endpoint_arns(spec.invocation, region))
+            continue
+        if spec.invocation is not None:
+            # An own model on Bedrock: its imported-model, provisioned-model or deployment ARN.
+            direct.append(spec.invocation)
+            direct_ids.append(spec.model_id)
+            continue
         if geography is None or geography not in spec.profile_geographies:
             direct.append(foundation_model_arn(spec.model_id, region))
             direct_ids.append(spec.model_id)
@@ -106,7 +117,30 @@ def model_arns(
         direct_model_ids=tuple(direct_ids),
         profile_models=tuple(profile_models),
         global_model_ids=tuple(profile_models) if geography is Geography.GLOBAL else (),
+        sagemaker_endpoints=tuple(endpoints),
     )
+
+
+def sagemaker_endpoint_arns(name: str, region: str = Aws.REGION) -> list[str]:
+    """The ARN of a SageMaker endpoint, as named and in lower case (SageMaker's ARNs)."""
+    names = dict.fromkeys([name, name.lower()])
+    return [f"arn:{Aws.PARTITION}:sagemaker:{region}:{Aws.ACCOUNT_ID}:endpoint/{n}" for n in names]
+
+
+def sagemaker_statements(
+    arns: ModelArns, *, principal: iam.IPrincipal | None = None
+) -> list[iam.PolicyStatement]:
+    """InvokeEndpoint on exactly the own models' endpoints (it also authorizes streaming)."""
+    if not arns.sagemaker_endpoints:
+        return []
+    return [
+        iam.PolicyStatement(
+            principals=[principal] if principal is not None else None,
+            sid="InvokeOwnModelEndpoints",
+            actions=["sagemaker:InvokeEndpoint"],
+            resources=list(arns.sagemaker_endpoints),
+        )
+    ]
 
 
 def invoke_statements(
@@ -228,8 +262,15 @@ class ModelAccess:
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:
         """Allow `grantee` to invoke (and stream from) exactly the enabled models."""
-        for statement in invoke_statements(self.arns):
+        for statement in [*invoke_statements(self.arns), *sagemaker_statements(self.arns)]:
             grantee.grant_principal.add_to_principal_policy(statement)
+
+    def sagemaker_endpoint_statements(self) -> list[iam.PolicyStatement]:
+        """The sagemaker.runtime endpoint's policy: the own models' endpoints, this account."""
+        return [
+            account_scoped(statement)
+            for statement in sagemaker_statements(self.arns, principal=iam.AnyPrincipal())
+        ]
 
     def endpoint_statements(self) -> list[iam.PolicyStatement]:
         """The same access as a VPC endpoint policy, for this account's principals only."""

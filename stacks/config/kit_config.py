@@ -34,6 +34,12 @@ from stacks.config.base import (
     Problem,
     Section,
 )
+from stacks.config.guardrails import (
+    GuardrailConfig,
+    GuardrailPolicyConfig,
+    check_names,
+    guardrails_from_tables,
+)
 from stacks.config.knowledge_bases import KnowledgeBaseConfig, knowledge_bases_from_tables
 from stacks.config.models import ModelsConfig, ModelsTable
 from stacks.config.patterns import (
@@ -70,6 +76,8 @@ class KitConfig(Section):
     knowledge_bases: tuple[KnowledgeBaseConfig, ...] = Field(
         default_factory=dict, validate_default=True
     )
+    guardrails: tuple[GuardrailConfig, ...] = Field(default_factory=dict, validate_default=True)
+    guardrail_policy: GuardrailPolicyConfig = GuardrailPolicyConfig()
     # Set by parse_config: they name the environment and the file, they are not keys in it.
     _env_name: str = PrivateAttr("")
     _source: str = PrivateAttr("")
@@ -106,6 +114,7 @@ class KitConfig(Section):
         """The deployment file the gateway reads: models, aliases, teams, knowledge bases."""
         return self.models.routing().to_json(
             teams=self.team_policies().to_dict(),
+            guardrails=self.guardrail_rules() if self.guardrails else None,
             knowledge_bases={
                 kb.name: deployment_entry(
                     kb.kind,
@@ -126,6 +135,20 @@ class KitConfig(Section):
     @classmethod
     def _knowledge_bases_from_tables(cls, tables: object) -> object:
         return knowledge_bases_from_tables(tables)
+
+    @field_validator("guardrails", mode="before")
+    @classmethod
+    def _guardrails_from_tables(cls, tables: object) -> object:
+        return guardrails_from_tables(tables)
+
+    def guardrail_rules(self) -> dict[str, object]:
+        """The guardrails' part of the deployment file: names, default, per-alias rules."""
+        policy = self.guardrail_policy
+        return {
+            "names": [guardrail.name for guardrail in self.guardrails],
+            "default": policy.default,
+            "aliases": dict(policy.aliases),
+        }
 
     @model_validator(mode="before")
     @classmethod
@@ -178,6 +201,18 @@ class KitConfig(Section):
                     f"api.teams.{team.name}.knowledge_bases",
                     f"{unknown[0]!r} is not a [knowledge_bases] table of this environment",
                 )
+        guardrail_names = {guardrail.name for guardrail in self.guardrails}
+        policy = self.guardrail_policy
+        named: dict[str, str | None] = {"guardrail_policy.default": policy.default}
+        for alias, name in policy.aliases.items():
+            if alias not in self.models.aliases:
+                raise Problem(
+                    f"guardrail_policy.aliases.{alias}", "is not an alias of [models.aliases]"
+                )
+            named[f"guardrail_policy.aliases.{alias}"] = name
+        for team in self.api.teams:
+            named[f"api.teams.{team.name}.guardrail"] = team.guardrail
+        check_names(named, guardrail_names)
         catalog = self.embedding_models()
         for kb in self.knowledge_bases:
             if kb.kind is KnowledgeBaseKind.VECTOR:
@@ -216,6 +251,7 @@ def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
             max_concurrent_streams=streams,
             iam_principals=principals,
             knowledge_bases=knowledge_bases,
+            guardrail=team.guardrail,
         )
     routing = models.routing()
     aliases = frozenset(name for name in team.models if name in models.aliases)
@@ -230,6 +266,7 @@ def _team_policy(team: TeamConfig, models: ModelsConfig) -> TeamPolicy:
         max_concurrent_streams=streams,
         iam_principals=principals,
         knowledge_bases=knowledge_bases,
+        guardrail=team.guardrail,
     )
 
 
@@ -275,6 +312,7 @@ _MESSAGES = {
     "greater_than_equal": "must be at least {ge}, got {input!r}",
     "less_than_equal": "must be at most {le}, got {input!r}",
     "string_too_short": "must be at least {min_length} characters long",
+    "string_too_long": "must be at most {max_length} characters long",
     "string_pattern_mismatch": "{input!r} is not {form}",
     "enum": "{input!r} is not one of {expected}",
 }

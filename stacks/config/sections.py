@@ -154,6 +154,8 @@ class _TeamSettings(_Limits):
     iam_principals: tuple[Annotated[str, Field(pattern=PRINCIPAL)], ...] = ()
     # Knowledge bases the team may search; unset: every one of the environment.
     knowledge_bases: tuple[str, ...] | None = None
+    # The guardrail of the team's requests ("none": none); unset: the alias's or the default.
+    guardrail: str | None = None
 
     @field_validator("tags")
     @classmethod

@@ -99,6 +99,13 @@ def test_bedrock_endpoint_policy_allows_only_the_enabled_models(env: Synthesized
         if str(render(e["Properties"]["ServiceName"])).endswith(".bedrock-runtime")
     )
     statements = render(runtime["PolicyDocument"])["Statement"]
+    # The kit's guardrails are applied through the same endpoint (their own statement).
+    guardrails = [s for s in statements if s.get("Sid") == "ApplyTheGuardrails"]
+    assert bool(guardrails) == bool(env.config.guardrails)
+    for statement in guardrails:
+        assert statement["Action"] == "bedrock:ApplyGuardrail"
+        assert all("GuardrailArn" in arn for arn in as_list(statement["Resource"]))
+    statements = [s for s in statements if s not in guardrails]
     resources = {r for s in statements for r in as_list(s["Resource"])}
     for model_id in env.config.models.enabled:
         assert any(r.endswith("/" + model_id) for r in resources), model_id

@@ -107,7 +107,7 @@ def stand_in(
     manage_role: bool = False,
 ) -> SimpleNamespace:
     """A config with just what the doctor reads (stacks.config is not parsed here)."""
-    specs = [SimpleNamespace(model_id=m, provider=PROVIDERS[m]) for m in models]
+    specs = [SimpleNamespace(model_id=m, provider=PROVIDERS[m], invocation=None) for m in models]
     return SimpleNamespace(
         deployment=SimpleNamespace(region=region),
         models=SimpleNamespace(enabled=list(models), specs=lambda: specs),

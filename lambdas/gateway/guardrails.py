@@ -1,0 +1,213 @@
+"""Bedrock Guardrails: which one applies to a request, and the checks Converse cannot make inline.
+
+A guardrail travels inside Converse (`guardrailConfig`) for models that take one; for the rest
+(and for embeddings' input) the gateway calls ApplyGuardrail itself. A blocked prompt is a 400
+`content_policy_violation`; a blocked answer is `finish_reason: "content_filter"` with the
+guardrail's message; masked entities read `{TYPE}`. Logs name the guardrail and what it did,
+never the text it matched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+    from .teams import TeamPolicy
+
+NO_GUARDRAIL = "none"
+# The outcomes a request's log line reports.
+INPUT_BLOCKED, OUTPUT_BLOCKED, MASKED, PASSED = "input_blocked", "output_blocked", "masked", "none"
+# A prompt the guardrail would mask (not block): noted while the request goes on.
+_INTERVENED = "input_masked"
+
+
+@dataclass(frozen=True, slots=True)
+class Guardrail:
+    """One deployed guardrail: its name in config, Bedrock id and published version."""
+
+    name: str
+    identifier: str
+    version: str
+
+    def converse_config(self, *, stream: bool) -> dict[str, str]:
+        """Converse's guardrailConfig (a stream's: asynchronous, see README's trade-off)."""
+        config = {
+            "guardrailIdentifier": self.identifier,
+            "guardrailVersion": self.version,
+            # The trace tells a blocked prompt from a blocked answer (it is never logged).
+            "trace": "enabled",
+        }
+        if stream:
+            config["streamProcessingMode"] = "async"
+        return config
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailRules:
+    """The deployment's guardrails and which applies: team's, else alias's, else default."""
+
+    by_name: Mapping[str, Guardrail] = field(default_factory=lambda: MappingProxyType({}))
+    default: str | None = None
+    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def for_request(self, policy: TeamPolicy | None, model: str) -> Guardrail | None:
+        """The guardrail of a request for `model` (an alias or model id) by `policy`'s team."""
+        name = policy.guardrail if policy is not None else None
+        if name is None:
+            name = self.aliases.get(model, self.default)
+        if name is None or name == NO_GUARDRAIL:
+            return None
+        return self.by_name[name]
+
+    @classmethod
+    def from_data(cls, section: object, ids_json: str | None) -> GuardrailRules:
+        """Read the deployment file's `guardrails` and their ids and versions (environment)."""
+        if section is None:
+            return cls()
+        if not isinstance(section, Mapping):
+            raise ValueError("'guardrails' must be an object")
+        ids = json.loads(ids_json) if ids_json else {}
+        if not isinstance(ids, Mapping):
+            raise ValueError("GATEWAY_GUARDRAILS must be an object of name to {id, version}")
+        found: dict[str, Guardrail] = {}
+        for name in section.get("names", []):
+            entry = ids.get(name)
+            if not isinstance(entry, Mapping) or not entry.get("id") or not entry.get("version"):
+                raise ValueError(f"guardrail {name!r} has no id and version in GATEWAY_GUARDRAILS")
+            found[str(name)] = Guardrail(str(name), str(entry["id"]), str(entry["version"]))
+        default = section.get("default")
+        aliases = {str(k): str(v) for k, v in dict(section.get("aliases") or {}).items()}
+        for name in (default, *aliases.values()):
+            if name is not None and name != NO_GUARDRAIL and name not in found:
+                raise ValueError(f"guardrail rules name an unknown guardrail {name!r}")
+        return cls(MappingProxyType(found), default, MappingProxyType(aliases))
+
+
+def blocked_prompt(guardrail: Guardrail, message: str) -> ApiError:
+    """The 400 a client gets when the guardrail refuses its prompt (Bedrock's message)."""
+    return ApiError(
+        400,
+        f"{message} (guardrail '{guardrail.name}' blocked the request)",
+        code="content_policy_violation",
+        param="messages",
+    )
+
+
+def prompt_was_blocked(response: Mapping[str, Any]) -> bool:
+    """Whether a Converse answer that a guardrail stopped was stopped at the prompt."""
+    if response.get("stopReason") != "guardrail_intervened":
+        return False
+    trace = (response.get("trace") or {}).get("guardrail") or {}
+    return any(_blocks(assessment) for assessment in (trace.get("inputAssessment") or {}).values())
+
+
+def answer_was_masked(response: Mapping[str, Any]) -> bool:
+    """Whether the guardrail masked entities in a Converse answer (its trace says so)."""
+    trace = (response.get("trace") or {}).get("guardrail") or {}
+    return any(
+        _actions(assessment) & {"ANONYMIZED"}
+        for assessments in (trace.get("outputAssessments") or {}).values()
+        for assessment in assessments
+    )
+
+
+def check_prompt(exchange: Exchange, guardrail: Guardrail, texts: Sequence[str]) -> None:
+    """ApplyGuardrail on a prompt's texts before a model that cannot take it inline."""
+    result = _apply(exchange, guardrail, "INPUT", texts)
+    if result.get("action") != "GUARDRAIL_INTERVENED":
+        return
+    if any(_blocks(a) for a in result.get("assessments", [])):
+        exchange.guardrail_outcome = INPUT_BLOCKED
+        outputs = result.get("outputs") or [{}]
+        raise blocked_prompt(guardrail, str(outputs[0].get("text") or "Blocked."))
+    # Only masked: a model that takes the guardrail inline masks it again itself.
+    exchange.guardrail_outcome = _INTERVENED
+
+
+def guard_inputs(exchange: Exchange, guardrail: Guardrail, texts: Sequence[str]) -> list[str]:
+    """Inputs a model takes without a guardrail (embeddings, image prompts): refused or masked."""
+    check_prompt(exchange, guardrail, texts)
+    if exchange.guardrail_outcome != _INTERVENED:
+        return list(texts)
+    # Something was masked: each text's own masked version (one check per input).
+    exchange.guardrail_outcome = MASKED
+    masked = []
+    for text in texts:
+        result = _apply(exchange, guardrail, "INPUT", [text])
+        outputs = result.get("outputs") or []
+        intervened = result.get("action") == "GUARDRAIL_INTERVENED" and outputs
+        masked.append(str(outputs[0].get("text")) if intervened else text)
+    return masked
+
+
+def guard_answer(
+    exchange: Exchange, guardrail: Guardrail, response: dict[str, Any]
+) -> dict[str, Any]:
+    """ApplyGuardrail on a Converse answer's text: blocked, masked, or as it was."""
+    message = response.get("output", {}).get("message", {})
+    blocks = message.get("content", [])
+    text = "".join(block.get("text", "") for block in blocks)
+    if not text:
+        return response
+    result = _apply(exchange, guardrail, "OUTPUT", [text])
+    if result.get("action") != "GUARDRAIL_INTERVENED":
+        return response
+    replaced = "".join(str(o.get("text") or "") for o in result.get("outputs") or [])
+    blocked = any(_blocks(a) for a in result.get("assessments", []))
+    exchange.guardrail_outcome = OUTPUT_BLOCKED if blocked else MASKED
+    others = [block for block in blocks if "text" not in block]
+    answer = {**message, "content": [{"text": replaced}, *([] if blocked else others)]}
+    stop = "guardrail_intervened" if blocked else response.get("stopReason")
+    return {**response, "output": {"message": answer}, "stopReason": stop}
+
+
+def _apply(
+    exchange: Exchange, guardrail: Guardrail, source: str, texts: Sequence[str]
+) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from .bedrock import translate_error
+
+    client = exchange.clients.for_budget(exchange.budget)
+    try:
+        return dict(
+            client.apply_guardrail(
+                guardrailIdentifier=guardrail.identifier,
+                guardrailVersion=guardrail.version,
+                source=source,  # type: ignore[arg-type]
+                content=[{"text": {"text": text}} for text in texts if text],
+            )
+        )
+    except (ClientError, BotoCoreError) as error:
+        subject = f"guardrail '{guardrail.name}'"
+        raise translate_error(error, guardrail.name, subject=subject) from error
+
+
+def _actions(assessment: Mapping[str, Any]) -> set[str]:
+    """Every action an assessment reports (BLOCKED, ANONYMIZED, NONE), whatever the policy."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, Mapping):
+            action = node.get("action")
+            if isinstance(action, str):
+                found.add(action)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(assessment)
+    return found
+
+
+def _blocks(assessment: Mapping[str, Any]) -> bool:
+    return "BLOCKED" in _actions(assessment)
