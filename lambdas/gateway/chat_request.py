@@ -7,10 +7,12 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import invalid_field, invalid_request, object_with_model
-from .retrieval import MAX_QUERY_CHARS, Search, parse_search
+
+if TYPE_CHECKING:
+    from .retrieval import Search
 
 # OpenAI fields Converse has no equivalent for: refuse them rather than silently ignore them.
 _UNSUPPORTED_WHEN_SET = ("logprobs", "top_logprobs", "logit_bias", "audio")
@@ -184,6 +186,9 @@ def _parse_grounding(value: object, messages: tuple[Message, ...]) -> Grounding 
     """
     if value is None:
         return None
+    # Loaded by the first grounded request only.
+    from .retrieval import MAX_QUERY_CHARS, parse_search
+
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import bedrock, sagemaker
+from . import bedrock
 from .calls import Meter
 from .catalog import Api, Capability, Modality
 from .chat import (
@@ -20,7 +20,8 @@ from .chat import (
 from .chat_request import ChatRequest
 from .errors import ApiError
 from .exchange import Exchange
-from .grounding import Grounded, ground
+
+# Imported by the exchange already: nothing more to load at a cold start.
 from .guardrails import (
     INPUT_BLOCKED,
     MASKED,
@@ -39,6 +40,8 @@ from .streaming import ChunkMapper, StreamChunks, as_stream_events
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+    from .grounding import Grounded
 
 
 def chat_completion_route(exchange: Exchange) -> JsonResponse | StreamResponse:
@@ -69,6 +72,8 @@ def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | 
         # What the first model would refuse is refused before the search is paid for.
         check_capabilities(request, targets[0].spec)
         # Searched once, before the first model is tried (fallbacks reuse the passages).
+        from .grounding import ground
+
         grounded = ground(exchange, request)
         request = grounded.request
     if request.stream:
@@ -93,6 +98,8 @@ def _converse_once(
 
     def converse(native: bool) -> dict[str, Any]:
         if target.spec.api is Api.SAGEMAKER:
+            from . import sagemaker  # loaded by the first request for an own SageMaker model
+
             answer = sagemaker.converse(exchange, request, target)
             return guard_answer(exchange, guardrail, answer) if guardrail else answer
         converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
@@ -143,6 +150,8 @@ def _stream(
     # fall back; after it, the stream itself reports them.
     def call(target: Target, client: BedrockRuntimeClient, native: bool) -> Any:
         if target.spec.api is Api.SAGEMAKER:
+            from . import sagemaker  # loaded by the first request for an own SageMaker model
+
             if guardrail is not None:
                 answer = sagemaker.converse(exchange, request, target)
                 return as_stream_events(guard_answer(exchange, guardrail, answer))
