@@ -47,7 +47,7 @@ def ids_json(config: KitConfig, guardrails: Sequence[LocalGuardrail]) -> str:
 
 
 def deployed_ids_json(config: KitConfig, region: str) -> str:
-    """The ids and versions of `config`'s deployed guardrails (the Stateful stack's outputs)."""
+    """The ids and versions of `config`'s deployed guardrails (the stacks' outputs)."""
     import boto3
 
     from local.stack_outputs import output_value
@@ -62,8 +62,14 @@ def deployed_ids_json(config: KitConfig, region: str) -> str:
             "id": output_value(
                 cloudformation, config.env_name, id_key, instead=instead, exact=True
             ),
+            # Versions are published in the Service stack, beside the functions.
             "version": output_value(
-                cloudformation, config.env_name, version_key, instead=instead, exact=True
+                cloudformation,
+                config.env_name,
+                version_key,
+                instead=instead,
+                exact=True,
+                stack=f"BedrockKit-{config.env_name}-Service",
             ),
         }
     return json.dumps(found)

@@ -20,14 +20,20 @@ def stateful_stack(env: str) -> str:
 
 
 def output_value(
-    client: CloudFormationClient, env: str, prefix: str, *, instead: str, exact: bool = False
+    client: CloudFormationClient,
+    env: str,
+    prefix: str,
+    *,
+    instead: str,
+    exact: bool = False,
+    stack: str | None = None,
 ) -> str:
-    """The one output of the Stateful stack whose key starts with `prefix` (or is it: `exact`).
+    """The one output of a stack (default: Stateful) whose key starts with `prefix` (or is it).
 
     CDK adds a hash to the key of an output defined inside a construct, hence the prefix
     (the knowledge bases' outputs have exact keys). `instead` says what else the user can do.
     """
-    stack = stateful_stack(env)
+    stack = stack or stateful_stack(env)
     deploy_first = f"deploy first (make deploy ENV={env}), or {instead}"
     try:
         stacks = client.describe_stacks(StackName=stack)["Stacks"]

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from stacks.components.gateway import Gateway, GatewaySettings
 from stacks.components.gateway_monitoring import AlarmThresholds, BudgetAlert, GatewayMonitoring
-from stacks.components.guardrails import Guardrails
+from stacks.components.guardrails import Guardrails, GuardrailVersions
 from stacks.components.invocation_api import (
     IamCallers,
     InvocationApi,
@@ -87,6 +87,12 @@ class ServiceStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # Published here, beside the functions that apply them (GuardrailVersions says why).
+        self.guardrail_versions = (
+            GuardrailVersions(self, "GuardrailVersions", guardrails=guardrails)
+            if guardrails is not None
+            else None
+        )
         self.gateway = Gateway(
             self,
             "Gateway",
@@ -101,6 +107,7 @@ class ServiceStack(Stack):
             team_profiles_json=team_profiles.profiles_json() if team_profiles else None,
             knowledge_bases=knowledge_bases,
             guardrails=guardrails,
+            guardrail_versions=self.guardrail_versions,
         )
         self.key_authorizer: KeyAuthorizer | None = None
         if api.iam_callers is None:

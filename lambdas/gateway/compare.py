@@ -91,6 +91,11 @@ def compare(exchange: Exchange) -> JsonResponse:
     with ThreadPoolExecutor(max_workers=len(models)) as pool:
         results = list(pool.map(run, range(len(models)), models))
     children: list[Exchange] = [result.pop("_child") for result in results]
+    # The request's line names the guardrail and its strongest action among the models.
+    outcomes = [child.guardrail_outcome for child in children if child.guardrail_name]
+    if outcomes:
+        exchange.guardrail_name = next(c.guardrail_name for c in children if c.guardrail_name)
+        exchange.guardrail_outcome = max(outcomes, key=_severity)
     total = exchange.meter  # the search's embedding is on it already
     for child in children:
         if child.meter.calls:
@@ -162,6 +167,11 @@ def _log_retrieval(exchange: Exchange, grounded: Grounded) -> None:
             line_type=MODEL_CALL_LINE,
         )
     )
+
+
+def _severity(outcome: str | None) -> int:
+    order = ("none", "input_masked", "masked", "output_blocked", "input_blocked")
+    return order.index(outcome) if outcome in order else 0
 
 
 def _ms(started: float) -> float:

@@ -27,10 +27,10 @@ from .guardrails import (
     MASKED,
     OUTPUT_BLOCKED,
     Guardrail,
-    answer_was_masked,
     blocked_prompt,
-    check_prompt,
     guard_answer,
+    guard_prompt,
+    masked_in,
     prompt_was_blocked,
 )
 from .metering import Usage
@@ -66,7 +66,7 @@ def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | 
         # A stream has started when an inline guardrail could report a blocked prompt, and
         # some models take no guardrail inline: the prompt is checked first (ApplyGuardrail).
         exchange.access.admit()
-        check_prompt(exchange, guardrail, _prompt_texts(request))
+        request = guard_prompt(exchange, guardrail, request)
     grounded = None
     if request.grounding is not None:
         # What the first model would refuse is refused before the search is paid for.
@@ -95,30 +95,23 @@ def _converse_once(
     guardrail: Guardrail | None,
 ) -> JsonResponse:
     started = time.perf_counter()
-
-    def converse(native: bool) -> dict[str, Any]:
-        if target.spec.api is Api.SAGEMAKER:
-            from . import sagemaker  # loaded by the first request for an own SageMaker model
-
-            answer = sagemaker.converse(exchange, request, target)
-            return guard_answer(exchange, guardrail, answer) if guardrail else answer
-        converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
-        return _guarded(exchange, client, converse_request, target, guardrail)
-
     native = True
     try:
-        response = converse(True)
+        response = _call_model(exchange, client, request, target, guardrail, native=True)
     except ApiError as error:
         if not _schema_refused(error, request, target):
             raise
         native = False
-        response = converse(False)
+        response = _call_model(exchange, client, request, target, guardrail, native=False)
     bedrock_ms = (time.perf_counter() - started) * 1000
+    # Metered as soon as it is answered: whatever the checks below decide, the call was made.
+    meter.add_tokens(target, _reported(response))
     if guardrail is not None and prompt_was_blocked(response):
         # Bedrock answered with the guardrail's message instead of calling the model.
-        meter.add_tokens(target, _reported(response))
         exchange.guardrail_outcome = INPUT_BLOCKED
         raise blocked_prompt(guardrail, _text(response))
+    if guardrail is not None:
+        response = _check_answer(exchange, guardrail, target, response)
     structured = structured_output(request, target.spec, native=native)
     body = from_converse(
         response,
@@ -127,8 +120,6 @@ def _converse_once(
         model=target.spec.model_id,
         answer_tool=structured.tool if structured is not None else None,
     )
-    usage = Usage(body["usage"]["prompt_tokens"], body["usage"]["completion_tokens"])
-    meter.add_tokens(target, usage)
     if grounded is not None:
         grounded.annotate(body)
     if exchange.log_content:
@@ -149,20 +140,23 @@ def _stream(
     # Errors up to the first event (refused request, throttling) are plain HTTP errors and
     # fall back; after it, the stream itself reports them.
     def call(target: Target, client: BedrockRuntimeClient, native: bool) -> Any:
-        if target.spec.api is Api.SAGEMAKER:
-            from . import sagemaker  # loaded by the first request for an own SageMaker model
-
-            if guardrail is not None:
-                answer = sagemaker.converse(exchange, request, target)
-                return as_stream_events(guard_answer(exchange, guardrail, answer))
-            return sagemaker.converse_stream(exchange, request, target)
-        converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
         inline = guardrail is not None and _inline(target)
         if not streams(request, target.spec) or (guardrail is not None and not inline):
             # A model that cannot stream this request answers whole, as does one whose answer
             # the gateway must check itself; the client still gets the stream it asked for.
-            answer = _guarded(exchange, client, converse_request, target, guardrail)
+            answer = _call_model(exchange, client, request, target, guardrail, native=native)
+            if guardrail is not None:
+                try:
+                    answer = _check_answer(exchange, guardrail, target, answer)
+                except ApiError:
+                    meter.add_tokens(target, _reported(answer))  # answered, so paid for
+                    raise
             return as_stream_events(answer)
+        if target.spec.api is Api.SAGEMAKER:
+            from . import sagemaker  # loaded by the first request for an own SageMaker model
+
+            return sagemaker.converse_stream(exchange, request, target)
+        converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
         if guardrail is not None:
             converse_request["guardrailConfig"] = guardrail.converse_config(stream=True)
         return bedrock.converse_stream(client, converse_request)
@@ -215,32 +209,43 @@ def _inline(target: Target) -> bool:
     return target.spec.supports(Capability.GUARDRAILS)
 
 
-def _guarded(
+def _call_model(
     exchange: Exchange,
     client: BedrockRuntimeClient,
-    converse_request: dict[str, Any],
+    request: ChatRequest,
     target: Target,
     guardrail: Guardrail | None,
+    *,
+    native: bool,
 ) -> dict[str, Any]:
-    """One Converse call under the request's guardrail: inline, or checked after (whole)."""
-    if guardrail is None:
-        return bedrock.converse(client, converse_request)
-    if _inline(target):
+    """One whole answer from the target, in Converse's shape (guardrail inline if it can)."""
+    if target.spec.api is Api.SAGEMAKER:
+        from . import sagemaker  # loaded by the first request for an own SageMaker model
+
+        return sagemaker.converse(exchange, request, target)
+    converse_request = to_converse(request, target.spec, target.invocation_id, native=native)
+    if guardrail is not None and _inline(target):
         converse_request["guardrailConfig"] = guardrail.converse_config(stream=False)
-        response = bedrock.converse(client, converse_request)
-        if response.get("stopReason") == "guardrail_intervened" and not prompt_was_blocked(
-            response
-        ):
-            exchange.guardrail_outcome = OUTPUT_BLOCKED
-        elif answer_was_masked(response):
-            exchange.guardrail_outcome = MASKED
+    return bedrock.converse(client, converse_request)
+
+
+def _check_answer(
+    exchange: Exchange, guardrail: Guardrail, target: Target, response: dict[str, Any]
+) -> dict[str, Any]:
+    """The guardrail's verdict on an answer: noted from the inline trace, or asked for."""
+    if not _inline(target):
+        return guard_answer(exchange, guardrail, response)
+    if response.get("stopReason") == "guardrail_intervened":
+        exchange.guardrail_outcome = OUTPUT_BLOCKED
         return response
-    return guard_answer(exchange, guardrail, bedrock.converse(client, converse_request))
-
-
-def _prompt_texts(request: ChatRequest) -> list[str]:
-    """What a guardrail reads of a prompt: the system and user turns' text."""
-    return [m.text for m in request.messages if m.role in ("system", "developer", "user")]
+    masked = masked_in(response)
+    if masked is not None:
+        exchange.guardrail_outcome = MASKED if masked == "output" else "input_masked"
+    blocks = response.get("output", {}).get("message", {}).get("content", [])
+    if any("toolUse" in block for block in blocks):
+        # Bedrock does not guard tool input (structured answers come as one): checked here.
+        return guard_answer(exchange, guardrail, response, text_checked=True)
+    return response
 
 
 def _reported(response: dict[str, Any]) -> Usage:

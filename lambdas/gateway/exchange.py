@@ -68,7 +68,13 @@ class Exchange:
 
     def guardrail(self, model: str) -> Guardrail | None:
         """The guardrail of this request for `model` (an alias or model id), noted for the log."""
-        guardrail = self.guardrails.for_request(self.access.policy, model)
+        # Another alias has a rule of its own (or none): only a model id asks for its models'.
+        model_ids = (
+            []
+            if self.routing.is_alias(model)
+            else [target.spec.model_id for target in self.routing.resolve(model)]
+        )
+        guardrail = self.guardrails.for_request(self.access.policy, model, model_ids)
         if guardrail is not None:
             self.guardrail_name = guardrail.name
             self.guardrail_outcome = self.guardrail_outcome or "none"

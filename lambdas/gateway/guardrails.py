@@ -9,12 +9,14 @@ never the text it matched.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .chat_request import ChatRequest
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -56,12 +58,22 @@ class GuardrailRules:
     by_name: Mapping[str, Guardrail] = field(default_factory=lambda: MappingProxyType({}))
     default: str | None = None
     aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Model id -> the guardrail of the aliases serving it: calling the model by its id does
+    # not step around its alias's guardrail.
+    models: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
-    def for_request(self, policy: TeamPolicy | None, model: str) -> Guardrail | None:
-        """The guardrail of a request for `model` (an alias or model id) by `policy`'s team."""
+    def for_request(
+        self, policy: TeamPolicy | None, model: str, model_ids: Sequence[str] = ()
+    ) -> Guardrail | None:
+        """The guardrail of a request for `model` by `policy`'s team (`model_ids`: its models)."""
         name = policy.guardrail if policy is not None else None
+        if name is None and model in self.aliases:
+            name = self.aliases[model]
+        if name is None and model not in self.aliases:
+            # A model named by id (an alias's rule covers its models' ids, not other aliases).
+            name = next((self.models[m] for m in model_ids if m in self.models), None)
         if name is None:
-            name = self.aliases.get(model, self.default)
+            name = self.default
         if name is None or name == NO_GUARDRAIL:
             return None
         return self.by_name[name]
@@ -84,10 +96,16 @@ class GuardrailRules:
             found[str(name)] = Guardrail(str(name), str(entry["id"]), str(entry["version"]))
         default = section.get("default")
         aliases = {str(k): str(v) for k, v in dict(section.get("aliases") or {}).items()}
-        for name in (default, *aliases.values()):
+        models = {str(k): str(v) for k, v in dict(section.get("models") or {}).items()}
+        for name in (default, *aliases.values(), *models.values()):
             if name is not None and name != NO_GUARDRAIL and name not in found:
                 raise ValueError(f"guardrail rules name an unknown guardrail {name!r}")
-        return cls(MappingProxyType(found), default, MappingProxyType(aliases))
+        return cls(
+            MappingProxyType(found),
+            default,
+            MappingProxyType(aliases),
+            MappingProxyType(models),
+        )
 
 
 def blocked_prompt(guardrail: Guardrail, message: str) -> ApiError:
@@ -108,14 +126,17 @@ def prompt_was_blocked(response: Mapping[str, Any]) -> bool:
     return any(_blocks(assessment) for assessment in (trace.get("inputAssessment") or {}).values())
 
 
-def answer_was_masked(response: Mapping[str, Any]) -> bool:
-    """Whether the guardrail masked entities in a Converse answer (its trace says so)."""
+def masked_in(response: Mapping[str, Any]) -> str | None:
+    """What a Converse answer's trace says the guardrail masked: "input", "output" or None."""
     trace = (response.get("trace") or {}).get("guardrail") or {}
-    return any(
-        _actions(assessment) & {"ANONYMIZED"}
+    if any(
+        "ANONYMIZED" in _actions(assessment)
         for assessments in (trace.get("outputAssessments") or {}).values()
         for assessment in assessments
-    )
+    ):
+        return "output"
+    inputs = (trace.get("inputAssessment") or {}).values()
+    return "input" if any("ANONYMIZED" in _actions(a) for a in inputs) else None
 
 
 def check_prompt(exchange: Exchange, guardrail: Guardrail, texts: Sequence[str]) -> None:
@@ -147,30 +168,86 @@ def guard_inputs(exchange: Exchange, guardrail: Guardrail, texts: Sequence[str])
     return masked
 
 
+def guard_prompt(exchange: Exchange, guardrail: Guardrail, request: ChatRequest) -> ChatRequest:
+    """ApplyGuardrail on every turn's text; blocked is a 400, masked turns are rewritten.
+
+    For models that take no guardrail inline (and streams): Bedrock's inline check reads every
+    message, so this one does too; a model must never read what the guardrail masked.
+    """
+    turns = [(position, m.text) for position, m in enumerate(request.messages) if m.text]
+    masked = guard_inputs(exchange, guardrail, [text for _, text in turns])
+    if exchange.guardrail_outcome == MASKED:
+        exchange.guardrail_outcome = _INTERVENED
+    messages = list(request.messages)
+    for (position, text), new in zip(turns, masked, strict=True):
+        if new != text:
+            message = messages[position]
+            others = tuple(part for part in message.parts if not isinstance(part, str))
+            messages[position] = dataclasses.replace(message, parts=(new, *others))
+    return dataclasses.replace(request, messages=tuple(messages))
+
+
 def guard_answer(
-    exchange: Exchange, guardrail: Guardrail, response: dict[str, Any]
+    exchange: Exchange,
+    guardrail: Guardrail,
+    response: dict[str, Any],
+    *,
+    text_checked: bool = False,
 ) -> dict[str, Any]:
-    """ApplyGuardrail on a Converse answer's text: blocked, masked, or as it was."""
+    """ApplyGuardrail on a Converse answer: its text and its tool inputs (structured output).
+
+    `text_checked`: the text was guarded inline, only the tool inputs are left (Bedrock does
+    not guard toolUse input). Blocked: the guardrail's message; masked: rewritten in place.
+    """
     message = response.get("output", {}).get("message", {})
-    blocks = message.get("content", [])
+    blocks = list(message.get("content", []))
+    pieces: list[tuple[int | None, str]] = []
     text = "".join(block.get("text", "") for block in blocks)
-    if not text:
+    if text and not text_checked:
+        pieces.append((None, text))
+    for position, block in enumerate(blocks):
+        if "toolUse" in block:
+            pieces.append((position, json.dumps(block["toolUse"].get("input", {}))))
+    if not pieces:
         return response
-    result = _apply(exchange, guardrail, "OUTPUT", [text])
+    result = _apply(exchange, guardrail, "OUTPUT", [piece for _, piece in pieces], after_call=True)
     if result.get("action") != "GUARDRAIL_INTERVENED":
         return response
-    replaced = "".join(str(o.get("text") or "") for o in result.get("outputs") or [])
-    blocked = any(_blocks(a) for a in result.get("assessments", []))
-    exchange.guardrail_outcome = OUTPUT_BLOCKED if blocked else MASKED
-    others = [block for block in blocks if "text" not in block]
-    answer = {**message, "content": [{"text": replaced}, *([] if blocked else others)]}
-    stop = "guardrail_intervened" if blocked else response.get("stopReason")
-    return {**response, "output": {"message": answer}, "stopReason": stop}
+    if any(_blocks(a) for a in result.get("assessments", [])):
+        exchange.guardrail_outcome = OUTPUT_BLOCKED
+        outputs = result.get("outputs") or [{}]
+        blocked = {**message, "content": [{"text": str(outputs[0].get("text") or "")}]}
+        return {**response, "output": {"message": blocked}, "stopReason": "guardrail_intervened"}
+    exchange.guardrail_outcome = MASKED
+    new_text: str | None = None
+    for where, piece in pieces:
+        single = _apply(exchange, guardrail, "OUTPUT", [piece], after_call=True)
+        outputs = single.get("outputs") or []
+        if single.get("action") != "GUARDRAIL_INTERVENED" or not outputs:
+            continue
+        masked = str(outputs[0].get("text") or "")
+        if where is None:
+            new_text = masked
+            continue
+        try:
+            masked_input = json.loads(masked)
+        except ValueError:
+            masked_input = {}
+        blocks[where] = {"toolUse": {**blocks[where]["toolUse"], "input": masked_input}}
+    if new_text is not None:
+        blocks = [{"text": new_text}, *(block for block in blocks if "text" not in block)]
+    return {**response, "output": {"message": {**message, "content": blocks}}}
 
 
 def _apply(
-    exchange: Exchange, guardrail: Guardrail, source: str, texts: Sequence[str]
+    exchange: Exchange,
+    guardrail: Guardrail,
+    source: str,
+    texts: Sequence[str],
+    *,
+    after_call: bool = False,
 ) -> dict[str, Any]:
+    """One ApplyGuardrail call; after a model call, a failure is not the model's (no fallback)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from .bedrock import translate_error
@@ -187,7 +264,16 @@ def _apply(
         )
     except (ClientError, BotoCoreError) as error:
         subject = f"guardrail '{guardrail.name}'"
-        raise translate_error(error, guardrail.name, subject=subject) from error
+        translated = translate_error(error, guardrail.name, subject=subject)
+        if not after_call:
+            raise translated from error
+        # The answer exists and is paid for: another model must not be tried for it.
+        raise ApiError(
+            502,
+            f"The answer could not be checked by {subject} ({translated.code}).",
+            type_="api_error",
+            code="guardrail_unavailable",
+        ) from error
 
 
 def _actions(assessment: Mapping[str, Any]) -> set[str]:

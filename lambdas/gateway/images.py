@@ -115,8 +115,13 @@ def generate_images(exchange: Exchange) -> JsonResponse:
     if guardrail is not None:
         # Image models take no text guardrail inline: the prompt is checked (and masked) first.
         exchange.access.admit()
-        (prompt,) = guard_inputs(exchange, guardrail, [request.prompt])
-        request = dataclasses.replace(request, prompt=prompt)
+        negative = request.negative_prompt
+        texts = guard_inputs(
+            exchange, guardrail, [request.prompt, *([negative] if negative else [])]
+        )
+        request = dataclasses.replace(
+            request, prompt=texts[0], negative_prompt=texts[1] if negative else None
+        )
 
     def attempt(target: Target, client: BedrockRuntimeClient) -> list[str]:
         return _generate(exchange, target, client, request)

@@ -90,6 +90,6 @@ def _model_entry(routing: Routing, spec: ModelSpec) -> dict[str, Any]:
             "end_of_life": end_of_life,
             "successor": spec.lifecycle.successor,
         },
-        "invocation_id": target.invocation_id,
+        "invocation_id": target.shown_id or target.invocation_id,
         "pricing": prices,
     }

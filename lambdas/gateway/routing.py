@@ -111,7 +111,9 @@ class Routing:
     def target(self, spec: ModelSpec) -> Target:
         """Return the call target of an enabled model."""
         invocation_id, path = spec.route(self.geography)
-        return Target(spec=spec, invocation_id=invocation_id, path=path)
+        # An own model's ARN names the account: clients are shown its declared id.
+        shown = spec.model_id if spec.invocation is not None else None
+        return Target(spec=spec, invocation_id=invocation_id, path=path, shown_id=shown)
 
     def resolve(self, name: str) -> tuple[Target, ...]:
         """Return the ordered targets for a requested model name (several for a fallback alias)."""

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 # sagemaker-runtime error code -> (status, OpenAI error type).
 _ERRORS: Mapping[str, tuple[int, str]] = {
-    "ValidationError": (400, "invalid_request_error"),
+    # The gateway writes the body itself: a ValidationError is about the endpoint (missing,
+    # not InService), the deployment's fault, and an alias's next model may serve instead.
+    "ValidationError": (503, "service_unavailable_error"),
     "ModelError": (502, "model_error"),
     "ModelNotReadyException": (503, "service_unavailable_error"),
     "ServiceUnavailable": (503, "service_unavailable_error"),
@@ -90,16 +92,20 @@ def converse(exchange: Exchange, request: ChatRequest, target: Target) -> dict[s
         raise translate(error, target) from error
     except ValueError:
         raise _not_chat(target) from None
-    choice = (completion.get("choices") or [{}])[0]
-    text = str((choice.get("message") or {}).get("content") or "")
-    usage = completion.get("usage") or {}
+    choices = completion.get("choices") if isinstance(completion, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise _not_chat(target)
+    choice = choices[0]
+    message = choice.get("message")
+    text = str(message.get("content") or "") if isinstance(message, dict) else ""
+    usage = completion.get("usage") if isinstance(completion.get("usage"), dict) else {}
     prompt_chars = sum(len(message["content"]) for message in body["messages"])
     return {
         "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
         "stopReason": _stop_reason(choice.get("finish_reason")),
         "usage": {
-            "inputTokens": int(usage.get("prompt_tokens", _estimate(prompt_chars))),
-            "outputTokens": int(usage.get("completion_tokens", _estimate(len(text)))),
+            "inputTokens": _count(usage.get("prompt_tokens"), prompt_chars),
+            "outputTokens": _count(usage.get("completion_tokens"), len(text)),
         },
     }
 
@@ -150,7 +156,19 @@ class StreamEvents:
         usage: Mapping[str, Any] | None = None
         try:
             for chunk in _lines(self._stream):
-                choice = (chunk.get("choices") or [{}])[0]
+                if "error" in chunk or chunk.get("object") == "error":
+                    # TGI and vLLM report a failure mid-stream as an error object.
+                    raise ApiError(
+                        502,
+                        f"model '{self._target.spec.model_id}' (SageMaker endpoint) failed "
+                        "while streaming.",
+                        type_="model_error",
+                        code="ModelStreamError",
+                    )
+                choices = chunk.get("choices")
+                choice = choices[0] if isinstance(choices, list) and choices else {}
+                if not isinstance(choice, dict):
+                    continue
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     delta = {"contentBlockIndex": 0, "delta": {"text": text}}
@@ -210,9 +228,12 @@ def translate(error: Exception, target: Target) -> ApiError:
     subject = f"model '{target.spec.model_id}' (SageMaker endpoint)"
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
+        # For the operator: the code and the container's status, never its message (it can
+        # repeat the prompt).
+        _log_failure(target, code, error.response.get("OriginalStatusCode"))
         if code in _ERRORS:
             status, type_ = _ERRORS[code]
-            # The container's own text can be long or hold the request: the log keeps it.
+            # The container's own text can be long or repeat the request: not in answers.
             headers = {"retry-after": "2"} if status in (429, 503) else {}
             return ApiError(
                 status, f"{subject} answered {code}.", type_=type_, code=code, headers=headers
@@ -231,6 +252,25 @@ def _stop_reason(finish_reason: object) -> str:
 
 def _estimate(chars: int) -> int:
     return math.ceil(chars / _CHARS_PER_TOKEN)
+
+
+def _count(reported: object, chars: int) -> int:
+    """The container's count, or an estimate from the text when it reports none."""
+    if isinstance(reported, int) and not isinstance(reported, bool) and reported >= 0:
+        return reported
+    return _estimate(chars)
+
+
+def _log_failure(target: Target, code: str, original_status: object) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "SageMaker endpoint %s of %s answered %s (container status %s)",
+        target.invocation_id,
+        target.spec.model_id,
+        code,
+        original_status,
+    )
 
 
 def _not_chat(target: Target) -> ApiError:

@@ -22,7 +22,7 @@ from stacks.components.findings import (
     checkov_skip,
 )
 from stacks.components.gateway_function import GatewayFunction
-from stacks.components.guardrails import Guardrails
+from stacks.components.guardrails import Guardrails, GuardrailVersions
 from stacks.components.knowledge_bases import KnowledgeBases
 from stacks.components.lambda_permissions import service_role, vpc_networking
 from stacks.components.model_access import ModelAccess
@@ -76,6 +76,7 @@ class Gateway(Construct):
         team_profiles_json: str | None = None,
         knowledge_bases: KnowledgeBases | None = None,
         guardrails: Guardrails | None = None,
+        guardrail_versions: GuardrailVersions | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = service_role(
@@ -142,12 +143,12 @@ class Gateway(Construct):
             for each in (self.function, self.streaming_function):
                 # Bedrock's ids of the knowledge bases, known once CloudFormation made them.
                 each.add_environment("GATEWAY_KNOWLEDGE_BASE_IDS", knowledge_bases.ids_json())
-        if guardrails is not None:
+        if guardrails is not None and guardrail_versions is not None:
             for statement in guardrails.apply_statements():
                 self.role.add_to_policy(statement)
             for each in (self.function, self.streaming_function):
                 # Each guardrail's id and the version the gateway applies.
-                each.add_environment("GATEWAY_GUARDRAILS", guardrails.ids_json())
+                each.add_environment("GATEWAY_GUARDRAILS", guardrail_versions.ids_json())
         if team_profiles_json is not None:
             for each in (self.function, self.streaming_function):
                 # Each team's application inference profiles, which the gateway calls through.

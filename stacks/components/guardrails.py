@@ -20,6 +20,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.components.model_access import account_scoped
+from stacks.components.names import fitted_name
 
 # Prompt attacks are judged on prompts only: Bedrock refuses another output strength for them.
 PROMPT_ATTACK = "PROMPT_ATTACK"
@@ -53,7 +54,7 @@ class GuardrailSettings:
 
 
 class Guardrails(Construct):
-    """The environment's guardrails and their published versions."""
+    """The environment's guardrails (their working drafts; GuardrailVersions publishes them)."""
 
     def __init__(
         self,
@@ -65,49 +66,33 @@ class Guardrails(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.resources: dict[str, bedrock.CfnGuardrail] = {}
-        self.versions: dict[str, bedrock.CfnGuardrailVersion] = {}
+        self.settings: dict[str, GuardrailSettings] = {}
         for settings in guardrails:
             guardrail = bedrock.CfnGuardrail(
                 self,
                 settings.name,
-                name=f"bedrock-kit-{env_name}-{settings.name}",
+                # AWS::Bedrock::Guardrail names: at most 50 characters.
+                name=fitted_name(f"bedrock-kit-{env_name}-{settings.name}", 50),
                 description=settings.description,
                 blocked_input_messaging=settings.blocked_input_message,
                 blocked_outputs_messaging=settings.blocked_output_message,
                 **_policies(settings),
             )
-            version = bedrock.CfnGuardrailVersion(
-                self,
-                f"{settings.name}-version",
-                guardrail_identifier=guardrail.attr_guardrail_id,
-                description=f"bedrock-kit settings {settings.digest()}",
-            )
             self.resources[settings.name] = guardrail
-            self.versions[settings.name] = version
-            # `make run` against real Bedrock reads these (exact keys, no CDK path hash).
-            id_key, version_key = guardrail_output_names(settings.name)
-            for key, value in (
-                (id_key, guardrail.attr_guardrail_id),
-                (version_key, version.attr_version),
-            ):
-                output = CfnOutput(self, key, value=value, description=f"Guardrail {settings.name}")
-                output.override_logical_id(key)
+            self.settings[settings.name] = settings
+            # `make run` against real Bedrock reads it (an exact key, no CDK path hash).
+            id_key, _version_key = guardrail_output_names(settings.name)
+            output = CfnOutput(
+                self,
+                id_key,
+                value=guardrail.attr_guardrail_id,
+                description=f"Guardrail {settings.name}",
+            )
+            output.override_logical_id(id_key)
 
     def arns(self) -> list[str]:
         """Every guardrail's ARN."""
         return [guardrail.attr_guardrail_arn for guardrail in self.resources.values()]
-
-    def ids_json(self) -> str:
-        """GATEWAY_GUARDRAILS: name -> {id, version} (tokens, resolved by CloudFormation)."""
-        return Stack.of(self).to_json_string(
-            {
-                name: {
-                    "id": guardrail.attr_guardrail_id,
-                    "version": self.versions[name].attr_version,
-                }
-                for name, guardrail in self.resources.items()
-            }
-        )
 
     def apply_statements(self) -> list[iam.PolicyStatement]:
         """The gateway's permission: apply exactly these guardrails (inline or ApplyGuardrail)."""
@@ -132,6 +117,44 @@ class Guardrails(Construct):
             )
             for statement in self.apply_statements()
         ]
+
+
+class GuardrailVersions(Construct):
+    """A published version of each guardrail: what the gateway applies (Service stack).
+
+    In the stack of the functions that apply it: a new version and the functions' variable
+    change in one stack update, so no other stack's import of it blocks the replacement (an
+    export in use cannot change), and the old version goes only after the functions moved.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, guardrails: Guardrails) -> None:
+        super().__init__(scope, construct_id)
+        self.versions: dict[str, bedrock.CfnGuardrailVersion] = {}
+        self.ids: dict[str, str] = {}
+        for name, guardrail in guardrails.resources.items():
+            # Stateful deploys first: the draft already holds the new settings.
+            version = bedrock.CfnGuardrailVersion(
+                self,
+                name,
+                guardrail_identifier=guardrail.attr_guardrail_id,
+                description=f"bedrock-kit settings {guardrails.settings[name].digest()}",
+            )
+            self.versions[name] = version
+            self.ids[name] = guardrail.attr_guardrail_id
+            _id_key, version_key = guardrail_output_names(name)
+            output = CfnOutput(
+                self, version_key, value=version.attr_version, description=f"Guardrail {name}"
+            )
+            output.override_logical_id(version_key)
+
+    def ids_json(self) -> str:
+        """GATEWAY_GUARDRAILS: name -> {id, version} (tokens, resolved by CloudFormation)."""
+        return Stack.of(self).to_json_string(
+            {
+                name: {"id": self.ids[name], "version": version.attr_version}
+                for name, version in self.versions.items()
+            }
+        )
 
 
 def guardrail_output_names(name: str) -> tuple[str, str]:

@@ -6,7 +6,6 @@ needs (Bedrock user guide, kb-permissions.html) and what must exist before the k
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
 from stacks.components import reasons
+from stacks.components.names import fitted_name
 
 # Bedrock writes each chunk's text and its own metadata into the vector's metadata; the user
 # guide (knowledge-base-setup.html, S3 Vectors) says to make both keys non-filterable.
@@ -365,14 +365,6 @@ def _aurora(settings: AuroraStore) -> StoreWiring:
             ),
         ],
     )
-
-
-def fitted_name(name: str, limit: int) -> str:
-    """`name` if it fits in `limit` characters, else its start and a hash of the whole."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
 def _rule(resource: str) -> dict[str, object]:

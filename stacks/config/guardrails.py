@@ -6,6 +6,7 @@ Field limits are AWS::Bedrock::Guardrail's (CloudFormation schema) and CreateGua
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self
@@ -145,6 +146,24 @@ class _GuardrailSettings(Section):
     # Contextual grounding (answers checked against the knowledge base passages they cite).
     grounding_threshold: StrictFloat | None = Field(default=None, ge=0, le=0.99)
     relevance_threshold: StrictFloat | None = Field(default=None, ge=0, le=0.99)
+
+    @model_validator(mode="after")
+    def _names_and_patterns(self) -> Self:
+        for key, names in (
+            ("denied_topics", [topic.name for topic in self.denied_topics]),
+            ("regexes", [regex.name for regex in self.regexes]),
+        ):
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise Problem(key, f"{repeated[0]!r} is named twice")
+        for regex in self.regexes:
+            try:
+                re.compile(regex.pattern)
+            except re.error as error:
+                raise Problem(f"regexes.{regex.name}", f"not a valid pattern: {error}") from None
+        if any(not word.strip() for word in self.blocked_words):
+            raise Problem("blocked_words", "a word of spaces only blocks nothing")
+        return self
 
     @model_validator(mode="after")
     def _has_a_policy(self) -> Self:

@@ -148,7 +148,23 @@ class KitConfig(Section):
             "names": [guardrail.name for guardrail in self.guardrails],
             "default": policy.default,
             "aliases": dict(policy.aliases),
+            "models": self._guarded_models(),
         }
+
+    def _guarded_models(self) -> dict[str, str]:
+        """Model id -> the guardrail of the aliases serving it (one each: checked)."""
+        models: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for alias, name in self.guardrail_policy.aliases.items():
+            for model_id in self.models.aliases.get(alias, ()):
+                if models.get(model_id, name) != name:
+                    raise Problem(
+                        f"guardrail_policy.aliases.{alias}",
+                        f"{model_id} is also served by alias {owners[model_id]!r} under "
+                        f"guardrail {models[model_id]!r}: a model id answers under one guardrail",
+                    )
+                models[model_id], owners[model_id] = name, alias
+        return models
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +229,7 @@ class KitConfig(Section):
         for team in self.api.teams:
             named[f"api.teams.{team.name}.guardrail"] = team.guardrail
         check_names(named, guardrail_names)
+        self._guarded_models()
         catalog = self.embedding_models()
         for kb in self.knowledge_bases:
             if kb.kind is KnowledgeBaseKind.VECTOR:

@@ -58,6 +58,13 @@ class ModelsConfig(Section):
         )
 
 
+def _own_arn_region(spec: ModelSpec) -> str | None:
+    """The region of an own model's Bedrock ARN (arn:PARTITION:bedrock:REGION:...), if any."""
+    if spec.invocation is None or not spec.invocation.startswith("arn:"):
+        return None
+    return spec.invocation.split(":")[3]
+
+
 def _cross_region(value: object) -> object:
     if value != CROSS_REGION_NONE and value not in tuple(Geography):
         raise ValueError(f"{value!r} is not one of {', '.join((CROSS_REGION_NONE, *Geography))}")
@@ -133,6 +140,13 @@ class ModelsTable(Section):
                 raise Problem("enabled", f"{model_id!r} is listed twice")
             spec = table[model_id]
             check_lifecycle("enabled", spec)
+            arn_region = _own_arn_region(spec)
+            if arn_region is not None and region is not None and arn_region != region:
+                raise Problem(
+                    f"declared.{model_id}.invocation_arn",
+                    f"is in {arn_region}, not in deployment.region {region}: the gateway calls "
+                    "its own region's Bedrock",
+                )
             profiled = geography is not None and geography in spec.profile_geographies
             if not profiled and region is not None and spec.regions and region not in spec.regions:
                 raise Problem(

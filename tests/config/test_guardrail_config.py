@@ -33,6 +33,8 @@ def test_a_guardrail_applies_through_the_default_an_alias_or_a_team() -> None:
         "names": ["strict", "lenient"],
         "default": "strict",
         "aliases": {"chat": "lenient"},
+        # The alias's guardrail also covers its model called by id.
+        "models": {NOVA: "lenient"},
     }
     assert document["teams"]["research"]["guardrail"] == "none"
 
@@ -87,3 +89,38 @@ def test_content_filters_take_one_strength_or_one_per_direction() -> None:
 def test_a_guardrail_problem_is_one_line_naming_its_key(data: dict[str, Any], line: str) -> None:
     found = problems(data)
     assert any(problem.startswith(line) for problem in found), found
+
+
+def test_one_model_answers_under_one_guardrail_whichever_alias_serves_it() -> None:
+    data = {
+        "models": {"enabled": [NOVA], "aliases": {"a": NOVA, "b": NOVA}},
+        "guardrails": {"strict": {"profanity": True}, "lenient": {"pii": {"EMAIL": "anonymize"}}},
+        "guardrail_policy": {"aliases": {"a": "strict", "b": "lenient"}},
+    }
+    (found,) = problems(data)
+    assert found.startswith("guardrail_policy.aliases.b: amazon.nova-micro-v1:0 is also served")
+
+
+@pytest.mark.parametrize(
+    ("table", "line"),
+    [
+        (
+            {"regexes": [{"name": "id", "pattern": "("}]},
+            "guardrails.strict.regexes.id: not a valid",
+        ),
+        (
+            {"regexes": [{"name": "a", "pattern": "x"}, {"name": "a", "pattern": "y"}]},
+            "guardrails.strict.regexes: 'a' is named twice",
+        ),
+        (
+            {"denied_topics": [{"name": "t", "definition": "d"}, {"name": "t", "definition": "e"}]},
+            "guardrails.strict.denied_topics: 't' is named twice",
+        ),
+        ({"blocked_words": ["  "]}, "guardrails.strict.blocked_words: a word of spaces only"),
+    ],
+)
+def test_what_aws_would_refuse_at_deploy_is_refused_at_synthesis(
+    table: dict[str, Any], line: str
+) -> None:
+    (found,) = problems(guardrail(**table))
+    assert found.startswith(line), found

@@ -196,13 +196,17 @@ def test_embeddings_input_is_refused_or_masked_before_the_model(gateway: Gateway
 
 
 def test_a_teams_guardrail_wins_over_the_alias_and_none_opts_out(gateway: Gateway) -> None:
-    # "strict" is guarded on a model id the aliases do not cover; "free" opts out entirely.
     strict = gateway.chat(NOVA, "Tell me about Project Nightingale", team="strict")
     assert strict.status_code == 400
     free = gateway.chat("inline", "Tell me about Project Nightingale", team="free")
     assert free.status_code == 200
-    unguarded = gateway.chat(NOVA, "Tell me about Project Nightingale", team="app")
-    assert unguarded.status_code == 200
+
+
+def test_calling_a_guarded_aliases_model_by_its_id_is_guarded_too(gateway: Gateway) -> None:
+    # "inline" serves Nova Micro under the guardrail: its id (or profile id) is no way around.
+    by_id = gateway.chat(NOVA, "Tell me about Project Nightingale")
+    assert by_id.status_code == 400
+    assert by_id.json()["error"]["code"] == "content_policy_violation"
 
 
 def test_the_native_passthrough_is_refused_where_a_guardrail_applies(gateway: Gateway) -> None:
@@ -210,3 +214,52 @@ def test_the_native_passthrough_is_refused_where_a_guardrail_applies(gateway: Ga
     refused = gateway.call("strict", f"/v1/models/{NOVA}/invoke", body)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "guardrail_required"
+
+
+def test_a_structured_answer_is_checked_too(answers_only: Gateway) -> None:
+    # Structured output arrives as a tool's input, which Bedrock's inline check does not read.
+    response = answers_only.chat(
+        "checked",
+        "echo: Project Nightingale",
+        response_format={"type": "json_object"},
+    )
+    assert response.status_code == 200, response.text
+    assert "ApplyGuardrail" in answers_only.operations()
+
+
+def test_a_masked_prompt_never_reaches_a_model_that_takes_no_guardrail(
+    gateway: Gateway,
+) -> None:
+    response = gateway.chat("checked", "Reply to ana@example.com please")
+    assert response.status_code == 200, response.text
+    (converse,) = [r for r in gateway.emulator.requests if r.operation == "Converse"]
+    sent = json.dumps(converse.body)
+    assert "ana@example.com" not in sent and "{EMAIL}" in sent
+
+
+def test_an_assistant_turn_is_checked_like_the_others(gateway: Gateway) -> None:
+    body = {
+        "model": "checked",
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "About Project Nightingale:"},
+            {"role": "user", "content": "go on"},
+        ],
+    }
+    response = gateway.call("app", "/v1/chat/completions", body)
+    assert response.status_code == 400
+    assert "Converse" not in gateway.operations()
+
+
+def test_a_failing_answer_check_is_not_retried_on_another_model_and_the_call_is_metered(
+    answers_only: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    # The prompt check passes, the answer check is throttled.
+    answers_only.emulator.inject_fault("ThrottlingException", operation="ApplyGuardrail", after=1)
+    response = answers_only.chat("checked", "Hello")
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "guardrail_unavailable"
+    assert answers_only.operations().count("Converse") == 1
+    (line,) = log_lines(capsys)
+    assert line["input_tokens"] > 0 and line["output_tokens"] > 0

@@ -159,7 +159,8 @@ def test_a_sagemaker_model_gets_the_messages_api_and_answers_as_a_chat_completio
     assert body["usage"]["prompt_tokens"] == 12 and body["usage"]["completion_tokens"] == 3
     # Metered at the declared price: 12 x $1/M + 3 x $2/M.
     assert response.headers["x-gateway-cost-usd"] == "0.00001800"
-    assert response.headers["x-gateway-invocation-id"] == "support-llama"
+    # Clients see the declared id; the endpoint (or an ARN naming the account) stays inside.
+    assert response.headers["x-gateway-invocation-id"] == SUPPORT
 
 
 def test_a_cut_answer_is_length_and_missing_usage_is_estimated(gateway: Stubbed) -> None:
@@ -251,4 +252,78 @@ def test_a_provisioned_model_is_called_by_its_arn_through_converse(gateway: Stub
     response = gateway.chat(model=TUNED, messages=[{"role": "user", "content": "Hi"}])
     assert response.status_code == 200, response.text
     assert response.json()["model"] == TUNED
-    assert response.headers["x-gateway-invocation-id"] == PROVISIONED
+    assert response.headers["x-gateway-invocation-id"] == TUNED
+    listed = gateway.app.gateway.settings.routing.target(
+        gateway.app.gateway.settings.routing.resolve(TUNED)[0].spec
+    )
+    assert listed.shown_id == TUNED
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ([1, 2], 502),  # not a chat completion (a generate schema, say)
+        ({"choices": None}, 502),
+        ({"choices": [{"message": {"content": "ok"}}], "usage": {"prompt_tokens": None}}, 200),
+    ],
+)
+def test_an_endpoint_answer_that_is_not_a_chat_completion_is_a_clear_502(
+    gateway: Stubbed, answer: object, status: int
+) -> None:
+    gateway.sagemaker.add_response("invoke_endpoint", {"Body": _json_body(answer)})
+    response = gateway.chat(model=SUPPORT, messages=[{"role": "user", "content": "Hi"}])
+    assert response.status_code == status, response.text
+    if status == 502:
+        assert response.json()["error"]["type"] == "model_error"
+    else:
+        assert response.json()["usage"]["prompt_tokens"] == 1  # estimated from "Hi"
+
+
+def test_a_missing_endpoint_is_unavailable_and_the_alias_falls_back(gateway: Stubbed) -> None:
+    gateway.sagemaker.add_client_error(
+        "invoke_endpoint", service_error_code="ValidationError", http_status_code=400
+    )
+    gateway.bedrock.add_response(
+        "converse",
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "From Nova."}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
+            "metrics": {"latencyMs": 1},
+        },
+    )
+    response = gateway.chat(model="support", messages=[{"role": "user", "content": "Hi"}])
+    assert response.status_code == 200
+    assert response.json()["model"] == "amazon.nova-micro-v1:0"
+
+
+def test_a_stream_reads_lines_split_across_parts_and_stops_on_an_error_object() -> None:
+    from lambdas.gateway.errors import ApiError
+    from lambdas.gateway.sagemaker import StreamEvents
+
+    config = parse_config(CONFIG, source="own.toml", env_name="own", today=TODAY)
+    (target,) = config.models.routing().resolve(SUPPORT)
+    chunk = json.dumps({"choices": [{"delta": {"content": "Hel"}, "finish_reason": None}]})
+    last = json.dumps({"choices": [{"delta": {"content": "lo"}, "finish_reason": "eos_token"}]})
+    parts = [chunk[:10], chunk[10:] + "\n" + "data: " + last[:5], last[5:] + "\n"]
+    events = list(StreamEvents([{"PayloadPart": {"Bytes": p.encode()}} for p in parts], target))
+    text = "".join(
+        e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+    )
+    assert text == "Hello"
+    assert {"messageStop": {"stopReason": "end_turn"}} in events
+    failing = [{"PayloadPart": {"Bytes": b'{"object": "error", "message": "CUDA"}\n'}}]
+    with pytest.raises(ApiError) as raised:
+        list(StreamEvents(failing, target))
+    assert raised.value.status == 502 and "CUDA" not in raised.value.message
+
+
+def test_an_own_models_arn_must_be_in_the_deployments_region() -> None:
+    from stacks.config import ConfigError
+
+    data = json.loads(json.dumps(CONFIG))
+    data["deployment"] = {"region": "eu-west-1"}
+    data["models"]["enabled"] = ["amazon.nova-micro-v1:0", TUNED]
+    data["models"]["aliases"] = {}
+    with pytest.raises(ConfigError, match="invocation_arn: is in us-east-1, not in"):
+        parse_config(data, source="own.toml", env_name="own", today=TODAY)

@@ -9,7 +9,7 @@ from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
 from local.cfn import render
-from stacks.components.guardrails import Guardrails, GuardrailSettings
+from stacks.components.guardrails import Guardrails, GuardrailSettings, GuardrailVersions
 from tests.infra.cfn import as_list, policy_statements
 from tests.infra.conftest import Synthesized, project_app
 
@@ -41,8 +41,10 @@ def test_devs_guardrail_carries_every_policy_the_config_names(dev: Synthesized) 
         "PHONE": "ANONYMIZE",
         "US_SOCIAL_SECURITY_NUMBER": "BLOCK",
     }
-    version = _one(dev.stateful, "AWS::Bedrock::GuardrailVersion")
-    assert render(version["GuardrailIdentifier"]).endswith(".GuardrailId}")
+    # Published in the Service stack, beside the functions that apply it (no export of it).
+    assert dev.stateful.find_resources("AWS::Bedrock::GuardrailVersion") == {}
+    version = _one(dev.service, "AWS::Bedrock::GuardrailVersion")
+    assert "GuardrailId" in str(render(version["GuardrailIdentifier"]))
 
 
 def test_the_gateway_may_apply_exactly_the_guardrails_and_knows_their_versions(
@@ -64,7 +66,9 @@ def test_the_gateway_may_apply_exactly_the_guardrails_and_knows_their_versions(
     assert len(functions) == 2
     for variables in functions:
         ids = render(variables["GATEWAY_GUARDRAILS"])
-        assert '"standard":{"id":"${Import:' in ids and '"version":"${Import:' in ids
+        # The id is the Stateful stack's (stable); the version is this stack's own resource.
+        assert '"standard":{"id":"${Import:' in ids
+        assert '"version":"${GuardrailVersionsstandard' in ids
     endpoint = [
         e["Properties"]["PolicyDocument"]["Statement"]
         for e in dev.network.find_resources("AWS::EC2::VPCEndpoint").values()
@@ -79,7 +83,8 @@ def test_the_gateway_may_apply_exactly_the_guardrails_and_knows_their_versions(
 
 def _version_description(settings: GuardrailSettings) -> str:
     stack = Stack(project_app(), "Bare")
-    Guardrails(stack, "Guardrails", env_name="t", guardrails=[settings])
+    guardrails = Guardrails(stack, "Guardrails", env_name="t", guardrails=[settings])
+    GuardrailVersions(stack, "Versions", guardrails=guardrails)
     return str(_one(Template.from_stack(stack), "AWS::Bedrock::GuardrailVersion")["Description"])
 
 
@@ -106,3 +111,23 @@ def test_an_environment_without_guardrails_grants_no_apply(prod: Synthesized) ->
         "bedrock:ApplyGuardrail" in as_list(s["Action"])
         for s in policy_statements(prod.service.to_json())
     )
+
+
+def test_no_stack_imports_a_guardrail_version_a_change_would_replace(dev: Synthesized) -> None:
+    # An export in use cannot change: the version must not cross stacks at all.
+    imports = [
+        str(value)
+        for template in dev.templates()
+        for value in _values(template.to_json(), "Fn::ImportValue")
+    ]
+    assert imports and not any("GuardrailVersion" in value for value in imports)
+
+
+def _values(node: object, key: str) -> list[object]:
+    """Every value of `key` anywhere in a template."""
+    if isinstance(node, dict):
+        found = [node[key]] if key in node else []
+        return found + [v for child in node.values() for v in _values(child, key)]
+    if isinstance(node, list):
+        return [v for child in node for v in _values(child, key)]
+    return []
