@@ -129,10 +129,9 @@ def _guard_answer(
 def input_texts(body: object) -> tuple[tuple[str, ...], bool]:
     """Return the texts evaluated as INPUT and whether they come from guardContent blocks.
 
-    Those are the guardContent texts if the request has any, else the user and system texts.
-
-    Emulator's choice: without guardContent, the text of user messages and of the system prompt
-    is evaluated (assistant turns, tool results and documents are not).
+    Those are the guardContent texts if the request has any, else every message's text and the
+    system prompt's: "the guardrail operates on all messages" (ConverseRequest.guardrailConfig
+    in the bedrock-runtime service model). Tool results and documents are not read here.
     """
     if not isinstance(body, dict):
         return (), False
@@ -146,8 +145,8 @@ def input_texts(body: object) -> tuple[tuple[str, ...], bool]:
     for index, message in enumerate(messages if isinstance(messages, list) else ()):
         for position, block in enumerate(message["content"]):
             path = f"messages.{index}.content.{position}"
-            # Plain text counts for user turns only; guardContent counts wherever it is.
-            _collect(block, path, guarded, plain if message["role"] == "user" else [])
+            # Every turn's text counts (assistant turns too); guardContent wherever it is.
+            _collect(block, path, guarded, plain)
     if guarded:
         return tuple(text for text in guarded if text is not None), True
     return tuple(plain), False
