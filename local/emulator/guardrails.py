@@ -32,42 +32,20 @@ _ID_LENGTH = 12
 DEFAULT_BLOCKED_MESSAGE = "Sorry, the model cannot answer this question."
 NOT_FOUND_MESSAGE = "The guardrail identifier or version provided in the request does not exist."
 
-# The service model's GuardrailPiiEntityType values: all are accepted in a configuration.
-PII_TYPES = frozenset(
-    {
-        "ADDRESS",
-        "AGE",
-        "AWS_ACCESS_KEY",
-        "AWS_SECRET_KEY",
-        "CA_HEALTH_NUMBER",
-        "CA_SOCIAL_INSURANCE_NUMBER",
-        "CREDIT_DEBIT_CARD_CVV",
-        "CREDIT_DEBIT_CARD_EXPIRY",
-        "CREDIT_DEBIT_CARD_NUMBER",
-        "DRIVER_ID",
-        "EMAIL",
-        "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
-        "IP_ADDRESS",
-        "LICENSE_PLATE",
-        "MAC_ADDRESS",
-        "NAME",
-        "PASSWORD",
-        "PHONE",
-        "PIN",
-        "SWIFT_CODE",
-        "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
-        "UK_NATIONAL_INSURANCE_NUMBER",
-        "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
-        "URL",
-        "USERNAME",
-        "US_BANK_ACCOUNT_NUMBER",
-        "US_BANK_ROUTING_NUMBER",
-        "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
-        "US_PASSPORT_NUMBER",
-        "US_SOCIAL_SECURITY_NUMBER",
-        "VEHICLE_IDENTIFICATION_NUMBER",
-    }
-)
+# GuardrailPiiEntityType's values in botocore's copy of AWS's bedrock model: all accepted.
+
+
+def _pii_types() -> frozenset[str]:
+    import botocore.session
+    from botocore.model import StringShape
+
+    model = botocore.session.get_session().get_service_model("bedrock")
+    shape = model.shape_for("GuardrailPiiEntityType")
+    assert isinstance(shape, StringShape)
+    return frozenset(shape.enum)
+
+
+PII_TYPES = _pii_types()
 CONTENT_FILTER_TYPES = frozenset(
     {"SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT", "PROMPT_ATTACK"}
 )

@@ -54,41 +54,19 @@ class PiiAction(StrEnum):
 
 
 # GuardrailPiiEntityType of the bedrock service model (and the CloudFormation schema).
-PII_TYPES = frozenset(
-    {
-        "ADDRESS",
-        "AGE",
-        "AWS_ACCESS_KEY",
-        "AWS_SECRET_KEY",
-        "CA_HEALTH_NUMBER",
-        "CA_SOCIAL_INSURANCE_NUMBER",
-        "CREDIT_DEBIT_CARD_CVV",
-        "CREDIT_DEBIT_CARD_EXPIRY",
-        "CREDIT_DEBIT_CARD_NUMBER",
-        "DRIVER_ID",
-        "EMAIL",
-        "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
-        "IP_ADDRESS",
-        "LICENSE_PLATE",
-        "MAC_ADDRESS",
-        "NAME",
-        "PASSWORD",
-        "PHONE",
-        "PIN",
-        "SWIFT_CODE",
-        "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
-        "UK_NATIONAL_INSURANCE_NUMBER",
-        "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
-        "URL",
-        "USERNAME",
-        "US_BANK_ACCOUNT_NUMBER",
-        "US_BANK_ROUTING_NUMBER",
-        "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
-        "US_PASSPORT_NUMBER",
-        "US_SOCIAL_SECURITY_NUMBER",
-        "VEHICLE_IDENTIFICATION_NUMBER",
-    }
-)
+
+
+def _pii_types() -> frozenset[str]:
+    import botocore.session
+    from botocore.model import StringShape
+
+    model = botocore.session.get_session().get_service_model("bedrock")
+    shape = model.shape_for("GuardrailPiiEntityType")
+    assert isinstance(shape, StringShape)
+    return frozenset(shape.enum)
+
+
+PII_TYPES = _pii_types()
 
 
 class FilterStrengths(Section):
