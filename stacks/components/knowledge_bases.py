@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kendra as kendra
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -147,18 +148,18 @@ class KnowledgeBase(Construct):
             )
             storage = wiring.storage
         else:
-            assert settings.kendra_index_arn is not None
+            index_arn = settings.kendra_index_arn or self._kendra_index(resource_name, key)
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="RetrieveFromItsKendraIndex",
                     actions=["kendra:Retrieve", "kendra:DescribeIndex"],
-                    resources=[settings.kendra_index_arn],
+                    resources=[index_arn],
                 )
             )
             configuration = bedrock.CfnKnowledgeBase.KnowledgeBaseConfigurationProperty(
                 type="KENDRA",
                 kendra_knowledge_base_configuration=bedrock.CfnKnowledgeBase.KendraKnowledgeBaseConfigurationProperty(
-                    kendra_index_arn=settings.kendra_index_arn
+                    kendra_index_arn=index_arn
                 ),
             )
             storage = None
@@ -182,6 +183,65 @@ class KnowledgeBase(Construct):
             self.documents = self._documents(settings.vector, key, access_logs, removal_policy)
             self.data_source = self._data_source(resource_name, settings.vector, key)
             self._sync_after_deploy(removal_policy, sync_log_group)
+
+    def _kendra_index(self, resource_name: str, key: kms.IKey) -> str:
+        """A Kendra GenAI Enterprise Edition index of the kit's own, and the role it writes with.
+
+        The role is the one the Kendra developer guide gives an index: CloudWatch metrics in
+        the AWS/Kendra namespace and the /aws/kendra/* log groups, nothing else.
+        """
+        account, region, partition = Aws.ACCOUNT_ID, Aws.REGION, Aws.PARTITION
+        role = service_role(
+            self,
+            "KendraIndexRole",
+            service="kendra.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": account}},
+            description=f"Kendra index {resource_name}: its metrics and logs",
+        )
+        logs_arn = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/kendra/*"
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PutKendraMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "AWS/Kendra"}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FindLogGroups", actions=["logs:DescribeLogGroups"], resources=["*"]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CreateKendraLogGroups", actions=["logs:CreateLogGroup"], resources=[logs_arn]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteKendraLogs",
+                actions=["logs:DescribeLogStreams", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{logs_arn}:log-stream:*"],
+            )
+        )
+        for finding in (
+            "Resource::*",
+            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/kendra/*",
+            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/kendra/*:log-stream:*",
+        ):
+            acknowledge(role, f"{AWS_SOLUTIONS}IAM5[{finding}]", reasons.KENDRA_INDEX_ROLE)
+        index = kendra.CfnIndex(
+            self,
+            "KendraIndex",
+            name=resource_name,
+            edition="GEN_AI_ENTERPRISE_EDITION",
+            role_arn=role.role_arn,
+            server_side_encryption_configuration=kendra.CfnIndex.ServerSideEncryptionConfigurationProperty(
+                kms_key_id=key.key_arn
+            ),
+        )
+        index.node.add_dependency(role)
+        return index.attr_arn
 
     def _documents(
         self,

@@ -186,3 +186,9 @@ KB_DOMAIN_INDEX_PATHS = (
     "config names, on the one domain (Bedrock user guide, OpenSearch managed cluster "
     "permissions)."
 )
+KENDRA_INDEX_ROLE = (
+    "The role a Kendra index writes its metrics and logs with, as the Kendra developer guide "
+    "gives it: cloudwatch:PutMetricData only in the AWS/Kendra namespace (the action supports "
+    "no resource), logs:DescribeLogGroups (no resource either), and log groups and streams "
+    "under /aws/kendra/ only."
+)

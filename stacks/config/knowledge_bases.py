@@ -139,7 +139,8 @@ class _KnowledgeBaseSettings(Section):
     text_field: str | None = Field(default=None, pattern=FIELD)
     metadata_field: str | None = Field(default=None, pattern=FIELD)
     # --- kendra knowledge bases ---
-    # An existing Amazon Kendra GenAI Enterprise index (the kit does not create one: see docs).
+    # An existing Amazon Kendra GenAI Enterprise index; unset: the kit creates one (billed by
+    # the hour from its creation, used or not: see docs).
     kendra_index_arn: str | None = Field(default=None, pattern=KENDRA_INDEX_ARN)
     # Where `make run` finds the documents (default local/kb/NAME).
     local_folder: str | None = Field(default=None, min_length=1, max_length=200)
@@ -151,12 +152,6 @@ class _KnowledgeBaseSettings(Section):
             stray = sorted(given & _VECTOR_KEYS)
             if stray:
                 raise Problem(stray[0], "only for knowledge bases of kind 'vector'")
-            if self.kendra_index_arn is None:
-                raise Problem(
-                    "kendra_index_arn",
-                    "required for kind 'kendra': the ARN of an Amazon Kendra GenAI Enterprise "
-                    "Edition index",
-                )
             return self
         if "kendra_index_arn" in given:
             raise Problem("kendra_index_arn", "only for knowledge bases of kind 'kendra'")

@@ -65,11 +65,6 @@ def test_an_environment_without_the_table_has_no_knowledge_bases() -> None:
             "knowledge_bases.docs.secret_arn: required with store 'aurora'",
         ),
         (
-            {"kind": "kendra"},
-            "knowledge_bases.docs.kendra_index_arn: required for kind 'kendra': the ARN of an "
-            "Amazon Kendra GenAI Enterprise Edition index",
-        ),
-        (
             {"kind": "kendra", "kendra_index_arn": KENDRA, "embedding_model": "x"},
             "knowledge_bases.docs.embedding_model: only for knowledge bases of kind 'vector'",
         ),

@@ -66,6 +66,7 @@ CONFIG: dict[str, Any] = {
             "source_prefix": "exports/",
         },
         "wiki": {"kind": "kendra", "kendra_index_arn": KENDRA},
+        "intranet": {"kind": "kendra"},
     },
 }
 IGNORED = ["W3005", "W3010"]
@@ -177,6 +178,38 @@ def test_existing_stores_are_named_and_reached_with_only_their_own_permissions(
     assert reads["Condition"] == {"StringEquals": {"aws:ResourceAccount": "${AWS::AccountId}"}}
 
 
+def test_a_kendra_index_the_kit_creates_is_genai_encrypted_and_its_role_writes_only_logs(
+    kit: Synthesized,
+) -> None:
+    (index,) = _resources(kit, "AWS::Kendra::Index").values()
+    properties = index["Properties"]
+    assert properties["Edition"] == "GEN_AI_ENTERPRISE_EDITION"
+    assert "KnowledgeBasesKey" in json.dumps(properties["ServerSideEncryptionConfiguration"])
+    intranet = _knowledge_base(kit, "intranet")
+    arn = intranet["KnowledgeBaseConfiguration"]["KendraKnowledgeBaseConfiguration"]
+    assert "KendraIndex" in json.dumps(arn["KendraIndexArn"])
+    role_id = properties["RoleArn"]["Fn::GetAtt"][0]
+    (role,) = [r for k, r in _resources(kit, "AWS::IAM::Role").items() if k == role_id]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "kendra.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    actions = {
+        a
+        for policy in _resources(kit, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        for a in as_list(s["Action"])
+    }
+    assert actions == {
+        "cloudwatch:PutMetricData",
+        "logs:DescribeLogGroups",
+        "logs:CreateLogGroup",
+        "logs:DescribeLogStreams",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+
+
 def test_kendra_knowledge_base_has_no_store_and_reads_only_its_index(kit: Synthesized) -> None:
     wiki = _knowledge_base(kit, "wiki")
     assert "StorageConfiguration" not in wiki
@@ -209,7 +242,7 @@ def test_service_roles_trust_bedrock_for_this_accounts_knowledge_bases_only(
         for r in _resources(kit, "AWS::IAM::Role").values()
         if "bedrock.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
     ]
-    assert len(roles) == 5
+    assert len(roles) == 6
     for role in roles:
         (trust,) = render(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
         assert trust["Condition"] == {
@@ -290,7 +323,7 @@ def test_gateway_may_retrieve_from_exactly_the_knowledge_bases_and_knows_their_i
     ]
     (statement,) = retrieves
     assert statement["Action"] == "bedrock:Retrieve"
-    assert len(statement["Resource"]) == 5
+    assert len(statement["Resource"]) == 6
     assert all("KnowledgeBaseArn" in json.dumps(arn) for arn in statement["Resource"])
     assert not any(
         "bedrock:RetrieveAndGenerate" in as_list(s["Action"]) for s in policy_statements(service)
@@ -320,7 +353,7 @@ def test_agent_runtime_endpoint_admits_retrieve_on_the_knowledge_bases_for_this_
     (statement,) = render(endpoint["PolicyDocument"]["Statement"])
     assert statement["Action"] == "bedrock:Retrieve"
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "${AWS::AccountId}"}}
-    assert len(statement["Resource"]) == 5
+    assert len(statement["Resource"]) == 6
 
 
 def test_the_routing_document_carries_each_knowledge_base_and_the_teams_lists(
