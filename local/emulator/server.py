@@ -37,8 +37,6 @@ from .models import Resolved, identifier_table, require_alive, signed_region, wi
 from .request_log import UNKNOWN_OPERATION, RecordedRequest, RequestLog
 from .routes import (
     SAGEMAKER_OPERATIONS,
-    GuardrailOperation,
-    KnowledgeBaseOperation,
     Operation,
     SageMakerOperation,
     not_emulated,
@@ -130,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
 
     def _reply(self, raw: bytes) -> Reply:
+        state = self.server.state
         path = self.path.split("?", 1)[0]
         body, body_error = decode_json(raw)
         received = _Received(
@@ -140,10 +139,22 @@ class _Handler(BaseHTTPRequestHandler):
             return self._model_reply(*matched, received)
         knowledge_base_call = route_knowledge_base(self.command, path)
         if knowledge_base_call is not None:
-            return self._knowledge_base_reply(*knowledge_base_call, received)
+            kb_operation, params = knowledge_base_call
+            kb_request = KnowledgeBaseRequest(
+                kb_operation.name, params, received.body, received.body_error, state.knowledge_bases
+            )
+            return self._admitted(
+                kb_operation.name, lambda: kb_operation.handler(kb_request), received
+            )
         guardrail_call = route_guardrail(self.command, path)
         if guardrail_call is not None:
-            return self._guardrail_reply(*guardrail_call, received)
+            guard_operation, params = guardrail_call
+            guard_request = GuardrailRequest(
+                guard_operation.name, params, received.body, received.body_error, state.guardrails
+            )
+            return self._admitted(
+                guard_operation.name, lambda: guard_operation.handler(guard_request), received
+            )
         sagemaker_call = route_sagemaker(self.command, path)
         if sagemaker_call is not None:
             return self._sagemaker_reply(*sagemaker_call, received)
@@ -179,35 +190,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         return _guarded(serve)
 
-    def _knowledge_base_reply(
-        self, operation: KnowledgeBaseOperation, params: Mapping[str, str], received: _Received
-    ) -> Reply:
-        refused = self._admit(operation.name, None, received)
-        if refused is not None:
-            return refused
-        request = KnowledgeBaseRequest(
-            operation.name,
-            params,
-            received.body,
-            received.body_error,
-            self.server.state.knowledge_bases,
-        )
-        return _guarded(lambda: operation.handler(request))
-
-    def _guardrail_reply(
-        self, operation: GuardrailOperation, params: Mapping[str, str], received: _Received
-    ) -> Reply:
-        refused = self._admit(operation.name, None, received)
-        if refused is not None:
-            return refused
-        request = GuardrailRequest(
-            operation.name,
-            params,
-            received.body,
-            received.body_error,
-            self.server.state.guardrails,
-        )
-        return _guarded(lambda: operation.handler(request))
+    def _admitted(self, operation: str, handle: Callable[[], Reply], received: _Received) -> Reply:
+        """Serve a call whose path names no model, unless a fault or delay is queued for it."""
+        refused = self._admit(operation, None, received)
+        return refused if refused is not None else _guarded(handle)
 
     def _sagemaker_reply(
         self, operation: SageMakerOperation, endpoint_name: str, received: _Received

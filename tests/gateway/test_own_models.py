@@ -105,6 +105,16 @@ def gateway() -> Iterator[Stubbed]:
         sagemaker_stub.assert_no_pending_responses()
 
 
+def _converse_answer(text: str) -> dict[str, Any]:
+    """A Converse answer as Bedrock sends it (Stubber checks it against the model)."""
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
+        "metrics": {"latencyMs": 1},
+    }
+
+
 def _expected(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "EndpointName": "support-llama",
@@ -223,12 +233,7 @@ def test_an_endpoint_not_ready_falls_back_to_the_aliases_next_model(gateway: Stu
     )
     gateway.bedrock.add_response(
         "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "From Nova."}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
-            "metrics": {"latencyMs": 1},
-        },
+        _converse_answer("From Nova."),
     )
     response = gateway.chat(model="support", messages=[{"role": "user", "content": "Hi"}])
     assert response.status_code == 200
@@ -285,12 +290,7 @@ def test_a_missing_endpoint_is_unavailable_and_the_alias_falls_back(gateway: Stu
     )
     gateway.bedrock.add_response(
         "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "From Nova."}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
-            "metrics": {"latencyMs": 1},
-        },
+        _converse_answer("From Nova."),
     )
     response = gateway.chat(model="support", messages=[{"role": "user", "content": "Hi"}])
     assert response.status_code == 200
