@@ -201,5 +201,6 @@ def test_against_the_emulator_ingest_indexes_the_local_folder() -> None:
         assert f"{len(documents):>8}  new documents indexed" in out.getvalue()
         # Nothing changed: a second sync indexes nothing new (syncing is incremental).
         out = io.StringIO()
-        assert ingest.main(["--kb", "handbook", "--endpoint-url", emulator.url], out=out) == 0
+        argv = ["--kb", "handbook", "--endpoint-url", emulator.url, "--poll", "0.01"]
+        assert ingest.main(argv, out=out) == 0
         assert "       0  new documents indexed" in out.getvalue()
