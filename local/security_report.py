@@ -316,6 +316,50 @@ def _knowledge_bases(t: _Templates) -> list[str]:
     return [*lines, ""]
 
 
+def _guardrails(t: _Templates) -> list[str]:
+    """Each guardrail's policies as deployed, and the versions the gateway applies."""
+    lines = ["## Guardrails", ""]
+    for stack, logical_id, guardrail in t.resources("AWS::Bedrock::Guardrail"):
+        p = _render(guardrail["Properties"])
+        filters = p.get("ContentPolicyConfig", {}).get("FiltersConfig", [])
+        topics = p.get("TopicPolicyConfig", {}).get("TopicsConfig", [])
+        words = p.get("WordPolicyConfig", {})
+        sensitive = p.get("SensitiveInformationPolicyConfig", {})
+        lines.append(f"- Guardrail {t.path(stack, logical_id)}: {_code(p['Name'])}")
+        lines.append(
+            "  - content filters: "
+            + (
+                ", ".join(
+                    f"{f['Type']} {f['InputStrength']}/{f['OutputStrength']}" for f in filters
+                )
+                or "-"
+            )
+        )
+        lines.append("  - denied topics: " + (", ".join(topic["Name"] for topic in topics) or "-"))
+        lines.append(
+            f"  - words: {len(words.get('WordsConfig', []))}, managed lists: "
+            + (", ".join(w["Type"] for w in words.get("ManagedWordListsConfig", [])) or "-")
+        )
+        lines.append(
+            "  - sensitive information: "
+            + (
+                ", ".join(
+                    f"{e['Type']} {e['Action']}" for e in sensitive.get("PiiEntitiesConfig", [])
+                )
+                or "-"
+            )
+            + f"; regexes: {len(sensitive.get('RegexesConfig', []))}"
+        )
+    for stack, logical_id, version in t.resources("AWS::Bedrock::GuardrailVersion"):
+        p = _render(version["Properties"])
+        lines.append(
+            f"- Published version {t.path(stack, logical_id)} of {_code(p['GuardrailIdentifier'])}"
+        )
+    if len(lines) == 2:
+        lines.append("None.")
+    return [*lines, ""]
+
+
 def _functions(t: _Templates) -> list[str]:
     lines = ["## Lambda functions", ""]
     for stack, logical_id, function in t.resources("AWS::Lambda::Function"):
@@ -392,7 +436,8 @@ def build_report(env_name: str = "dev") -> str:
         "",
     ]
     body = header + _roles(templates) + _endpoints_and_network(templates) + _api(templates)
-    body += _encryption(templates) + _knowledge_bases(templates) + _functions(templates)
+    body += _encryption(templates) + _knowledge_bases(templates) + _guardrails(templates)
+    body += _functions(templates)
     body += _acknowledgments(acknowledged)
     return "\n".join(body).rstrip() + "\n"
 
