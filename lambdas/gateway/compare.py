@@ -19,6 +19,7 @@ from .completions import chat_completion
 from .errors import ApiError, invalid_field, invalid_request
 from .exchange import Exchange
 from .grounding import Grounded, ground
+from .guardrails import OUTCOMES
 from .metering import MODEL_CALL_LINE, RequestRecord, Usage, format_cost
 from .responses import JsonResponse
 
@@ -170,8 +171,7 @@ def _log_retrieval(exchange: Exchange, grounded: Grounded) -> None:
 
 
 def _severity(outcome: str | None) -> int:
-    order = ("none", "input_masked", "masked", "output_blocked", "input_blocked")
-    return order.index(outcome) if outcome in order else 0
+    return OUTCOMES.index(outcome) if outcome in OUTCOMES else 0
 
 
 def _ms(started: float) -> float:

@@ -24,10 +24,12 @@ from .exchange import Exchange
 # Imported by the exchange already: nothing more to load at a cold start.
 from .guardrails import (
     INPUT_BLOCKED,
+    INPUT_MASKED,
     MASKED,
     OUTPUT_BLOCKED,
     Guardrail,
     blocked_prompt,
+    converse_text,
     guard_answer,
     guard_prompt,
     masked_in,
@@ -61,7 +63,7 @@ def chat_completion(exchange: Exchange, request: ChatRequest) -> JsonResponse | 
         # concurrent-stream slots (released when the request ends): both before any call.
         exchange.access.admit()
         exchange.access.hold_stream(exchange.request_id)
-    guardrail = exchange.guardrail(request.model)
+    guardrail = exchange.guardrail(request.model, targets)
     if guardrail is not None and (request.stream or not all(_inline(target) for target in targets)):
         # A stream has started when an inline guardrail could report a blocked prompt, and
         # some models take no guardrail inline: the prompt is checked first (ApplyGuardrail).
@@ -109,7 +111,7 @@ def _converse_once(
     if guardrail is not None and prompt_was_blocked(response):
         # Bedrock answered with the guardrail's message instead of calling the model.
         exchange.guardrail_outcome = INPUT_BLOCKED
-        raise blocked_prompt(guardrail, _text(response))
+        raise blocked_prompt(guardrail, converse_text(response) or "Blocked.")
     if guardrail is not None:
         response = _check_answer(exchange, guardrail, target, response)
     structured = structured_output(request, target.spec, native=native)
@@ -240,7 +242,7 @@ def _check_answer(
         return response
     masked = masked_in(response)
     if masked is not None:
-        exchange.guardrail_outcome = MASKED if masked == "output" else "input_masked"
+        exchange.guardrail_outcome = MASKED if masked == "output" else INPUT_MASKED
     blocks = response.get("output", {}).get("message", {}).get("content", [])
     if any("toolUse" in block for block in blocks):
         # Bedrock does not guard tool input (structured answers come as one): checked here.
@@ -251,11 +253,6 @@ def _check_answer(
 def _reported(response: dict[str, Any]) -> Usage:
     usage = response.get("usage", {})
     return Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
-
-
-def _text(response: dict[str, Any]) -> str:
-    blocks = response.get("output", {}).get("message", {}).get("content", [])
-    return "".join(block.get("text", "") for block in blocks) or "Blocked."
 
 
 def _schema_refused(error: ApiError, request: ChatRequest, target: Target) -> bool:

@@ -104,7 +104,7 @@ def create_embeddings(exchange: Exchange) -> JsonResponse:
                 request.dimensions,
             )
 
-    guardrail = exchange.guardrail(model)
+    guardrail = exchange.guardrail(model, targets)
     if guardrail is not None:
         # Embedding models take no guardrail inline: the texts are checked (and masked) first.
         exchange.access.admit()

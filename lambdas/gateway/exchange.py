@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .calls import Budget, ClientPool, Meter, call_targets
 from .errors import ApiError
-from .guardrails import Guardrail, GuardrailRules
+from .guardrails import PASSED, Guardrail, GuardrailRules
 from .knowledge_bases import KnowledgeBase, KnowledgeBases
 from .metering import RequestRecord
 from .routing import Routing, Target
@@ -66,18 +66,18 @@ class Exchange:
         """The targets of a requested model or alias the caller's team may use."""
         return self.access.resolve(self.routing, name)
 
-    def guardrail(self, model: str) -> Guardrail | None:
-        """The guardrail of this request for `model` (an alias or model id), noted for the log."""
+    def guardrail(self, model: str, targets: Sequence[Target]) -> Guardrail | None:
+        """The guardrail of this request for `model` (resolved to `targets`), noted for the log."""
+        if not self.guardrails.by_name:
+            return None
         # Another alias has a rule of its own (or none): only a model id asks for its models'.
         model_ids = (
-            []
-            if self.routing.is_alias(model)
-            else [target.spec.model_id for target in self.routing.resolve(model)]
+            [] if self.routing.is_alias(model) else [target.spec.model_id for target in targets]
         )
         guardrail = self.guardrails.for_request(self.access.policy, model, model_ids)
         if guardrail is not None:
             self.guardrail_name = guardrail.name
-            self.guardrail_outcome = self.guardrail_outcome or "none"
+            self.guardrail_outcome = self.guardrail_outcome or PASSED
         return guardrail
 
     def knowledge_base(self, name: str) -> KnowledgeBase:

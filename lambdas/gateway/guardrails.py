@@ -24,10 +24,13 @@ if TYPE_CHECKING:
     from .teams import TeamPolicy
 
 NO_GUARDRAIL = "none"
-# The outcomes a request's log line reports.
-INPUT_BLOCKED, OUTPUT_BLOCKED, MASKED, PASSED = "input_blocked", "output_blocked", "masked", "none"
-# A prompt the guardrail would mask (not block): noted while the request goes on.
-_INTERVENED = "input_masked"
+# The outcomes a request's log line reports, from least to most severe (compare reports its
+# models' most severe one). INPUT_MASKED: the prompt was masked and the request went on.
+PASSED, INPUT_MASKED, MASKED = "none", "input_masked", "masked"
+OUTPUT_BLOCKED, INPUT_BLOCKED = "output_blocked", "input_blocked"
+OUTCOMES = (PASSED, INPUT_MASKED, MASKED, OUTPUT_BLOCKED, INPUT_BLOCKED)
+# ApplyGuardrail's `action` when it blocked or masked something (else "NONE").
+APPLY_INTERVENED = "GUARDRAIL_INTERVENED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,20 +145,20 @@ def masked_in(response: Mapping[str, Any]) -> str | None:
 def check_prompt(exchange: Exchange, guardrail: Guardrail, texts: Sequence[str]) -> None:
     """ApplyGuardrail on a prompt's texts before a model that cannot take it inline."""
     result = _apply(exchange, guardrail, "INPUT", texts)
-    if result.get("action") != "GUARDRAIL_INTERVENED":
+    if result.get("action") != APPLY_INTERVENED:
         return
     if any(_blocks(a) for a in result.get("assessments", [])):
         exchange.guardrail_outcome = INPUT_BLOCKED
         outputs = result.get("outputs") or [{}]
         raise blocked_prompt(guardrail, str(outputs[0].get("text") or "Blocked."))
     # Only masked: a model that takes the guardrail inline masks it again itself.
-    exchange.guardrail_outcome = _INTERVENED
+    exchange.guardrail_outcome = INPUT_MASKED
 
 
 def guard_inputs(exchange: Exchange, guardrail: Guardrail, texts: Sequence[str]) -> list[str]:
     """Inputs a model takes without a guardrail (embeddings, image prompts): refused or masked."""
     check_prompt(exchange, guardrail, texts)
-    if exchange.guardrail_outcome != _INTERVENED:
+    if exchange.guardrail_outcome != INPUT_MASKED:
         return list(texts)
     # Something was masked: each text's own masked version (one check per input).
     exchange.guardrail_outcome = MASKED
@@ -163,7 +166,7 @@ def guard_inputs(exchange: Exchange, guardrail: Guardrail, texts: Sequence[str])
     for text in texts:
         result = _apply(exchange, guardrail, "INPUT", [text])
         outputs = result.get("outputs") or []
-        intervened = result.get("action") == "GUARDRAIL_INTERVENED" and outputs
+        intervened = result.get("action") == APPLY_INTERVENED and outputs
         masked.append(str(outputs[0].get("text")) if intervened else text)
     return masked
 
@@ -177,7 +180,7 @@ def guard_prompt(exchange: Exchange, guardrail: Guardrail, request: ChatRequest)
     turns = [(position, m.text) for position, m in enumerate(request.messages) if m.text]
     masked = guard_inputs(exchange, guardrail, [text for _, text in turns])
     if exchange.guardrail_outcome == MASKED:
-        exchange.guardrail_outcome = _INTERVENED
+        exchange.guardrail_outcome = INPUT_MASKED
     messages = list(request.messages)
     for (position, text), new in zip(turns, masked, strict=True):
         if new != text:
@@ -202,7 +205,7 @@ def guard_answer(
     message = response.get("output", {}).get("message", {})
     blocks = list(message.get("content", []))
     pieces: list[tuple[int | None, str]] = []
-    text = "".join(block.get("text", "") for block in blocks)
+    text = converse_text(response)
     if text and not text_checked:
         pieces.append((None, text))
     for position, block in enumerate(blocks):
@@ -211,7 +214,7 @@ def guard_answer(
     if not pieces:
         return response
     result = _apply(exchange, guardrail, "OUTPUT", [piece for _, piece in pieces], after_call=True)
-    if result.get("action") != "GUARDRAIL_INTERVENED":
+    if result.get("action") != APPLY_INTERVENED:
         return response
     if any(_blocks(a) for a in result.get("assessments", [])):
         exchange.guardrail_outcome = OUTPUT_BLOCKED
@@ -223,7 +226,7 @@ def guard_answer(
     for where, piece in pieces:
         single = _apply(exchange, guardrail, "OUTPUT", [piece], after_call=True)
         outputs = single.get("outputs") or []
-        if single.get("action") != "GUARDRAIL_INTERVENED" or not outputs:
+        if single.get("action") != APPLY_INTERVENED or not outputs:
             continue
         masked = str(outputs[0].get("text") or "")
         if where is None:
@@ -237,6 +240,12 @@ def guard_answer(
     if new_text is not None:
         blocks = [{"text": new_text}, *(block for block in blocks if "text" not in block)]
     return {**response, "output": {"message": {**message, "content": blocks}}}
+
+
+def converse_text(response: Mapping[str, Any]) -> str:
+    """The text of a Converse answer (its text blocks, joined)."""
+    blocks = response.get("output", {}).get("message", {}).get("content", [])
+    return "".join(block.get("text", "") for block in blocks)
 
 
 def _apply(

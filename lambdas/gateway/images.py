@@ -111,7 +111,7 @@ def generate_images(exchange: Exchange) -> JsonResponse:
                 request.seed,
             )
 
-    guardrail = exchange.guardrail(model)
+    guardrail = exchange.guardrail(model, targets)
     if guardrail is not None:
         # Image models take no text guardrail inline: the prompt is checked (and masked) first.
         exchange.access.admit()

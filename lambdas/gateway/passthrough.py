@@ -38,7 +38,7 @@ def invoke_native(exchange: Exchange) -> RawResponse:
             code="alias_not_allowed",
         )
     targets = exchange.resolve(model)
-    guardrail = exchange.guardrail(model)
+    guardrail = exchange.guardrail(model, targets)
     if guardrail is not None:
         # The raw body is the family's own format: the gateway cannot see its text to guard.
         raise ApiError(
