@@ -187,7 +187,7 @@ def _parse_grounding(value: object, messages: tuple[Message, ...]) -> Grounding 
     if value is None:
         return None
     # Loaded by the first grounded request only.
-    from .retrieval import MAX_QUERY_CHARS, parse_search
+    from .retrieval import MAX_QUERY_CHARS, parse_search, refuse_unknown_fields
 
     if isinstance(value, str):
         value = {"name": value}
@@ -196,13 +196,7 @@ def _parse_grounding(value: object, messages: tuple[Message, ...]) -> Grounding 
     name = value.get("name")
     if not isinstance(name, str) or not name:
         raise invalid_field("knowledge_base.name", "the name of a knowledge base", name)
-    unknown = sorted(set(value) - {"name", "query", "top_k", "filter", "search_type"})
-    if unknown:
-        raise invalid_request(
-            f"'knowledge_base' has unknown fields {unknown}; known: name, query, top_k, "
-            "filter, search_type.",
-            param=f"knowledge_base.{unknown[0]}",
-        )
+    refuse_unknown_fields(value, prefix="knowledge_base.", also=("name",))
     query = value.get("query")
     if query is None:
         users = [message for message in messages if message.role == "user"]

@@ -73,7 +73,7 @@ class Gateway:
         else:
             self.clients = ClientPool(lambda timeout: _default_client(settings, timeout))
         self.retrieval_clients: ClientPool[Any] = ClientPool(
-            lambda timeout: _retrieval_client(settings, timeout)
+            lambda timeout: _service_client("bedrock-agent-runtime", settings, timeout)
         )
         self.sagemaker_clients: ClientPool[Any] = ClientPool(
             lambda timeout: _service_client("sagemaker-runtime", settings, timeout)
@@ -450,10 +450,6 @@ def _default_client(settings: Settings, read_timeout: int) -> BedrockRuntimeClie
     from .bedrock import create_client
 
     return create_client(settings, read_timeout)
-
-
-def _retrieval_client(settings: Settings, read_timeout: int) -> Any:
-    return _service_client("bedrock-agent-runtime", settings, read_timeout)
 
 
 def _service_client(service: str, settings: Settings, read_timeout: int) -> Any:

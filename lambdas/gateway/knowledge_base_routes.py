@@ -5,7 +5,7 @@ from __future__ import annotations
 from .errors import invalid_request
 from .exchange import Exchange
 from .responses import JsonResponse
-from .retrieval import parse_search, retrieve
+from .retrieval import parse_search, refuse_unknown_fields, retrieve
 
 
 def list_knowledge_bases(exchange: Exchange) -> JsonResponse:
@@ -20,12 +20,7 @@ def retrieve_route(exchange: Exchange) -> JsonResponse:
     body = exchange.body
     if not isinstance(body, dict):
         raise invalid_request("The request body must be a JSON object.")
-    unknown = sorted(set(body) - {"query", "top_k", "filter", "search_type"})
-    if unknown:
-        raise invalid_request(
-            f"Unknown fields {unknown}; known: query, top_k, filter, search_type.",
-            param=unknown[0],
-        )
+    refuse_unknown_fields(body)
     target = knowledge_base.embedding_target()
     if target is not None:
         # The query's embedding is this request's model call: its line and metrics say so.

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .bedrock import translate_error
-from .errors import ApiError, invalid_field
+from .errors import ApiError, invalid_field, invalid_request
 from .knowledge_bases import KnowledgeBase, KnowledgeBaseKind
 from .metering import Usage
 
@@ -116,6 +116,23 @@ class Retrieved:
     passages: tuple[Passage, ...]
     usage: Usage
     cost: Decimal
+
+
+SEARCH_FIELDS = ("query", "top_k", "filter", "search_type")
+
+
+def refuse_unknown_fields(
+    body: Mapping[str, Any], *, prefix: str = "", also: tuple[str, ...] = ()
+) -> None:
+    """A 400 naming the first field a search object does not take (`also`: its others)."""
+    known = (*also, *SEARCH_FIELDS)
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        where = f"'{prefix.removesuffix('.')}' has unknown" if prefix else "Unknown"
+        raise invalid_request(
+            f"{where} fields {unknown}; known: {', '.join(known)}.",
+            param=f"{prefix}{unknown[0]}",
+        )
 
 
 def parse_search(body: Mapping[str, Any], *, prefix: str = "", query: object = None) -> Search:
