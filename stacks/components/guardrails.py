@@ -19,7 +19,7 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.components.model_access import account_scoped
+from stacks.components.model_access import for_endpoint
 from stacks.components.names import fitted_name
 
 # Prompt attacks are judged on prompts only: Bedrock refuses another output strength for them.
@@ -106,17 +106,7 @@ class Guardrails(Construct):
 
     def endpoint_statements(self) -> list[iam.PolicyStatement]:
         """The same, as the bedrock-runtime endpoint's policy for this account's principals."""
-        return [
-            account_scoped(
-                iam.PolicyStatement(
-                    sid=statement.sid,
-                    principals=[iam.AnyPrincipal()],
-                    actions=statement.actions,
-                    resources=statement.resources,
-                )
-            )
-            for statement in self.apply_statements()
-        ]
+        return [for_endpoint(statement) for statement in self.apply_statements()]
 
 
 class GuardrailVersions(Construct):

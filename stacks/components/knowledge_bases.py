@@ -8,7 +8,7 @@ vector store and ingestion's transient data of the environment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
@@ -35,7 +35,7 @@ from stacks.components.findings import (
     checkov_skip,
 )
 from stacks.components.lambda_permissions import service_role
-from stacks.components.model_access import account_scoped
+from stacks.components.model_access import for_endpoint
 from stacks.components.vector_stores import StoreSettings, build_store
 
 # The service principal of S3 Vectors' background indexing, which decrypts with the bucket's
@@ -487,13 +487,10 @@ class KnowledgeBases(Construct):
         """Every knowledge base's ARN (what the gateway may search)."""
         return [kb.knowledge_base_arn for kb in self.by_name.values()]
 
-    def ids(self) -> Mapping[str, str]:
-        """Knowledge base name -> Bedrock id (the gateway's GATEWAY_KNOWLEDGE_BASE_IDS)."""
-        return {name: kb.knowledge_base_id for name, kb in self.by_name.items()}
-
     def ids_json(self) -> str:
-        """The ids as the gateway reads them (tokens, resolved by CloudFormation)."""
-        return Stack.of(self).to_json_string(dict(self.ids()))
+        """GATEWAY_KNOWLEDGE_BASE_IDS: name -> Bedrock id (tokens, resolved by CloudFormation)."""
+        ids = {name: kb.knowledge_base_id for name, kb in self.by_name.items()}
+        return Stack.of(self).to_json_string(ids)
 
     def retrieve_statements(self) -> list[iam.PolicyStatement]:
         """Searching the environment's knowledge bases, and nothing else (gateway, endpoint)."""
@@ -509,16 +506,7 @@ class KnowledgeBases(Construct):
 
     def endpoint_statements(self) -> list[iam.PolicyStatement]:
         """The bedrock-agent-runtime endpoint's policy: Retrieve on these, by this account."""
-        return [
-            account_scoped(
-                iam.PolicyStatement(
-                    sid="RetrieveFromTheKnowledgeBases",
-                    principals=[iam.AnyPrincipal()],
-                    actions=["bedrock:Retrieve"],
-                    resources=self.arns(),
-                )
-            )
-        ]
+        return [for_endpoint(statement) for statement in self.retrieve_statements()]
 
 
 def knowledge_base_output_names(name: str) -> tuple[str, str, str]:

@@ -127,15 +127,12 @@ def sagemaker_endpoint_arns(name: str, region: str = Aws.REGION) -> list[str]:
     return [f"arn:{Aws.PARTITION}:sagemaker:{region}:{Aws.ACCOUNT_ID}:endpoint/{n}" for n in names]
 
 
-def sagemaker_statements(
-    arns: ModelArns, *, principal: iam.IPrincipal | None = None
-) -> list[iam.PolicyStatement]:
+def sagemaker_statements(arns: ModelArns) -> list[iam.PolicyStatement]:
     """InvokeEndpoint on exactly the own models' endpoints (it also authorizes streaming)."""
     if not arns.sagemaker_endpoints:
         return []
     return [
         iam.PolicyStatement(
-            principals=[principal] if principal is not None else None,
             sid="InvokeOwnModelEndpoints",
             actions=["sagemaker:InvokeEndpoint"],
             resources=list(arns.sagemaker_endpoints),
@@ -239,6 +236,18 @@ def account_scoped(statement: iam.PolicyStatement) -> iam.PolicyStatement:
     return statement
 
 
+def for_endpoint(statement: iam.PolicyStatement) -> iam.PolicyStatement:
+    """A role's statement as a VPC endpoint policy's: the same access, for this account only."""
+    return account_scoped(
+        iam.PolicyStatement(
+            sid=statement.sid,
+            principals=[iam.AnyPrincipal()],
+            actions=statement.actions,
+            resources=statement.resources,
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ModelAccess:
     """Invoke access to exactly the enabled models, grantable to functions and endpoints."""
@@ -267,10 +276,7 @@ class ModelAccess:
 
     def sagemaker_endpoint_statements(self) -> list[iam.PolicyStatement]:
         """The sagemaker.runtime endpoint's policy: the own models' endpoints, this account."""
-        return [
-            account_scoped(statement)
-            for statement in sagemaker_statements(self.arns, principal=iam.AnyPrincipal())
-        ]
+        return [for_endpoint(statement) for statement in sagemaker_statements(self.arns)]
 
     def endpoint_statements(self) -> list[iam.PolicyStatement]:
         """The same access as a VPC endpoint policy, for this account's principals only."""

@@ -227,14 +227,20 @@ def test_what_the_endpoint_cannot_take_is_a_400_naming_it(
     assert error["param"] == field and SUPPORT in error["message"]
 
 
-def test_an_endpoint_not_ready_falls_back_to_the_aliases_next_model(gateway: Stubbed) -> None:
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ModelNotReadyException", 429),  # the endpoint is not ready yet
+        ("ValidationError", 400),  # missing or not InService: the deployment's fault
+    ],
+)
+def test_an_unavailable_endpoint_falls_back_to_the_aliases_next_model(
+    gateway: Stubbed, code: str, status: int
+) -> None:
     gateway.sagemaker.add_client_error(
-        "invoke_endpoint", service_error_code="ModelNotReadyException", http_status_code=429
+        "invoke_endpoint", service_error_code=code, http_status_code=status
     )
-    gateway.bedrock.add_response(
-        "converse",
-        _converse_answer("From Nova."),
-    )
+    gateway.bedrock.add_response("converse", _converse_answer("From Nova."))
     response = gateway.chat(model="support", messages=[{"role": "user", "content": "Hi"}])
     assert response.status_code == 200
     assert response.json()["model"] == "amazon.nova-micro-v1:0"
@@ -282,19 +288,6 @@ def test_an_endpoint_answer_that_is_not_a_chat_completion_is_a_clear_502(
         assert response.json()["error"]["type"] == "model_error"
     else:
         assert response.json()["usage"]["prompt_tokens"] == 1  # estimated from "Hi"
-
-
-def test_a_missing_endpoint_is_unavailable_and_the_alias_falls_back(gateway: Stubbed) -> None:
-    gateway.sagemaker.add_client_error(
-        "invoke_endpoint", service_error_code="ValidationError", http_status_code=400
-    )
-    gateway.bedrock.add_response(
-        "converse",
-        _converse_answer("From Nova."),
-    )
-    response = gateway.chat(model="support", messages=[{"role": "user", "content": "Hi"}])
-    assert response.status_code == 200
-    assert response.json()["model"] == "amazon.nova-micro-v1:0"
 
 
 def test_a_stream_reads_lines_split_across_parts_and_stops_on_an_error_object() -> None:
