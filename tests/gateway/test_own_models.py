@@ -249,12 +249,7 @@ def test_an_unavailable_endpoint_falls_back_to_the_aliases_next_model(
 def test_a_provisioned_model_is_called_by_its_arn_through_converse(gateway: Stubbed) -> None:
     gateway.bedrock.add_response(
         "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "Tuned."}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4},
-            "metrics": {"latencyMs": 1},
-        },
+        _converse_answer("Tuned."),
         {
             "modelId": PROVISIONED,
             "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
