@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .content import structure
@@ -16,7 +15,7 @@ from .errors import BedrockError, constraint, serialization, validation
 from .guardrail_assessment import action_reason, assessment, coverage, usage
 from .guardrail_policies import Evaluation, evaluate
 from .guardrails import GuardrailStore
-from .wire import Reply, json_reply
+from .wire import Reply, StoreRequest, json_reply
 
 # The service model's GuardrailIdentifier and GuardrailVersion patterns, as it words them.
 IDENTIFIER_PATTERN = (
@@ -30,18 +29,7 @@ _QUALIFIERS = ("grounding_source", "query", "guard_content")
 _IMAGE_FORMATS = ("png", "jpeg")
 
 
-@dataclass(frozen=True, slots=True)
-class GuardrailRequest:
-    """One routed ApplyGuardrail call: its decoded path parameters, its body, the guardrails."""
-
-    operation: str
-    params: Mapping[str, str]
-    # The decoded JSON body; None when the body is empty or is not JSON (see `body_error`).
-    body: object
-    body_error: str | None
-    store: GuardrailStore
-
-
+GuardrailRequest = StoreRequest[GuardrailStore]
 GuardrailHandler = Callable[[GuardrailRequest], Reply]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .content import structure
@@ -17,7 +16,7 @@ from .kb_filters import check_filter, matches, redacted_constraint
 from .kb_search import Chunk
 from .kb_store import KnowledgeBaseStore
 from .knowledge_bases import LocalKnowledgeBase
-from .wire import Reply, json_reply
+from .wire import Reply, StoreRequest, json_reply
 
 # Retrieve's KnowledgeBaseIdentifier: an id or a knowledge base ARN.
 _RUNTIME_ID = (
@@ -36,18 +35,7 @@ DEFAULT_RESULTS = 5
 _VECTOR_PATH = "retrievalConfiguration.vectorSearchConfiguration"
 
 
-@dataclass(frozen=True, slots=True)
-class KnowledgeBaseRequest:
-    """One routed knowledge base call: its decoded path parameters, its body, the store."""
-
-    operation: str
-    params: Mapping[str, str]
-    # The decoded JSON body; None when the body is empty or is not JSON (see `body_error`).
-    body: object
-    body_error: str | None
-    store: KnowledgeBaseStore
-
-
+KnowledgeBaseRequest = StoreRequest[KnowledgeBaseStore]
 KnowledgeBaseHandler = Callable[[KnowledgeBaseRequest], Reply]
 
 

@@ -9,25 +9,22 @@ InvokeEndpoint operations, whose paths name a SageMaker endpoint.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Generic
 from urllib.parse import unquote
 
 from .converse import handle_converse
 from .converse_stream import handle_converse_stream
 from .errors import BedrockError
-from .guardrail_apply import GuardrailHandler, handle_apply_guardrail
+from .guardrail_apply import handle_apply_guardrail
 from .guardrails import GuardrailStore
 from .invoke import handle_invoke, handle_invoke_stream
-from .kb_handlers import (
-    KnowledgeBaseHandler,
-    handle_get_ingestion_job,
-    handle_retrieve,
-    handle_start_ingestion_job,
-)
+from .kb_handlers import handle_get_ingestion_job, handle_retrieve, handle_start_ingestion_job
+from .kb_store import KnowledgeBaseStore
 from .sagemaker import SageMakerHandler, handle_invoke_endpoint, handle_invoke_endpoint_stream
-from .wire import Handler, OperationRequest, Reply
+from .wire import Handler, OperationRequest, Reply, StoreRequest, StoreT
 
 _MODEL_PREFIX = "/model/"
 # A model operation's handler: the request, and the guardrails a guardrailConfig may name.
@@ -87,18 +84,29 @@ def route(method: str, path: str) -> tuple[Operation, str] | None:
 
 
 @dataclass(frozen=True, slots=True)
-class KnowledgeBaseOperation:
-    """A knowledge base operation: its HTTP method, its path (named groups: path parameters)."""
+class StoreOperation(Generic[StoreT]):
+    """An operation on a stored resource: its HTTP method, its path (named groups: parameters)."""
 
     name: str
     method: str
     path: re.Pattern[str]
-    handler: KnowledgeBaseHandler
+    handler: Callable[[StoreRequest[StoreT]], Reply]
+
+
+def route_store(
+    operations: Sequence[StoreOperation[StoreT]], method: str, path: str
+) -> tuple[StoreOperation[StoreT], dict[str, str]] | None:
+    """Return the operation of `operations` serving `path` and its decoded parameters, or None."""
+    for operation in operations:
+        matched = operation.path.fullmatch(path) if method == operation.method else None
+        if matched is not None:
+            return operation, {name: unquote(value) for name, value in matched.groupdict().items()}
+    return None
 
 
 _INGESTION_JOBS = r"/knowledgebases/(?P<knowledgeBaseId>[^/]+)/datasources/(?P<dataSourceId>[^/]+)"
-KNOWLEDGE_BASE_OPERATIONS: tuple[KnowledgeBaseOperation, ...] = (
-    KnowledgeBaseOperation(
+KNOWLEDGE_BASE_OPERATIONS: tuple[StoreOperation[KnowledgeBaseStore], ...] = (
+    StoreOperation(
         "Retrieve",
         "POST",
         re.compile(r"/knowledgebases/(?P<knowledgeBaseId>[^/]+)/retrieve"),
@@ -106,13 +114,13 @@ KNOWLEDGE_BASE_OPERATIONS: tuple[KnowledgeBaseOperation, ...] = (
     ),
     # The service model's requestUri ends with a slash (botocore sends it); a hand-written
     # request without it is served too.
-    KnowledgeBaseOperation(
+    StoreOperation(
         "StartIngestionJob",
         "PUT",
         re.compile(_INGESTION_JOBS + r"/ingestionjobs/?"),
         handle_start_ingestion_job,
     ),
-    KnowledgeBaseOperation(
+    StoreOperation(
         "GetIngestionJob",
         "GET",
         re.compile(_INGESTION_JOBS + r"/ingestionjobs/(?P<ingestionJobId>[^/]+)"),
@@ -121,31 +129,10 @@ KNOWLEDGE_BASE_OPERATIONS: tuple[KnowledgeBaseOperation, ...] = (
 )
 
 
-def route_knowledge_base(
-    method: str, path: str
-) -> tuple[KnowledgeBaseOperation, dict[str, str]] | None:
-    """Return the knowledge base operation and its decoded path parameters, or None."""
-    for operation in KNOWLEDGE_BASE_OPERATIONS:
-        matched = operation.path.fullmatch(path) if method == operation.method else None
-        if matched is not None:
-            return operation, {name: unquote(value) for name, value in matched.groupdict().items()}
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class GuardrailOperation:
-    """A guardrail operation: its HTTP method, its path (named groups: path parameters)."""
-
-    name: str
-    method: str
-    path: re.Pattern[str]
-    handler: GuardrailHandler
-
-
 # The identifier may be empty (the service model's pattern allows it): Bedrock then finds no
 # guardrail, and so does the emulator.
-GUARDRAIL_OPERATIONS: tuple[GuardrailOperation, ...] = (
-    GuardrailOperation(
+GUARDRAIL_OPERATIONS: tuple[StoreOperation[GuardrailStore], ...] = (
+    StoreOperation(
         "ApplyGuardrail",
         "POST",
         re.compile(
@@ -154,15 +141,6 @@ GUARDRAIL_OPERATIONS: tuple[GuardrailOperation, ...] = (
         handle_apply_guardrail,
     ),
 )
-
-
-def route_guardrail(method: str, path: str) -> tuple[GuardrailOperation, dict[str, str]] | None:
-    """Return the guardrail operation and its decoded path parameters, or None."""
-    for operation in GUARDRAIL_OPERATIONS:
-        matched = operation.path.fullmatch(path) if method == operation.method else None
-        if matched is not None:
-            return operation, {name: unquote(value) for name, value in matched.groupdict().items()}
-    return None
 
 
 @dataclass(frozen=True, slots=True)

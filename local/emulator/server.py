@@ -28,28 +28,28 @@ from . import eventstream
 from .converse_stream import StreamReply
 from .errors import STATUS_BY_CODE, BedrockError
 from .faults import FaultQueue, MatchQueue, StreamBreak
-from .guardrail_apply import GuardrailRequest
 from .guardrails import GuardrailStore, LocalGuardrail
-from .kb_handlers import KnowledgeBaseRequest
 from .kb_store import KnowledgeBaseStore
 from .knowledge_bases import LocalKnowledgeBase
 from .models import Resolved, identifier_table, require_alive, signed_region, with_declared
 from .request_log import UNKNOWN_OPERATION, RecordedRequest, RequestLog
 from .routes import (
+    GUARDRAIL_OPERATIONS,
+    KNOWLEDGE_BASE_OPERATIONS,
     SAGEMAKER_OPERATIONS,
     Operation,
     SageMakerOperation,
+    StoreOperation,
     not_emulated,
     route,
-    route_guardrail,
-    route_knowledge_base,
     route_sagemaker,
+    route_store,
     unknown_route,
 )
 from .sagemaker import EndpointStore, LocalEndpoint, SageMakerRequest, fault_defaults
 from .sagemaker_wire import PayloadStreamReply, internal_failure, payload_part, stream_failure
 from .sagemaker_wire import error_reply as sagemaker_error_reply
-from .wire import OperationRequest, Reply, decode_json, error_reply
+from .wire import OperationRequest, Reply, StoreRequest, StoreT, decode_json, error_reply
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_LOG_LIMIT = 10_000
@@ -137,24 +137,12 @@ class _Handler(BaseHTTPRequestHandler):
         matched = route(self.command, path)
         if matched is not None:
             return self._model_reply(*matched, received)
-        knowledge_base_call = route_knowledge_base(self.command, path)
+        knowledge_base_call = route_store(KNOWLEDGE_BASE_OPERATIONS, self.command, path)
         if knowledge_base_call is not None:
-            kb_operation, params = knowledge_base_call
-            kb_request = KnowledgeBaseRequest(
-                kb_operation.name, params, received.body, received.body_error, state.knowledge_bases
-            )
-            return self._admitted(
-                kb_operation.name, lambda: kb_operation.handler(kb_request), received
-            )
-        guardrail_call = route_guardrail(self.command, path)
+            return self._store_reply(*knowledge_base_call, state.knowledge_bases, received)
+        guardrail_call = route_store(GUARDRAIL_OPERATIONS, self.command, path)
         if guardrail_call is not None:
-            guard_operation, params = guardrail_call
-            guard_request = GuardrailRequest(
-                guard_operation.name, params, received.body, received.body_error, state.guardrails
-            )
-            return self._admitted(
-                guard_operation.name, lambda: guard_operation.handler(guard_request), received
-            )
+            return self._store_reply(*guardrail_call, state.guardrails, received)
         sagemaker_call = route_sagemaker(self.command, path)
         if sagemaker_call is not None:
             return self._sagemaker_reply(*sagemaker_call, received)
@@ -190,10 +178,19 @@ class _Handler(BaseHTTPRequestHandler):
 
         return _guarded(serve)
 
-    def _admitted(self, operation: str, handle: Callable[[], Reply], received: _Received) -> Reply:
+    def _store_reply(
+        self,
+        operation: StoreOperation[StoreT],
+        params: dict[str, str],
+        store: StoreT,
+        received: _Received,
+    ) -> Reply:
         """Serve a call whose path names no model, unless a fault or delay is queued for it."""
-        refused = self._admit(operation, None, received)
-        return refused if refused is not None else _guarded(handle)
+        refused = self._admit(operation.name, None, received)
+        if refused is not None:
+            return refused
+        request = StoreRequest(operation.name, params, received.body, received.body_error, store)
+        return _guarded(lambda: operation.handler(request))
 
     def _sagemaker_reply(
         self, operation: SageMakerOperation, endpoint_name: str, received: _Received

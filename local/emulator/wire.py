@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from .errors import BedrockError
 from .models import Resolved, identifier_table
@@ -39,6 +40,21 @@ class Reply:
 
 
 Handler = Callable[[OperationRequest], Reply]
+
+# The store a resource operation reads (knowledge bases, guardrails).
+StoreT = TypeVar("StoreT")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRequest(Generic[StoreT]):
+    """One routed call on a stored resource: its decoded path parameters, its body, the store."""
+
+    operation: str
+    params: Mapping[str, str]
+    # The decoded JSON body; None when the body is empty or is not JSON (see `body_error`).
+    body: object
+    body_error: str | None
+    store: StoreT
 
 
 @dataclass(frozen=True, slots=True)
